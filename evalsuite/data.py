@@ -1,0 +1,93 @@
+"""Where a task's rows come from: the hub (pinned revision), a local file, or the bundled sample set.
+
+`cfg.data.source` picks: `hub` (default), `sample` (`data=sample`), and `data.path=FILE` always wins
+(jsonl, json, parquet or csv in the dataset's own schema). Every failure is one UserError line that
+names the dataset and the local override.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+from evalsuite.errors import UserError
+
+SAMPLES_DIR = Path(__file__).resolve().parent.parent / "tasks" / "samples"
+
+
+def read_table(path: str | Path) -> list[dict[str, Any]]:
+    """Rows of a local jsonl/json/parquet/csv file."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise UserError(f"data file not found: {path} (check data.path=...)")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".jsonl", ".ndjson"):
+            rows = []
+            with path.open(encoding="utf-8") as f:
+                for n, line in enumerate(f, 1):
+                    if line.strip():
+                        try:
+                            rows.append(json.loads(line))
+                        except json.JSONDecodeError as e:
+                            raise UserError(f"{path}:{n}: not valid JSON ({e.msg}); fix or remove that line") from None
+            return rows
+        if suffix == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict):  # {"rows": [...]} or {"train": [...]} style dumps
+                data = next((v for v in data.values() if isinstance(v, list)), None)
+            if not isinstance(data, list):
+                raise UserError(f"{path}: expected a JSON list of rows")
+            return data
+        if suffix == ".parquet":
+            import pandas as pd
+
+            return pd.read_parquet(path).to_dict(orient="records")
+        if suffix == ".csv":
+            with path.open(encoding="utf-8", newline="") as f:
+                return list(csv.DictReader(f))
+    except UserError:
+        raise
+    except Exception as e:  # a corrupt parquet/csv: say which file, not a traceback
+        raise UserError(f"cannot read {path}: {type(e).__name__}: {e}") from None
+    raise UserError(f"{path}: unsupported file type {suffix!r}; use .jsonl, .json, .parquet or .csv")
+
+
+def load_from_hub(dataset: Any) -> list[dict[str, Any]]:
+    """datasets.load_dataset at the pinned revision; network/gating failures become one line."""
+    hub_id = dataset.hub_id
+    try:
+        import datasets
+
+        ds = datasets.load_dataset(hub_id, dataset.get("config"), split=dataset.split,
+                                   revision=dataset.get("revision"))
+    except Exception as e:
+        text = f"{type(e).__name__}: {e}"
+        if dataset.get("gated") and any(w in text.lower() for w in ("gated", "401", "403", "authenticat", "token")):
+            raise UserError(
+                f"{hub_id} is gated: accept its terms on the hub page and set HF_TOKEN (or `huggingface-cli login`), "
+                f"or pass data.path=FILE with a local copy"
+            ) from None
+        first = text.strip().splitlines()[0][:200] if text.strip() else type(e).__name__
+        raise UserError(
+            f"cannot load {hub_id} (split {dataset.split}, revision {dataset.get('revision')}) from the hub: {first}; "
+            f"pass data.path=FILE (jsonl/parquet/csv in the same schema) or data=sample"
+        ) from None
+    return [dict(r) for r in ds]
+
+
+def load_rows(cfg: Any, hub_loader: Callable[[Any], list[dict[str, Any]]] = load_from_hub) -> list[dict[str, Any]]:
+    """The task's raw rows according to cfg.data; `hub_loader` lets a task with unusual hub files
+    (LiveCodeBench's release files, ...) replace only the hub step."""
+    dataset = cfg.task.dataset
+    if cfg.data.get("path"):
+        return read_table(cfg.data.path)
+    source = cfg.data.get("source", "hub")
+    if source == "sample":
+        if not dataset.get("sample"):
+            raise UserError(f"task {cfg.task.name} ships no sample set; use data=hub or data.path=FILE")
+        return read_table(SAMPLES_DIR / dataset.sample)
+    if source == "hub":
+        return hub_loader(dataset)
+    raise UserError(f"unknown data.source {source!r}; use data=hub, data=sample or data.path=FILE")

@@ -1,0 +1,73 @@
+"""The records that flow through a run (see DESIGN.md: load -> render -> generate -> split -> score).
+
+Every record is keyed by (sample_id, k): the k-th generation for one item. Records are written as
+one JSON object per line; `to_dict`/`from_dict` are the only (de)serialisers.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Sample:
+    """One benchmark item, as a task's `load` returns it."""
+
+    id: str
+    messages: list[dict[str, str]]  # chat turns without the system prompt: [{"role": "user", "content": ...}]
+    reference: Any  # what the scorer compares against (an answer string, tests, a letter ...)
+    meta: dict[str, Any] = field(default_factory=dict)  # anything reports group by (difficulty, domain ...)
+
+
+@dataclass
+class Request:
+    """One generation to make: a rendered prompt and the seed of this (sample_id, k)."""
+
+    sample_id: str
+    k: int
+    prompt: str
+    seed: int
+    messages: list[dict[str, str]] = field(default_factory=list)  # for chat-completions backends
+    max_tokens: int | None = None  # per-request budget when it was clamped to fit the context
+
+
+@dataclass
+class Generation:
+    sample_id: str
+    k: int
+    text: str  # everything the model produced, thinking included
+    tokens: int  # generated tokens
+    finish_reason: str  # "stop" | "length" | "error"
+    prompt_tokens: int = 0
+    seed: int | None = None
+    reasoning: str | None = None  # thinking a server returned separately (reasoning_content)
+
+
+@dataclass
+class Grade:
+    """What a task's scorer says about one answer."""
+
+    value: float  # 1.0 correct, 0.0 wrong; fractions allowed (needle recall, ...)
+    extracted: str | None = None  # the answer the scorer read (None: no answer found)
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Score:
+    sample_id: str
+    k: int
+    value: float
+    extracted: str | None
+    unfinished: bool  # thinking never closed: no answer, counted wrong
+    truncated: bool  # finish_reason == "length"
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def to_dict(record: Any) -> dict[str, Any]:
+    return dataclasses.asdict(record)
+
+
+def from_dict(cls: type, data: dict[str, Any]):
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
