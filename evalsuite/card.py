@@ -1,0 +1,46 @@
+"""The card's table (a copy of every row, evalsuite/card/baselines.csv) and look-ups into it."""
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+CARD_CSV = Path(__file__).resolve().parent / "card" / "baselines.csv"
+CARD_MODEL = "Nemotron-Cascade-2-30B-A3B"
+
+
+@dataclass(frozen=True)
+class CardRow:
+    group: str
+    benchmark: str
+    model: str
+    mode: str  # standard | tir (tool-integrated reasoning, the card's bracketed numbers)
+    score: str  # as printed: "92.4", "35 pts", "10/12"
+    source: str  # official | card_authors (the card's double-dagger rows: run by the card's authors)
+
+    @property
+    def value(self) -> float | None:
+        return float(self.score) if re.fullmatch(r"-?\d+(\.\d+)?", self.score.strip()) else None
+
+
+@lru_cache(maxsize=1)
+def card_rows() -> tuple[CardRow, ...]:
+    with CARD_CSV.open(encoding="utf-8", newline="") as f:
+        return tuple(CardRow(**row) for row in csv.DictReader(f))
+
+
+def card_value(benchmark: str, model: str = CARD_MODEL, mode: str = "standard") -> float | None:
+    for row in card_rows():
+        if row.benchmark == benchmark and row.model == model and row.mode == mode:
+            return row.value
+    return None
+
+
+def benchmark_order() -> list[str]:
+    """Benchmarks in the card's table order (reports follow it)."""
+    seen: dict[str, None] = {}
+    for row in card_rows():
+        seen.setdefault(row.benchmark, None)
+    return list(seen)

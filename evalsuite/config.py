@@ -1,0 +1,52 @@
+"""Composing configs outside the command line: suites (one composition per task), the task's own
+protocol defaults (to flag deviations), tests and notebooks. One entry point: compose()."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from evalsuite.errors import UserError
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+GROUPS = ("task", "model", "backend", "suite", "data")
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+
+
+def check_group_choice(override: str) -> None:
+    """`task=nope` -> one line naming the choices (Hydra's own message is a paragraph)."""
+    key, _, value = override.partition("=")
+    key = key.lstrip("+~")
+    if key in GROUPS and value and value != "null" and "," not in value and value not in options(key):
+        raise UserError(f"unknown {key} {value!r}; choose one of: {', '.join(options(key))} ({key}=NAME)")
+
+
+def compose(overrides: list[str]) -> DictConfig:
+    """The resolved config for these overrides, as the CLI would build it."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    for o in overrides:
+        check_group_choice(o)
+    try:
+        if GlobalHydra.instance().is_initialized():
+            return hydra_compose(config_name="config", overrides=list(overrides))
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            return hydra_compose(config_name="config", overrides=list(overrides))
+    except UserError:
+        raise
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UserError(f"bad override: {first} (syntax: key=value; `evalsuite --cfg job` lists the keys)") from None
+
+
+def task_defaults(name: str) -> DictConfig | None:
+    """The task's protocol as its YAML states it, before any override."""
+    try:
+        return compose([f"task={name}"])
+    except UserError:
+        return None

@@ -1,0 +1,361 @@
+"""One task's run, stage by stage: load -> render -> generate -> split -> score -> summarize.
+
+Files under <run_dir>/<task>/: run.json (resolved config, versions, data and model revisions),
+generations.jsonl and scores.jsonl (append-only, keyed by (sample_id, k)), summary.json.
+A rerun of the same command skips every finished (sample_id, k); stage=score re-grades the stored
+generations without touching the model.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.metadata
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from evalsuite import metrics, store
+from evalsuite.card import CARD_MODEL, card_value
+from evalsuite.errors import UserError
+from evalsuite.render import build_messages, render_prompt, split_reasoning
+from evalsuite.types import Generation, Request, Sample, Score, from_dict, to_dict
+from evalsuite.workers import Outcome, map_with_deadline
+
+GENERATIONS, SCORES, SUMMARY, MANIFEST = "generations.jsonl", "scores.jsonl", "summary.json", "run.json"
+VERSIONED = ("evalsuite", "torch", "transformers", "vllm", "datasets", "math-verify", "sympy", "hydra-core", "openai")
+
+
+def task_dir(cfg: DictConfig) -> Path:
+    return Path(cfg.run_dir) / cfg.task.name
+
+
+def import_task(cfg: DictConfig) -> ModuleType:
+    try:
+        return importlib.import_module(cfg.task.module)
+    except ModuleNotFoundError as e:
+        raise UserError(f"task {cfg.task.name}: its module {cfg.task.module!r} cannot be imported ({e})") from None
+
+
+def load_samples(cfg: DictConfig, task: ModuleType) -> list[Sample]:
+    samples = task.load(cfg)
+    ids = [s.id for s in samples]
+    if len(set(ids)) != len(ids):
+        raise UserError(f"task {cfg.task.name}: duplicate sample ids in the data; each item needs a unique id")
+    if cfg.get("limit"):
+        samples = samples[: int(cfg.limit)]
+    if not samples:
+        raise UserError(f"task {cfg.task.name}: no items to evaluate (empty data or limit=0)")
+    return samples
+
+
+def request_seed(base: int, sample_id: str, k: int) -> int:
+    """A seed per (sample_id, k), independent of order and batching, so reruns reproduce."""
+    return int.from_bytes(hashlib.sha256(f"{base}/{sample_id}/{k}".encode()).digest()[:4], "little")
+
+
+def reasoning_expected(cfg: DictConfig) -> bool:
+    """A reasoning model asked to think must close its thinking before it has an answer."""
+    return bool(cfg.model.get("reasoning", False)) and bool(cfg.task.get("thinking", True))
+
+
+def max_new_tokens(cfg: DictConfig) -> int:
+    """The protocol's budget, capped by the model config's `max_new_tokens` (the embedded 135M model
+    caps it: it never writes 131K useful tokens on a CPU). The cap is recorded as a deviation."""
+    budget = int(cfg.sampling.max_tokens)
+    cap = cfg.model.get("max_new_tokens")
+    return min(budget, int(cap)) if cap else budget
+
+
+# ---------------------------------------------------------------- run.json: what produced these numbers
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def protocol_fingerprint(cfg: DictConfig) -> dict[str, Any]:
+    """Settings that change what a generation is: a run_dir never mixes generations made under
+    different ones (the silent cache mix-up other harnesses have)."""
+    return {
+        "model": str(cfg.model.path), "model_revision": cfg.model.get("revision"),
+        "thinking": bool(cfg.task.get("thinking", True)), "system_prompt": cfg.get("system_prompt"),
+        "temperature": float(cfg.sampling.temperature), "top_p": float(cfg.sampling.get("top_p", 1.0)),
+        "max_tokens": max_new_tokens(cfg), "seed": int(cfg.seed),
+    }
+
+
+def write_manifest(cfg: DictConfig, samples: list[Sample], source: str) -> None:
+    path = task_dir(cfg) / MANIFEST
+    fingerprint = protocol_fingerprint(cfg)
+    if path.exists():
+        old = store.read_json(path).get("fingerprint", {})
+        changed = {k: (old.get(k), v) for k, v in fingerprint.items() if k in old and old.get(k) != v}
+        if changed:
+            what = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items())
+            raise UserError(f"{task_dir(cfg)} holds generations made with other settings ({what}); "
+                            f"use a new run_dir=... or delete that directory")
+    data = cfg.data
+    manifest = {
+        "task": cfg.task.name, "benchmark": cfg.task.get("benchmark"), "source": source,
+        "fingerprint": fingerprint,
+        "dataset": {"hub_id": cfg.task.dataset.get("hub_id"), "revision": cfg.task.dataset.get("revision"),
+                    "source": "local" if data.get("path") else data.get("source"), "path": data.get("path"),
+                    "n_items": len(samples)},
+        "model": {"path": str(cfg.model.path), "revision": cfg.model.get("revision")},
+        "versions": _versions(), "argv": sys.argv, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "config": OmegaConf.to_container(cfg, resolve=True),
+    }
+    store.write_json(path, manifest)
+
+
+# ---------------------------------------------------------------- generate
+
+def build_requests(cfg: DictConfig, samples: list[Sample], tokenizer: Any, done: set[tuple[str, int]]) -> list[Request]:
+    requests = []
+    for s in samples:
+        missing = [k for k in range(int(cfg.samples)) if (s.id, k) not in done]
+        if not missing:
+            continue
+        messages = build_messages(s.messages, cfg.get("system_prompt"))
+        prompt = render_prompt(tokenizer, messages, bool(cfg.task.get("thinking", True)), cfg.model)
+        requests += [Request(s.id, k, prompt, request_seed(int(cfg.seed), s.id, k), messages) for k in missing]
+    return requests
+
+
+def check_budget(cfg: DictConfig, requests: list[Request], count_tokens) -> list[dict]:
+    """prompt + max_tokens must fit max_model_len before any generation starts. An item that does
+    not fit is an error naming it, or with task.clamp_budget=true its budget shrinks (recorded)."""
+    limit = cfg.model.get("max_model_len")
+    if not limit:
+        return []
+    budget, clamps, seen = max_new_tokens(cfg), [], {}
+    for r in requests:
+        if r.sample_id not in seen:
+            seen[r.sample_id] = count_tokens(r.prompt)
+        n = seen[r.sample_id]
+        if n + budget <= limit:
+            continue
+        if not cfg.task.get("clamp_budget", False) or n >= limit:
+            raise UserError(f"task {cfg.task.name}, item {r.sample_id}: prompt {n} + max_tokens {budget} tokens "
+                            f"> max_model_len {limit}; lower sampling.max_tokens, raise model.max_model_len, "
+                            f"or set task.clamp_budget=true")
+        r.max_tokens = limit - n
+        clamps.append({"sample_id": r.sample_id, "k": r.k, "prompt_tokens": n, "max_tokens": r.max_tokens})
+    return clamps
+
+
+def generate_stage(cfg: DictConfig, samples: list[Sample]) -> int:
+    path = task_dir(cfg) / GENERATIONS
+    done = {key for key, g in store.latest_by_key(store.read_records(path)).items() if g.get("finish_reason") != "error"}
+    wanted = {(s.id, k) for s in samples for k in range(int(cfg.samples))}
+    if wanted <= done:
+        print(f"[{cfg.task.name}] generate: all {len(wanted)} generations already stored", file=sys.stderr)
+        return 0
+    from evalsuite.backends import load_backend
+
+    backend = load_backend(cfg)
+    requests = build_requests(cfg, samples, backend.tokenizer, done)
+    clamps = check_budget(cfg, requests, backend.count_tokens)
+    if clamps:
+        store.append_records(task_dir(cfg) / "clamps.jsonl", clamps)
+        print(f"[{cfg.task.name}] warning: {len(clamps)} requests had max_tokens clamped to fit "
+              f"max_model_len (see clamps.jsonl)", file=sys.stderr)
+    print(f"[{cfg.task.name}] generate: {len(requests)} to make ({len(done & wanted)} already stored), "
+          f"backend {cfg.backend.name}, model {cfg.model.name}", file=sys.stderr)
+    sampling = OmegaConf.merge(cfg.sampling, {"max_tokens": max_new_tokens(cfg)})
+    backend.generate(requests, sampling, lambda gens: store.append_records(path, [to_dict(g) for g in gens]))
+    return len(requests)
+
+
+# ---------------------------------------------------------------- responses made elsewhere
+
+def import_responses(cfg: DictConfig, samples: list[Sample]) -> int:
+    """Turn a jsonl of {"id"|"prompt", "response", "k"?} into this run's generations.jsonl."""
+    path = Path(str(cfg.responses)).expanduser()
+    if not path.is_file():
+        raise UserError(f"responses file not found: {path}")
+    by_id = {s.id: s for s in samples}
+    by_prompt = {s.messages[-1]["content"].strip(): s.id for s in samples if s.messages}
+    next_k: dict[str, int] = {}
+    gens = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise UserError(f"{path}:{n}: not valid JSON ({e.msg})") from None
+        if not isinstance(row, dict) or not isinstance(row.get("response"), str):
+            raise UserError(f'{path}:{n}: each line needs a "response" string and an "id" or "prompt"')
+        if row.get("id") is not None:
+            sid = str(row["id"])
+            if sid not in by_id:
+                raise UserError(f"{path}:{n}: id {sid!r} is not an item of {cfg.task.name} "
+                                f"(ids look like {samples[0].id!r}; check limit= and data=)")
+        elif isinstance(row.get("prompt"), str):
+            sid = by_prompt.get(row["prompt"].strip())
+            if sid is None:
+                raise UserError(f"{path}:{n}: prompt matches no item of {cfg.task.name}")
+        else:
+            raise UserError(f'{path}:{n}: give "id" (the task\'s sample id) or "prompt" (the item\'s prompt text)')
+        k = int(row["k"]) if row.get("k") is not None else next_k.get(sid, 0)
+        next_k[sid] = max(next_k.get(sid, 0), k + 1)
+        gens.append(Generation(sid, k, row["response"], int(row.get("tokens") or 0),
+                               str(row.get("finish_reason") or "stop"), reasoning=row.get("reasoning")))
+    out = task_dir(cfg) / GENERATIONS
+    out.unlink(missing_ok=True)
+    store.append_records(out, [to_dict(g) for g in gens])
+    (task_dir(cfg) / SCORES).unlink(missing_ok=True)
+    return len(gens)
+
+
+# ---------------------------------------------------------------- score
+
+def score_stage(cfg: DictConfig, samples: list[Sample], task: ModuleType, rescore: bool) -> int:
+    gen_path, score_path = task_dir(cfg) / GENERATIONS, task_dir(cfg) / SCORES
+    gens = store.latest_by_key(store.read_records(gen_path))
+    if not gens:
+        raise UserError(f"{gen_path}: no generations to score; run stage=generate first or pass responses=FILE")
+    by_id = {s.id: s for s in samples}
+    if rescore:
+        score_path.unlink(missing_ok=True)
+    scored = set(store.latest_by_key(store.read_records(score_path)))
+    todo = [g for key, g in sorted(gens.items()) if key not in scored and key[0] in by_id]
+    if not todo:
+        return 0
+    expect_reasoning = reasoning_expected(cfg)
+    think_end = cfg.model.get("think_end", "</think>")
+    ready: list[Score] = []
+    to_grade: list[tuple[dict, str]] = []
+    for g in todo:
+        _, answer = split_reasoning(g["text"], expect_reasoning and not g.get("reasoning"), think_end)
+        truncated = g.get("finish_reason") == "length"
+        if answer is None:
+            ready.append(Score(g["sample_id"], g["k"], 0.0, None, True, truncated, {"reason": "thinking never closed"}))
+        else:
+            to_grade.append((g, answer))
+    store.append_records(score_path, [to_dict(s) for s in ready])
+
+    buffer: list[dict] = []
+
+    def keep(i: int, outcome) -> None:
+        g, _ = to_grade[i]
+        truncated = g.get("finish_reason") == "length"
+        if outcome.ok:
+            grade = outcome.value
+            s = Score(g["sample_id"], g["k"], float(grade.value), grade.extracted, False, truncated, dict(grade.detail))
+        else:  # a scorer that hung or crashed: a wrong answer, with the reason kept
+            s = Score(g["sample_id"], g["k"], 0.0, None, False, truncated, {"scoring_error": outcome.error})
+        buffer.append(to_dict(s))
+        if len(buffer) >= 256:
+            store.append_records(score_path, buffer)
+            buffer.clear()
+
+    def grade_one(item: tuple[Sample, str]):
+        return task.score(item[0], item[1], cfg)
+
+    items = [(by_id[g["sample_id"]], answer) for g, answer in to_grade]
+    if hasattr(task, "score_batch"):  # tasks that parallelise themselves (code execution)
+        for i, grade in enumerate(task.score_batch(items, cfg)):
+            keep(i, Outcome(True, grade))
+    else:
+        map_with_deadline(grade_one, items, float(cfg.task.get("score_timeout_s", 10)),
+                          desc=f"score {cfg.task.name}", on_result=keep)
+    store.append_records(score_path, buffer)
+    return len(todo)
+
+
+# ---------------------------------------------------------------- summary
+
+def load_scores(cfg: DictConfig) -> list[Score]:
+    return [from_dict(Score, r) for r in store.latest_by_key(store.read_records(task_dir(cfg) / SCORES)).values()]
+
+
+def protocol_deviations(cfg: DictConfig) -> list[str]:
+    """Where this run's protocol differs from the task's defaults (the card's protocol)."""
+    from evalsuite.config import task_defaults
+
+    base = task_defaults(cfg.task.name)
+    out = []
+    if base is None:
+        return out
+    if int(cfg.samples) != int(base.get("samples", cfg.samples)):
+        out.append(f"samples {cfg.samples} (card: {base.samples})")
+    for key in ("temperature", "top_p"):
+        if float(cfg.sampling.get(key, 1.0)) != float(base.sampling.get(key, 1.0)):
+            out.append(f"{key} {cfg.sampling.get(key)} (card: {base.sampling.get(key)})")
+    if max_new_tokens(cfg) != int(base.sampling.max_tokens):
+        out.append(f"max_tokens {max_new_tokens(cfg)} (card: {base.sampling.max_tokens})")
+    if bool(cfg.task.get("thinking")) != bool(base.task.get("thinking")):
+        out.append(f"thinking {cfg.task.thinking} (card: {base.task.thinking})")
+    if bool(cfg.task.get("thinking")) and not cfg.model.get("reasoning"):
+        out.append("model has no thinking mode")
+    if cfg.get("limit"):
+        out.append(f"limit {cfg.limit}")
+    if cfg.data.get("source") == "sample" and not cfg.data.get("path"):
+        out.append("bundled sample set, not the benchmark")
+    return out
+
+
+def summarize_task(cfg: DictConfig, samples: list[Sample], task: ModuleType) -> dict:
+    scores = load_scores(cfg)
+    ids = {s.id for s in samples}
+    scores = [s for s in scores if s.sample_id in ids]
+    summary = metrics.summarize(scores, seed=int(cfg.seed))
+    expected = len(samples) * int(cfg.samples)
+    gens = store.latest_by_key(store.read_records(task_dir(cfg) / GENERATIONS))
+    lengths = sorted(g.get("tokens", 0) for key, g in gens.items() if key[0] in ids)
+    summary.update({
+        "task": cfg.task.name, "benchmark": cfg.task.get("benchmark"), "group": cfg.task.get("group"),
+        "metric": f"avg@{summary.get('samples', 0)}", "expected_scores": expected,
+        "missing_scores": max(0, expected - len(scores)),
+        "card_model": CARD_MODEL, "card_value": card_value(str(cfg.task.get("benchmark"))),
+        "model": cfg.model.name, "backend": cfg.backend.name,
+        "protocol": {"samples": int(cfg.samples), "max_tokens": max_new_tokens(cfg),
+                     "temperature": float(cfg.sampling.temperature), "top_p": float(cfg.sampling.get("top_p", 1.0)),
+                     "thinking": bool(cfg.task.get("thinking", True))},
+        "deviations": protocol_deviations(cfg),
+        "tokens": {"mean": sum(lengths) / len(lengths) if lengths else 0,
+                   "median": lengths[len(lengths) // 2] if lengths else 0, "max": lengths[-1] if lengths else 0},
+    })
+    if hasattr(task, "breakdown") and scores:
+        summary["breakdown"] = task.breakdown({s.id: s for s in samples}, scores, cfg)
+    store.write_json(task_dir(cfg) / SUMMARY, summary)
+    return summary
+
+
+def run_task(cfg: DictConfig) -> dict | None:
+    """All stages (or the one `stage=` names) for cfg.task; returns the summary when one was made."""
+    stage = str(cfg.stage)
+    if stage not in ("generate", "score", "report", "all"):
+        raise UserError(f"unknown stage {stage!r}; use stage=generate, score, report or all")
+    task = import_task(cfg)
+    samples = load_samples(cfg, task)
+    if cfg.get("dry_run"):
+        from evalsuite.dryrun import dry_run_task
+
+        return dry_run_task(cfg, samples)
+    source = f"responses:{cfg.responses}" if cfg.get("responses") else "generated"
+    if stage in ("generate", "all") or cfg.get("responses"):
+        write_manifest(cfg, samples, source)
+    if cfg.get("responses") and stage in ("score", "all"):
+        n = import_responses(cfg, samples)
+        print(f"[{cfg.task.name}] imported {n} responses from {cfg.responses}", file=sys.stderr)
+    elif stage in ("generate", "all"):
+        generate_stage(cfg, samples)
+    if stage in ("score", "all"):
+        score_stage(cfg, samples, task, rescore=(stage == "score" and not cfg.get("responses")))
+    if stage in ("score", "report", "all"):
+        return summarize_task(cfg, samples, task)
+    return None

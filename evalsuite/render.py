@@ -1,0 +1,48 @@
+"""Prompt rendering through the model's own chat template, and the split of reasoning from answer."""
+from __future__ import annotations
+
+from typing import Any
+
+
+def build_messages(user_messages: list[dict[str, str]], system_prompt: str | None) -> list[dict[str, str]]:
+    msgs = [dict(m) for m in user_messages]
+    if system_prompt and not any(m.get("role") == "system" for m in msgs):
+        msgs.insert(0, {"role": "system", "content": system_prompt})
+    return msgs
+
+
+def render_prompt(tokenizer: Any, messages: list[dict[str, str]], thinking: bool, model_cfg: Any) -> str:
+    """The exact text the model sees. A model config's `thinking_kwarg` names the template switch
+    (Nemotron/Qwen: enable_thinking); a model without one has no thinking mode to switch."""
+    kwargs = {}
+    if model_cfg.get("thinking_kwarg"):
+        kwargs[model_cfg.thinking_kwarg] = bool(thinking)
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, **kwargs)
+
+
+def split_reasoning(text: str, reasoning: bool, think_end: str = "</think>") -> tuple[str, str | None]:
+    """(reasoning, answer). For a reasoning model the answer is what follows the last `think_end`;
+    if thinking never closed there is NO answer (None) - the whole text is never graded as the answer.
+    A model without a thinking mode answers with its whole output (a stray tag is still cut)."""
+    idx = text.rfind(think_end)
+    if idx >= 0:
+        return text[:idx], text[idx + len(think_end):].strip()
+    if reasoning:
+        return text, None
+    return "", text.strip()
+
+
+def load_tokenizer(model_cfg: Any):
+    """The model's own tokenizer (chat template included); shared by backends and the dry run."""
+    from transformers import AutoTokenizer
+
+    from evalsuite.embedded import resolve_model_path
+    from evalsuite.errors import UserError
+
+    path = resolve_model_path(str(model_cfg.path))
+    try:
+        return AutoTokenizer.from_pretrained(path, revision=model_cfg.get("revision"),
+                                             trust_remote_code=bool(model_cfg.get("trust_remote_code", False)))
+    except OSError as e:
+        raise UserError(f"cannot load the tokenizer of {model_cfg.path!r}: {str(e).splitlines()[0][:200]}; "
+                        f"check model.path (an HF id reachable from here, or a local directory)") from None

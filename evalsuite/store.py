@@ -1,0 +1,88 @@
+"""Append-only JSONL files keyed by (sample_id, k): the run's memory.
+
+A crash can leave at most a half-written last line; reading repairs that (truncates it, with a
+warning) so the rerun regenerates just that record. A corrupt line anywhere else is not ours to
+guess about: it is an error naming the file and line.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Iterable
+
+from evalsuite.errors import UserError
+
+
+def read_records(path: str | Path, repair: bool = True) -> list[dict[str, Any]]:
+    path = Path(path)
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    records: list[dict[str, Any]] = []
+    lines = data.split(b"\n")
+    # a file that ends with "\n" splits into [..., b""]; anything else after the last newline is a torn write
+    complete, tail = lines[:-1], lines[-1]
+    for n, line in enumerate(complete, 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise UserError(f"{path}:{n}: corrupt record (not JSON); fix or delete that line, then rerun") from None
+    if tail.strip():
+        try:
+            records.append(json.loads(tail))  # complete record that only lacks its newline
+            if repair:
+                with path.open("ab") as f:
+                    f.write(b"\n")
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            if not repair:
+                raise UserError(f"{path}:{len(lines)}: half-written last record") from None
+            print(f"warning: {path}: dropping a half-written last line ({len(tail)} bytes) left by a crash; "
+                  f"that record will be redone", file=sys.stderr)
+            with path.open("r+b") as f:
+                f.truncate(len(data) - len(tail))
+    return records
+
+
+def append_records(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
+    """Append and fsync: once this returns the records survive a kill -9."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    if not payload:
+        return 0
+    with path.open("a", encoding="utf-8") as f:
+        f.write(payload)
+        f.flush()
+        os.fsync(f.fileno())
+    return payload.count("\n")
+
+
+def latest_by_key(records: Iterable[dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:
+    """One record per (sample_id, k); a later line wins (re-scoring appends, never rewrites)."""
+    out: dict[tuple[str, int], dict[str, Any]] = {}
+    for r in records:
+        out[(str(r["sample_id"]), int(r["k"]))] = r
+    return out
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    """Whole-file JSON written atomically (summaries, manifests)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_json(path: str | Path) -> Any:
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path} not found: run the earlier stage first (stage=generate or stage=score)") from None
+    except json.JSONDecodeError as e:
+        raise UserError(f"{path}: corrupt JSON ({e.msg} at line {e.lineno}); delete it and rerun stage=score") from None

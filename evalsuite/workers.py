@@ -1,0 +1,130 @@
+"""Run a function over items in worker processes, each call under a hard wall-clock limit.
+
+Why processes: sympy (and any scorer) can hang inside a C call where no signal or thread timeout
+reaches it; a process can always be killed. A worker that overruns or dies is replaced and the item
+is recorded as a failure, so one bad answer never stalls or sinks a run.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from tqdm import tqdm
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    value: Any = None
+    error: str | None = None  # "timeout after 10s" | "ExcType: message" | "worker died (signal 9)"
+    seconds: float = 0.0
+
+
+def _serve(fn: Callable[[Any], Any], conn) -> None:
+    while True:
+        try:
+            msg = conn.recv()
+        except EOFError:
+            return
+        if msg is None:
+            return
+        idx, item = msg
+        t0 = time.perf_counter()
+        try:
+            result = (idx, True, fn(item), None, time.perf_counter() - t0)
+        except BaseException as e:  # the scorer's bug or a hostile input: a recorded failure, not a crash
+            result = (idx, False, None, f"{type(e).__name__}: {str(e)[:300]}", time.perf_counter() - t0)
+        try:
+            conn.send(result)
+        except Exception as e:  # an unpicklable return value
+            conn.send((idx, False, None, f"unsendable result: {e}", result[4]))
+
+
+class _Worker:
+    def __init__(self, fn: Callable[[Any], Any]):
+        ctx = mp.get_context("fork")  # fork: the task module and its config are inherited, not pickled
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_serve, args=(fn, child), daemon=True)
+        self.proc.start()
+        child.close()
+
+    def stop(self, kill: bool = False) -> None:
+        if kill:
+            self.proc.kill()
+        else:
+            try:
+                self.conn.send(None)
+            except Exception:
+                self.proc.kill()
+        self.proc.join(timeout=5)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join()
+        self.conn.close()
+
+
+def map_with_deadline(fn: Callable[[Any], Any], items: Sequence[Any], timeout_s: float,
+                      workers: int | None = None, desc: str | None = None,
+                      on_result: Callable[[int, Outcome], None] | None = None) -> list[Outcome]:
+    """fn(item) for every item in `workers` processes; each call killed after timeout_s.
+    Results come back in item order; `on_result(i, outcome)` is called as each finishes (from the
+    driving threads, serialised by a lock) so callers can persist results as they arrive."""
+    n = len(items)
+    results: list[Outcome | None] = [None] * n
+    if n == 0:
+        return []
+    workers = max(1, min(workers or os.cpu_count() or 1, n))
+    todo: queue.Queue[int] = queue.Queue()
+    for i in range(n):
+        todo.put(i)
+    lock = threading.Lock()
+    bar = tqdm(total=n, desc=desc, unit="item", disable=desc is None, dynamic_ncols=True)
+
+    def finish(i: int, outcome: Outcome) -> None:
+        with lock:
+            results[i] = outcome
+            bar.update(1)
+            if on_result:
+                on_result(i, outcome)
+
+    def drive() -> None:
+        worker = _Worker(fn)
+        try:
+            while True:
+                try:
+                    i = todo.get_nowait()
+                except queue.Empty:
+                    return
+                t0 = time.perf_counter()
+                try:
+                    worker.conn.send((i, items[i]))
+                    ready = worker.conn.poll(timeout_s)
+                except (BrokenPipeError, OSError):
+                    ready = False
+                if ready:
+                    try:
+                        _, ok, value, err, secs = worker.conn.recv()
+                        finish(i, Outcome(ok, value, err, secs))
+                        continue
+                    except (EOFError, OSError):
+                        code = worker.proc.exitcode
+                        finish(i, Outcome(False, None, f"worker died (exit {code})", time.perf_counter() - t0))
+                else:
+                    finish(i, Outcome(False, None, f"timeout after {timeout_s:g}s", time.perf_counter() - t0))
+                worker.stop(kill=True)  # hung or dead: replace it
+                worker = _Worker(fn)
+        finally:
+            worker.stop()
+
+    threads = [threading.Thread(target=drive, daemon=True) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    bar.close()
+    return results  # type: ignore[return-value]

@@ -1,0 +1,49 @@
+"""AIME 2025, AIME 2026 and HMMT February 2025: MathArena's final-answer competitions.
+
+Rows: MathArena's schema (problem_idx, problem, answer) or NeMo-Skills' (id, problem,
+expected_answer). Graded on the last \\boxed{} after </think>: integers as integers ("016" == 16),
+everything else by symbolic equivalence, comma-separated answers as sets.
+"""
+from __future__ import annotations
+
+from evalsuite.data import load_rows
+from evalsuite.errors import UserError
+from evalsuite.scoring.math import extract_last_boxed, math_equal, parse_integer, strip_answer_decorations
+from evalsuite.types import Grade, Sample
+
+# The card authors' prompt; "simple" is the one other harnesses use (PROTOCOL.md: OPEN, default card).
+PROMPTS = {
+    "card": "{problem}\n\nPlease place your final answer inside \\boxed{{}}.",
+    "simple": "Solve the following math problem. Make sure to put the answer (and only answer) inside \\boxed{{}}.\n\n{problem}",
+}
+
+
+def load(cfg) -> list[Sample]:
+    style = cfg.task.get("prompt", "card")
+    if style not in PROMPTS:
+        raise UserError(f"unknown task.prompt {style!r}; choose one of: {', '.join(PROMPTS)}")
+    samples = []
+    for n, row in enumerate(load_rows(cfg), 1):
+        problem = row.get("problem")
+        answer = row.get("answer", row.get("expected_answer"))
+        if not isinstance(problem, str) or answer is None:
+            raise UserError(f"{cfg.task.name} row {n}: needs 'problem' and 'answer' (or 'expected_answer'); "
+                            f"got columns {sorted(row)}")
+        sid = row.get("problem_idx", row.get("id", n))
+        content = PROMPTS[style].format(problem=problem.strip())
+        samples.append(Sample(id=str(sid), messages=[{"role": "user", "content": content}],
+                              reference=str(answer).strip()))
+    return samples
+
+
+def answer_key(answer: str) -> str:
+    """Equal answers share a key, so maj@k counts "016" and "16" as one vote."""
+    as_int = parse_integer(answer)
+    return str(as_int) if as_int is not None else strip_answer_decorations(answer).replace(" ", "")
+
+
+def score(sample: Sample, answer: str, cfg) -> Grade:
+    boxed = extract_last_boxed(answer)
+    if boxed is None:
+        return Grade(0.0, None, {"reason": "no \\boxed{} after the thinking"})
+    return Grade(float(math_equal(sample.reference, boxed)), boxed, {"answer_key": answer_key(boxed)})
