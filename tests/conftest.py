@@ -1,0 +1,31 @@
+"""Shared fixtures: the real CLI in a subprocess, the real embedded model, temporary run dirs."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("EVALSUITE_SHARED", ROOT.parent / "shared"))
+
+
+def run_cli(*args: str, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`python -m evalsuite ARGS` as a user would type it; returns the finished process."""
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "evalsuite", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, env=full_env)
+
+
+@pytest.fixture(scope="session")
+def embedded_model_dir() -> Path:
+    from evalsuite.embedded import model_dir
+
+    return model_dir()
+
+
+@pytest.fixture
+def cli():
+    return run_cli

@@ -1,0 +1,136 @@
+"""Boxed extraction and answer equivalence on real answer forms, plus fuzzing on hostile output."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evalsuite.render import split_reasoning
+from evalsuite.scoring.math import extract_last_boxed, math_equal, parse_integer, split_top_level
+from evalsuite.types import Sample
+from tasks.matharena import answer_key, score
+
+EXTRACTION = [
+    (r"The answer is \boxed{42}.", "42"),
+    (r"\boxed{\frac{1}{2}}", r"\frac{1}{2}"),
+    (r"first \boxed{1} then \boxed{2}", "2"),  # two boxes: the last one
+    (r"\boxed{a{b{c}}d}", "a{b{c}}d"),  # nested braces
+    (r"\fbox{7}", "7"),
+    (r"\boxed 5.", "5"),
+    (r"\boxed{3} and an unclosed \boxed{4", "3"),  # unclosed last box -> the previous complete one
+    (r"no box here", None),
+    (r"\boxed{\left(1, 2\right)}", r"\left(1, 2\right)"),
+    (r"$\boxed{\text{(B)}}$", r"\text{(B)}"),
+    (r"\boxed{ 16 }", "16"),
+    (r"\boxed{\{1,2\}}", r"\{1,2\}"),
+    ("", None),
+    (r"\boxed{}", ""),
+    (r"\fbox{1} \boxed{2} \fbox{3}", "3"),
+]
+
+
+@pytest.mark.parametrize("text,expected", EXTRACTION)
+def test_extract_last_boxed(text, expected):
+    assert extract_last_boxed(text) == expected
+
+
+EQUIVALENT = [
+    ("16", "016"), ("16", "16"), ("16", "16.0"), ("16", "+16"), ("1000", "1,000"), ("1000", "1{,}000"),
+    ("70", r"\text{70}"), ("70", "$70$"), ("30", r"30^\circ"), ("30", r"30^{\circ}"), ("50", r"50\%"),
+    ("50", "50%"), (r"\frac{1}{576}", r"\dfrac{1}{576}"), (r"\frac{1}{576}", r"\frac1{576}"),
+    (r"\frac{1}{2}", r"\tfrac{1}{2}"), (r"\frac{1}{2}", "0.5"), (r"\frac{1}{2}", "1/2"),
+    (r"\frac{9 \sqrt{23}}{23}", r"\frac{9}{\sqrt{23}}"), (r"1-\frac{2}{\pi}", r"\frac{\pi-2}{\pi}"),
+    (r"2^{25} \cdot 26!", r"2^{25}26!"), (r"2^{25} \cdot 26!", r"26! \cdot 2^{25}"),
+    (r"\frac{-1+\sqrt{17}}{2}, \frac{-1-\sqrt{17}}{2}", r"\frac{-1-\sqrt{17}}{2}, \frac{-1+\sqrt{17}}{2}"),
+    (r"\frac{-1+\sqrt{17}}{2}, \frac{-1-\sqrt{17}}{2}", r"\frac{-1+\sqrt{17}}{2},\frac{-1-\sqrt{17}}{2}"),
+    ("2, 3", "3, 2"), (r"\sqrt{\frac{95}{24}}", r"\frac{\sqrt{570}}{12}"), (r"8\sqrt{10}", r"\sqrt{640}"),
+    (r"\sqrt{23}-2 \sqrt{3}", r"-2\sqrt{3}+\sqrt{23}"), (r"14+4\sqrt{37}", r"4\sqrt{37}+14"),
+    (r"\frac{448}{3}", r"149\frac{1}{3}"), (r"\pi", r"\pi"), (r"6\pi", r"6 \pi"), (r"\frac{5}{6}", r"\left(\frac{5}{6}\right)"),
+    (r"3\sqrt{2}", r"\sqrt{18}"), ("[1,2)", "[1,2)"), (r"\frac{7}{18}", r"\frac{14}{36}"),
+    ("-984", "-984"), ("-984", r"- 984"), ("2304", r"2\,304"), ("6300", r"6300."),
+    (r"\frac{2025}{101}", r"\dfrac{2025}{101}"), (r"\sqrt{6}", r"6^{1/2}"),
+]
+
+NOT_EQUIVALENT = [
+    ("16", "17"), ("16", "160"), (r"\frac{1}{576}", r"\frac{1}{575}"), (r"\sqrt{\frac{95}{24}}", r"\frac{\sqrt{570}}{24}"),
+    ("2, 3", "2"), ("2, 3", "2, 3, 4"), ("2, 3", "2, 4"), ("[1,2)", "(1,2)"), (r"6\pi", "6"),
+    ("16", ""), ("16", "sixteen"), (r"\pi", "3.14"), ("1000", "100"), (r"2^{25} \cdot 26!", r"2^{24}26!"),
+    ("70", "7"),
+]
+
+
+@pytest.mark.parametrize("gold,pred", EQUIVALENT)
+def test_equivalent(gold, pred):
+    assert math_equal(gold, pred), (gold, pred)
+
+
+@pytest.mark.parametrize("gold,pred", NOT_EQUIVALENT)
+def test_not_equivalent(gold, pred):
+    assert not math_equal(gold, pred), (gold, pred)
+
+
+def test_case_count_floor():
+    assert len(EXTRACTION) + len(EQUIVALENT) + len(NOT_EQUIVALENT) >= 60
+
+
+def test_parse_integer_and_split():
+    assert parse_integer("016") == 16 and parse_integer("1,000") == 1000 and parse_integer("1.5") is None
+    assert split_top_level(r"\frac{1,2}{3}, 4") == [r"\frac{1,2}{3}", "4"]
+    assert split_top_level("(1, 2)") == ["(1, 2)"]
+
+
+def _sample(ref: str) -> Sample:
+    return Sample(id="1", messages=[{"role": "user", "content": "q"}], reference=ref)
+
+
+def test_score_uses_answer_only_and_box_in_thinking_is_ignored():
+    text = r"<think>maybe \boxed{16}</think>I am not sure."
+    _, answer = split_reasoning(text, reasoning=True)
+    grade = score(_sample("16"), answer, None)
+    assert grade.value == 0.0 and grade.extracted is None  # the box inside the thinking never counts
+
+
+def test_unfinished_thinking_has_no_answer():
+    assert split_reasoning(r"<think>so \boxed{16}", reasoning=True) == (r"<think>so \boxed{16}", None)
+    assert split_reasoning(r"plain \boxed{16}", reasoning=False)[1] == r"plain \boxed{16}"
+
+
+def test_score_and_majority_key():
+    grade = score(_sample("16"), r"Thus \boxed{016}.", None)
+    assert grade.value == 1.0 and grade.extracted == "016"
+    assert answer_key("016") == answer_key("16") == "16"
+
+
+def test_real_answers_equal_themselves():
+    """Every answer of the real files (when ../shared is present) is equivalent to itself boxed."""
+    import json
+
+    from tests.conftest import SHARED
+
+    path = SHARED / "data" / "hmmt_feb25" / "train.jsonl"
+    if not path.exists():
+        pytest.skip("../shared/data not present")
+    for line in path.read_text().splitlines():
+        ans = json.loads(line)["answer"]
+        assert math_equal(ans, extract_last_boxed(rf"\boxed{{{ans}}}")), ans
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(list("\\boxedfrac{}()[]0123456789 ,^_$") + ["\\boxed{", "\\fbox{", "\\boxed ", "}"]),
+                max_size=200).map("".join))
+def test_fuzz_extraction_never_raises(text):
+    out = extract_last_boxed(text)
+    assert out is None or isinstance(out, str)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=80))
+def test_fuzz_equivalence_never_raises(text):
+    assert math_equal("16", text) in (True, False)
+
+
+def test_adversarial_inputs():
+    hostile = ["\\boxed{" * 150_000, "{" * 500_000 + "\\boxed{1}", "\\boxed{" + "{" * 100_000 + "}" * 100_000 + "}"]
+    assert extract_last_boxed(hostile[0]) is None
+    assert extract_last_boxed(hostile[1]) == "1"
+    assert extract_last_boxed(hostile[2]) == "{" * 100_000 + "}" * 100_000

@@ -1,0 +1,117 @@
+"""The store (append, repair, corruption), the metrics, and the killable worker pool."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+
+import pytest
+
+from evalsuite import metrics, store
+from evalsuite.errors import UserError
+from evalsuite.types import Score
+from evalsuite.workers import map_with_deadline
+
+
+def test_append_and_read(tmp_path):
+    p = tmp_path / "g.jsonl"
+    store.append_records(p, [{"sample_id": "a", "k": 0, "v": 1}, {"sample_id": "a", "k": 1, "v": 2}])
+    store.append_records(p, [{"sample_id": "a", "k": 0, "v": 3}])
+    latest = store.latest_by_key(store.read_records(p))
+    assert latest[("a", 0)]["v"] == 3 and latest[("a", 1)]["v"] == 2
+
+
+def test_half_written_last_line_is_repaired(tmp_path, capsys):
+    p = tmp_path / "g.jsonl"
+    store.append_records(p, [{"sample_id": "a", "k": 0}])
+    with p.open("a") as f:
+        f.write('{"sample_id": "a", "k": 1, "te')  # a kill -9 mid-write
+    recs = store.read_records(p)
+    assert [r["k"] for r in recs] == [0]
+    assert "half-written" in capsys.readouterr().err
+    assert p.read_text().endswith("}\n")  # truncated: the next append starts on a clean line
+    store.append_records(p, [{"sample_id": "a", "k": 1}])
+    assert [r["k"] for r in store.read_records(p)] == [0, 1]
+
+
+def test_complete_last_line_without_newline_is_kept(tmp_path):
+    p = tmp_path / "g.jsonl"
+    p.write_text('{"sample_id": "a", "k": 0}\n{"sample_id": "a", "k": 1}')
+    assert len(store.read_records(p)) == 2
+    store.append_records(p, [{"sample_id": "a", "k": 2}])
+    assert len(store.read_records(p)) == 3
+
+
+def test_corrupt_middle_line_names_file_and_line(tmp_path):
+    p = tmp_path / "g.jsonl"
+    p.write_text('{"sample_id": "a", "k": 0}\nGARBAGE\n{"sample_id": "a", "k": 1}\n')
+    with pytest.raises(UserError, match=r"g.jsonl:2: corrupt"):
+        store.read_records(p)
+
+
+def _scores(values_by_item):
+    return [Score(sid, k, v, str(v), False, False) for sid, vals in values_by_item.items() for k, v in enumerate(vals)]
+
+
+def test_pass_at_k_unbiased():
+    assert metrics.pass_at_k(4, 0, 1) == 0.0
+    assert metrics.pass_at_k(4, 4, 1) == 1.0
+    assert metrics.pass_at_k(4, 1, 1) == pytest.approx(0.25)
+    assert metrics.pass_at_k(4, 1, 2) == pytest.approx(0.5)  # 1 - C(3,2)/C(4,2)
+    assert metrics.pass_at_k(4, 2, 4) == 1.0
+
+
+def test_summarize_numbers():
+    s = metrics.summarize(_scores({"a": [1, 1, 0, 0], "b": [0, 0, 0, 0], "c": [1, 1, 1, 1]}))
+    assert s["value"] == pytest.approx(50.0)
+    assert s["n_items"] == 3 and s["samples"] == 4
+    item_means = [0.5, 0.0, 1.0]
+    sd = math.sqrt(sum((m - 0.5) ** 2 for m in item_means) / 2)
+    assert s["stderr"] == pytest.approx(100 * sd / math.sqrt(3))
+    lo, hi = s["ci95"]
+    assert 0 <= lo <= 50 <= hi <= 100
+    assert s["pass_at_k"]["1"] == pytest.approx(50.0)
+    assert s["pass_at_k"]["4"] == pytest.approx(200 / 3)
+    assert s["maj_at_k"]["4"] == pytest.approx(200 / 3)  # a: tie 1 vs 0 -> the earliest answer (1)
+
+
+def test_majority_uses_answer_key():
+    scores = [Score("a", 0, 1.0, "016", False, False, {"answer_key": "16"}),
+              Score("a", 1, 0.0, "5", False, False, {"answer_key": "5"}),
+              Score("a", 2, 1.0, "16", False, False, {"answer_key": "16"})]
+    assert metrics.majority_value(scores) == 1.0
+
+
+def test_rates():
+    scores = [Score("a", 0, 0.0, None, True, True), Score("a", 1, 1.0, "1", False, False)]
+    s = metrics.summarize(scores)
+    assert s["no_answer_rate"] == 50.0 and s["unfinished_rate"] == 50.0 and s["truncated_rate"] == 50.0
+
+
+def _slow_or_fast(x):
+    if x == "hang":
+        time.sleep(60)
+    if x == "die":
+        os._exit(3)
+    if x == "raise":
+        raise ValueError("boom")
+    return x * 2
+
+
+def test_workers_kill_hangs_and_survive_crashes():
+    t0 = time.perf_counter()
+    out = map_with_deadline(_slow_or_fast, [1, "hang", 2, "die", "raise", 3], timeout_s=1.0, workers=2)
+    assert time.perf_counter() - t0 < 30  # a guard against a hang, not a speed target
+    assert [o.value for o in out if o.ok] == [2, 4, 6]
+    assert "timeout" in out[1].error and "died" in out[3].error and "ValueError: boom" in out[4].error
+
+
+def test_sympy_hang_is_bounded():
+    """A symbolic check that takes far too long is killed and counted wrong, not waited for."""
+    from evalsuite.scoring.math import math_equal
+
+    pathological = "x^{" * 40 + "2" + "}" * 40
+    out = map_with_deadline(lambda p: math_equal(r"\frac{1}{2}", p), [pathological, "1/2"], timeout_s=2.0, workers=2)
+    assert out[1].ok and out[1].value is True
+    assert (not out[0].ok) or out[0].value is False
