@@ -54,6 +54,13 @@ def _hydra_entry(cfg: DictConfig) -> None:
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        if argv and argv[0] == "status":
+            from evalsuite.pipeline import run_status
+
+            if len(argv) != 2:
+                raise UserError("usage: evalsuite status RUN_DIR")
+            print(run_status(Path(argv[1].removeprefix("run_dir="))))
+            sys.exit(0)
         if argv and argv[0] in ("report", "compare"):
             from evalsuite import report
 

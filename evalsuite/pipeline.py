@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from evalsuite import metrics, store
 from evalsuite.card import CARD_MODEL, card_value
 from evalsuite.errors import UserError
+from evalsuite.sharding import parse_shard, shard_index
 from evalsuite.render import build_messages, render_prompt, split_reasoning
 from evalsuite.types import Generation, Request, Sample, Score, from_dict, to_dict
 from evalsuite.workers import Outcome, map_with_deadline
@@ -31,8 +32,30 @@ GENERATIONS, SCORES, SUMMARY, MANIFEST = "generations.jsonl", "scores.jsonl", "s
 VERSIONED = ("evalsuite", "torch", "transformers", "vllm", "datasets", "math-verify", "sympy", "hydra-core", "openai")
 
 
-def task_dir(cfg: DictConfig) -> Path:
+def task_root(cfg: DictConfig) -> Path:
+    """Where the task's merged files and summary live."""
     return Path(cfg.run_dir) / cfg.task.name
+
+
+def current_shard(cfg: DictConfig) -> tuple[int, int] | None:
+    """(index, count) for `shard=I shards=N` (one job of a sharded run); None when unsharded."""
+    if cfg.get("shard") is None:
+        return None
+    return parse_shard(f"{cfg.shard}/{cfg.get('shards') or 1}")
+
+
+def task_dir(cfg: DictConfig) -> Path:
+    """Where this process writes: the task root, or its own shard directory."""
+    shard = current_shard(cfg)
+    return task_root(cfg) if shard is None else task_root(cfg) / f"shard-{shard[0]:04d}-of-{shard[1]:04d}"
+
+
+def wanted_keys(cfg: DictConfig, samples: list[Sample]) -> set[tuple[str, int]]:
+    keys = {(s.id, k) for s in samples for k in range(int(cfg.samples))}
+    shard = current_shard(cfg)
+    if shard is not None:
+        keys = {key for key in keys if shard_index(key[0], key[1], shard[1]) == shard[0]}
+    return keys
 
 
 def import_task(cfg: DictConfig) -> ModuleType:
@@ -106,10 +129,11 @@ def write_manifest(cfg: DictConfig, samples: list[Sample], source: str) -> None:
             raise UserError(f"{task_dir(cfg)} holds generations made with other settings ({what}); "
                             f"use a new run_dir=... or delete that directory")
     data = cfg.data
+    dataset = cfg.task.get("dataset") or {}  # generated tasks (NIAH) have none
     manifest = {
         "task": cfg.task.name, "benchmark": cfg.task.get("benchmark"), "source": source,
         "fingerprint": fingerprint,
-        "dataset": {"hub_id": cfg.task.dataset.get("hub_id"), "revision": cfg.task.dataset.get("revision"),
+        "dataset": {"hub_id": dataset.get("hub_id"), "revision": dataset.get("revision"),
                     "source": "local" if data.get("path") else data.get("source"), "path": data.get("path"),
                     "n_items": len(samples)},
         "model": {"path": str(cfg.model.path), "revision": cfg.model.get("revision")},
@@ -121,10 +145,10 @@ def write_manifest(cfg: DictConfig, samples: list[Sample], source: str) -> None:
 
 # ---------------------------------------------------------------- generate
 
-def build_requests(cfg: DictConfig, samples: list[Sample], tokenizer: Any, done: set[tuple[str, int]]) -> list[Request]:
+def build_requests(cfg: DictConfig, samples: list[Sample], tokenizer: Any, todo: set[tuple[str, int]]) -> list[Request]:
     requests = []
     for s in samples:
-        missing = [k for k in range(int(cfg.samples)) if (s.id, k) not in done]
+        missing = [k for k in range(int(cfg.samples)) if (s.id, k) in todo]
         if not missing:
             continue
         messages = build_messages(s.messages, cfg.get("system_prompt"))
@@ -158,14 +182,14 @@ def check_budget(cfg: DictConfig, requests: list[Request], count_tokens) -> list
 def generate_stage(cfg: DictConfig, samples: list[Sample]) -> int:
     path = task_dir(cfg) / GENERATIONS
     done = {key for key, g in store.latest_by_key(store.read_records(path)).items() if g.get("finish_reason") != "error"}
-    wanted = {(s.id, k) for s in samples for k in range(int(cfg.samples))}
+    wanted = wanted_keys(cfg, samples)
     if wanted <= done:
         print(f"[{cfg.task.name}] generate: all {len(wanted)} generations already stored", file=sys.stderr)
         return 0
     from evalsuite.backends import load_backend
 
     backend = load_backend(cfg)
-    requests = build_requests(cfg, samples, backend.tokenizer, done)
+    requests = build_requests(cfg, samples, backend.tokenizer, wanted - done)
     clamps = check_budget(cfg, requests, backend.count_tokens)
     if clamps:
         store.append_records(task_dir(cfg) / "clamps.jsonl", clamps)
@@ -276,6 +300,38 @@ def score_stage(cfg: DictConfig, samples: list[Sample], task: ModuleType, rescor
     return len(todo)
 
 
+# ---------------------------------------------------------------- shards
+
+def shard_dirs(cfg: DictConfig) -> list[Path]:
+    return sorted(task_root(cfg).glob("shard-*-of-*"))
+
+
+def merge_shards(cfg: DictConfig) -> dict[str, int]:
+    """Combine every shard's generations and scores into the task root, by (sample_id, k). A key
+    stored by two shards with different text means shards of different runs were mixed: an error."""
+    root, merged = task_root(cfg), {}
+    for name in (GENERATIONS, SCORES):
+        by_key: dict[tuple[str, int], dict] = store.latest_by_key(store.read_records(root / name))
+        owner: dict[tuple[str, int], Path] = {}
+        for d in shard_dirs(cfg):
+            for key, rec in store.latest_by_key(store.read_records(d / name, repair=False)).items():
+                if name == GENERATIONS and key in owner and by_key[key].get("text") != rec.get("text"):
+                    raise UserError(f"{cfg.task.name}: ({key[0]}, {key[1]}) was generated by {owner[key].name} and "
+                                    f"{d.name} with different text; shards of different runs are mixed in {root}")
+                by_key[key], owner[key] = rec, d
+        tmp = root / (name + ".merge")
+        tmp.unlink(missing_ok=True)
+        store.append_records(tmp, [by_key[k] for k in sorted(by_key)])
+        tmp.replace(root / name)
+        merged[name] = len(by_key)
+    return merged
+
+
+def missing_keys(cfg: DictConfig, samples: list[Sample]) -> list[tuple[str, int]]:
+    have = set(store.latest_by_key(store.read_records(task_root(cfg) / SCORES)))
+    return sorted({(s.id, k) for s in samples for k in range(int(cfg.samples))} - have)
+
+
 # ---------------------------------------------------------------- summary
 
 def load_scores(cfg: DictConfig) -> list[Score]:
@@ -316,10 +372,12 @@ def summarize_task(cfg: DictConfig, samples: list[Sample], task: ModuleType) -> 
     expected = len(samples) * int(cfg.samples)
     gens = store.latest_by_key(store.read_records(task_dir(cfg) / GENERATIONS))
     lengths = sorted(g.get("tokens", 0) for key, g in gens.items() if key[0] in ids)
+    missing = missing_keys(cfg, samples)
     summary.update({
+        "missing": [f"{sid}#{k}" for sid, k in missing[:50]],
         "task": cfg.task.name, "benchmark": cfg.task.get("benchmark"), "group": cfg.task.get("group"),
         "metric": f"avg@{summary.get('samples', 0)}", "expected_scores": expected,
-        "missing_scores": max(0, expected - len(scores)),
+        "missing_scores": len(missing),
         "card_model": CARD_MODEL, "card_value": card_value(str(cfg.task.get("benchmark"))),
         "model": cfg.model.name, "backend": cfg.backend.name,
         "protocol": {"samples": int(cfg.samples), "max_tokens": max_new_tokens(cfg),
@@ -346,6 +404,11 @@ def run_task(cfg: DictConfig) -> dict | None:
         from evalsuite.dryrun import dry_run_task
 
         return dry_run_task(cfg, samples)
+    shard = current_shard(cfg)
+    if shard is None and shard_dirs(cfg):
+        counts = merge_shards(cfg)
+        print(f"[{cfg.task.name}] merged {len(shard_dirs(cfg))} shards: {counts[GENERATIONS]} generations, "
+              f"{counts[SCORES]} scores", file=sys.stderr)
     source = f"responses:{cfg.responses}" if cfg.get("responses") else "generated"
     if stage in ("generate", "all") or cfg.get("responses"):
         write_manifest(cfg, samples, source)
@@ -356,6 +419,32 @@ def run_task(cfg: DictConfig) -> dict | None:
         generate_stage(cfg, samples)
     if stage in ("score", "all"):
         score_stage(cfg, samples, task, rescore=(stage == "score" and not cfg.get("responses")))
+    if shard is not None:  # one job of many: the report (unsharded) merges and summarizes
+        done = len(store.read_records(task_dir(cfg) / SCORES))
+        print(f"[{cfg.task.name}] shard {shard[0]}/{shard[1]}: {done} of {len(wanted_keys(cfg, samples))} scored; "
+              f"`stage=report` without shard= merges the shards", file=sys.stderr)
+        return None
     if stage in ("score", "report", "all"):
         return summarize_task(cfg, samples, task)
     return None
+
+
+def run_status(run_dir: Path) -> str:
+    """Per task: (sample_id, k) generated and scored so far, over all shards, against the expected
+    count recorded in run.json. `evalsuite status RUN_DIR`."""
+    if not run_dir.is_dir():
+        raise UserError(f"no run directory {run_dir}")
+    lines = ["| task | expected | generated | scored | shards |", "|---|---|---|---|---|"]
+    for root in sorted(p for p in run_dir.iterdir() if p.is_dir()):
+        dirs = [root, *sorted(root.glob("shard-*-of-*"))]
+        manifests = [d / MANIFEST for d in dirs if (d / MANIFEST).exists()]
+        if not manifests:
+            continue
+        manifest = store.read_json(manifests[0])
+        expected = int(manifest["dataset"]["n_items"]) * int(manifest["config"]["samples"])
+        gens, scores = set(), set()
+        for d in dirs:
+            gens |= set(store.latest_by_key(store.read_records(d / GENERATIONS, repair=False)))
+            scores |= set(store.latest_by_key(store.read_records(d / SCORES, repair=False)))
+        lines.append(f"| {root.name} | {expected} | {len(gens)} | {len(scores)} | {len(dirs) - 1} |")
+    return "\n".join(lines)

@@ -1,39 +1,658 @@
-"""Tables of a run beside the card's numbers."""
+"""Tables of a run beside the card's numbers: report.md, report.csv, report.html (+ plots, viewer).
+
+    evalsuite report run_dir=results/smoke/smollm2-135m     # rebuilt from the run's files alone
+    evalsuite compare results/run_a results/run_b [out=DIR]  # runs side by side
+
+Rows follow the card's table (group, benchmark, in its order) and every card row is shown, run or
+not, so the card's columns are the card. Our cell is the headline metric with its 95% interval over
+items; the gap is ours minus Cascade-2's card number; "in CI" says whether that number lies inside
+our interval, the first question to ask before reading anything into a gap.
+"""
 from __future__ import annotations
 
+import csv
+import html
+import io
 import math
+import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from evalsuite.card import benchmark_order
+from evalsuite.card import CARD_MODEL, card_rows
+from evalsuite.errors import UserError
+from evalsuite import results
+from evalsuite.results import TaskResult, scan
+
+DAGGER = "\u2021"  # the card's mark for baselines its authors ran themselves
+WARN = "\u26a0"
+NOT_ON_CARD = "Not on the card"
+REPORT_FILES = ("report.md", "report.csv", "report.html")
 
 
-def _fmt(x: float | None, nd: int = 1) -> str:
-    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{nd}f}"
+# ---------------------------------------------------------------- the card
+
+@dataclass(frozen=True)
+class CardCell:
+    text: str  # as the card prints it: "92.4 [98.6]", "91.9‡", "35 pts"
+    value: float | None  # the standard-mode number, when it is a number
+    tir_value: float | None = None
+    by_card_authors: bool = False  # the standard number is a ‡ one
 
 
-def format_table(summaries: list[dict]) -> str:
-    """Markdown: task, items, samples, avg@k [95% CI], the card's number, the gap, deviations."""
-    order = {b: i for i, b in enumerate(benchmark_order())}
-    rows = sorted(summaries, key=lambda s: (order.get(s.get("benchmark"), 999), s["task"]))
-    lines = ["| task | items | samples | avg@k | 95% CI | card | gap | no answer % | truncated % | deviations |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for s in rows:
-        card = s.get("card_value")
-        gap = None if card is None or math.isnan(s["value"]) else s["value"] - card
-        lo, hi = s["ci95"]
-        missing = f" ({s['missing_scores']} missing)" if s.get("missing_scores") else ""
-        lines.append(f"| {s['task']} | {s['n_items']} | {s['samples']}{missing} | {_fmt(s['value'])} | "
-                     f"[{_fmt(lo)}, {_fmt(hi)}] | {_fmt(card)} | {_fmt(gap)} | {_fmt(s.get('no_answer_rate'))} | "
-                     f"{_fmt(s.get('truncated_rate'))} | {'; '.join(s.get('deviations', [])) or '-'} |")
+def card_models() -> list[str]:
+    """Cascade-2 first, then the baselines in the card's column order."""
+    seen = {CARD_MODEL: None}
+    for row in card_rows():
+        seen.setdefault(row.model, None)
+    return list(seen)
+
+
+def card_benchmarks() -> list[tuple[str, str]]:
+    """(group, benchmark) in the card's table order."""
+    seen: dict[tuple[str, str], None] = {}
+    for row in card_rows():
+        seen.setdefault((row.group, row.benchmark), None)
+    return list(seen)
+
+
+def card_cells(benchmark: str) -> dict[str, CardCell]:
+    by_model: dict[str, dict[str, Any]] = {}
+    for row in card_rows():
+        if row.benchmark == benchmark:
+            by_model.setdefault(row.model, {})[row.mode] = row
+    cells = {}
+    for model, modes in by_model.items():
+        std, tir = modes.get("standard"), modes.get("tir")
+        text = std.score + (DAGGER if std.source == "card_authors" else "") if std else "-"
+        if tir:
+            text += f" [{tir.score}{DAGGER if tir.source == 'card_authors' else ''}]"
+        cells[model] = CardCell(text, std.value if std else None, tir.value if tir else None,
+                                bool(std and std.source == "card_authors"))
+    return cells
+
+
+# ---------------------------------------------------------------- one row of the report
+
+def _num(x: Any) -> float | None:
+    if x is None or isinstance(x, bool):
+        return None
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(x) else x
+
+
+def _fmt(x: Any, nd: int = 1) -> str:
+    x = _num(x)
+    return "-" if x is None else f"{x:.{nd}f}"
+
+
+@dataclass
+class Row:
+    group: str
+    benchmark: str
+    task: TaskResult | None  # None: a card row this run did not run
+    card: dict[str, CardCell]
+
+    @property
+    def summary(self) -> dict[str, Any] | None:
+        return self.task.summary if self.task else None
+
+    @property
+    def card_reference(self) -> float | None:
+        """The card's number for Cascade-2 in the mode this run was made in (TIR runs vs [brackets])."""
+        cell = self.card.get(CARD_MODEL)
+        if cell is None:
+            return None
+        return cell.tir_value if (self.summary or {}).get("mode") == "tir" else cell.value
+
+    @property
+    def value(self) -> float | None:
+        return _num((self.summary or {}).get("value"))
+
+    @property
+    def ci(self) -> tuple[float | None, float | None]:
+        ci = (self.summary or {}).get("ci95") or [None, None]
+        return _num(ci[0]), _num(ci[1])
+
+    @property
+    def gap(self) -> float | None:
+        ref = self.card_reference
+        return None if ref is None or self.value is None else self.value - ref
+
+    @property
+    def card_in_ci(self) -> bool | None:
+        ref, (lo, hi) = self.card_reference, self.ci
+        return None if ref is None or lo is None or hi is None else lo <= ref <= hi
+
+    def variants(self) -> dict[str, float]:
+        """The OPEN choices' candidates (PROTOCOL.md), shown beside the headline."""
+        breakdown = (self.summary or {}).get("breakdown") or {}
+        return {k.split(":", 1)[1]: v for k, v in breakdown.items() if k.startswith("variant:") and _num(v) is not None}
+
+
+def build_rows(tasks: list[TaskResult]) -> list[Row]:
+    """Every card row, in the card's order, with the tasks of this run that measure it; then the
+    tasks whose benchmark the card does not have."""
+    by_benchmark: dict[str, list[TaskResult]] = {}
+    for t in tasks:
+        by_benchmark.setdefault(t.benchmark or "", []).append(t)
+    rows = []
+    for group, benchmark in card_benchmarks():
+        cells = card_cells(benchmark)
+        for t in by_benchmark.pop(benchmark, None) or [None]:
+            rows.append(Row(group, benchmark, t, cells))
+    for benchmark, ts in by_benchmark.items():
+        rows += [Row(NOT_ON_CARD, benchmark or t.name, t, {}) for t in ts]
+    return rows
+
+
+def ours_text(row: Row) -> str:
+    if row.task is None:
+        return "not run"
+    if row.summary is None:
+        return "no scores"
+    lo, hi = row.ci
+    return f"{_fmt(row.value)} [{_fmt(lo)}, {_fmt(hi)}]"
+
+
+def size_text(summary: dict[str, Any] | None) -> str:
+    if not summary:
+        return ""
+    text = f"{summary.get('n_items', 0)} x {summary.get('samples', 0)}"
+    if summary.get("samples_max") and summary["samples_max"] != summary.get("samples"):
+        text += f"-{summary['samples_max']}"
+    if summary.get("missing_scores"):
+        text += f" ({summary['missing_scores']} missing)"
+    return text
+
+
+def protocol_text(summary: dict[str, Any] | None) -> str:
+    p = (summary or {}).get("protocol") or {}
+    if not p:
+        return ""
+    thinking = {True: "thinking", False: "no thinking"}.get(p.get("thinking"), "thinking ?")
+    return (f"k={p.get('samples', '?')}, {p.get('max_tokens', '?')} tok, T={p.get('temperature', '?')}, "
+            f"top_p={p.get('top_p', '?')}, {thinking}")
+
+
+def deviations_text(summary: dict[str, Any] | None) -> str:
+    devs = (summary or {}).get("deviations") or []
+    return f"{WARN} " + "; ".join(devs) if devs else ""
+
+
+def variants_text(row: Row, sep: str = " · ") -> str:
+    return sep.join(f"{name} {_fmt(v)}" for name, v in row.variants().items())
+
+
+def in_ci_text(flag: bool | None) -> str:
+    return {True: "yes", False: "no", None: "-"}[flag]
+
+
+def gap_text(gap: float | None) -> str:
+    return "-" if gap is None else f"{gap:+.1f}"
+
+
+# ---------------------------------------------------------------- the run's table in three formats
+
+def table_header() -> list[str]:
+    others = [m for m in card_models() if m != CARD_MODEL]
+    return (["group", "benchmark", "task", "ours avg@k [95% CI]", "items x samples", "OPEN variants",
+             f"{CARD_MODEL} (card) [TIR]", *others, "gap", "card in CI", "protocol", "deviations"])
+
+
+def table_cells(row: Row) -> list[str]:
+    models = card_models()
+    return [row.group, row.benchmark, row.task.name if row.task else "", ours_text(row), size_text(row.summary),
+            variants_text(row), *(row.card[m].text if m in row.card else "" for m in models),
+            gap_text(row.gap), in_ci_text(row.card_in_ci), protocol_text(row.summary), deviations_text(row.summary)]
+
+
+def csv_record(row: Row) -> dict[str, Any]:
+    s = row.summary or {}
+    p = s.get("protocol") or {}
+    lo, hi = row.ci
+    rec: dict[str, Any] = {
+        "group": row.group, "benchmark": row.benchmark, "task": row.task.name if row.task else "",
+        "status": "not run" if row.task is None else ("ok" if s else "no scores"),
+        "metric": s.get("metric", ""), "value": row.value, "ci_low": lo, "ci_high": hi, "stderr": _num(s.get("stderr")),
+        "n_items": s.get("n_items"), "samples": s.get("samples"), "missing_scores": s.get("missing_scores"),
+    }
+    for model in card_models():
+        cell = row.card.get(model)
+        rec[f"card:{model}"] = cell.text if cell else ""
+    rec.update({"gap": row.gap, "card_in_ci": row.card_in_ci,
+                "no_answer_rate": _num(s.get("no_answer_rate")), "unfinished_rate": _num(s.get("unfinished_rate")),
+                "truncated_rate": _num(s.get("truncated_rate")),
+                "samples_used": p.get("samples"), "max_tokens": p.get("max_tokens"), "temperature": p.get("temperature"),
+                "top_p": p.get("top_p"), "thinking": p.get("thinking"), "deviations": "; ".join(s.get("deviations") or [])})
+    for key, value in ((s.get("breakdown") or {}).items()):
+        rec[key] = value
+    return rec
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    def cell(text: str) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
     return "\n".join(lines)
 
 
-def write_run_report(run_dir: Path, summaries: list[dict]) -> str:
-    table = format_table(summaries)
+def html_table(header: list[str], rows: list[list[str]]) -> str:
+    out = ["<table><thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr></thead><tbody>"]
+    out += ["<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows]
+    return "\n".join(out) + "</tbody></table>"
+
+
+@dataclass
+class Table:
+    """A small table both report.md and report.html show."""
+
+    header: list[str]
+    rows: list[list[str]]
+
+    def markdown(self) -> str:
+        return markdown_table(self.header, self.rows)
+
+    def html(self) -> str:
+        return html_table(self.header, self.rows)
+
+
+def csv_text(records: list[dict[str, Any]]) -> str:
+    columns: dict[str, None] = {}
+    for r in records:
+        columns.update(dict.fromkeys(r))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    for r in records:
+        writer.writerow({k: "" if v is None else v for k, v in r.items()})
+    return buf.getvalue()
+
+
+def format_table(summaries: list[dict]) -> str:
+    """The terminal's table: only the tasks run, in the card's order, beside Cascade-2's number."""
+    tasks = [TaskResult(s["task"], Path("."), s, None) for s in summaries]
+    rows = [r for r in build_rows(tasks) if r.task is not None]
+    header = ["task", "benchmark", "avg@k [95% CI]", "items x samples", "card", "gap", "in CI", "no answer %",
+              "truncated %", "OPEN variants", "deviations"]
+    cells = [[r.task.name, r.benchmark, ours_text(r), size_text(r.summary),
+              r.card[CARD_MODEL].text if CARD_MODEL in r.card else "-", gap_text(r.gap), in_ci_text(r.card_in_ci),
+              _fmt((r.summary or {}).get("no_answer_rate")), _fmt((r.summary or {}).get("truncated_rate")),
+              variants_text(r), "; ".join((r.summary or {}).get("deviations") or []) or "-"] for r in rows]
+    return markdown_table(header, cells)
+
+
+# ---------------------------------------------------------------- what a run lacks
+
+def harness_tasks() -> dict[str, str]:
+    """task name -> the card benchmark it measures, for every task this harness can run."""
+    from omegaconf import OmegaConf
+
+    from evalsuite.config import CONFIG_DIR
+
+    out = {}
+    for path in sorted((CONFIG_DIR / "task").glob("*.yaml")):
+        try:
+            benchmark = OmegaConf.select(OmegaConf.load(path), "task.benchmark")
+        except Exception:  # noqa: BLE001 - a broken task YAML is that task's problem, not the report's
+            continue
+        if benchmark:
+            out[path.stem] = str(benchmark)
+    return out
+
+
+def missing_notes(tasks: list[TaskResult]) -> list[str]:
+    notes = [f"{t.name}: {n}" for t in tasks for n in t.notes]
+    ran = {t.name for t in tasks}
+    not_run = [f"{name} ({bench})" for name, bench in harness_tasks().items() if name not in ran]
+    if not_run:
+        notes.append("tasks this harness has that this run did not run: " + ", ".join(not_run))
+    return notes
+
+
+# ---------------------------------------------------------------- sections beside the main table
+
+def other_metrics_table(tasks: list[TaskResult]) -> Table | None:
+    header = ["task", "pass@k", "maj@k", "no answer %", "unfinished %", "truncated %", "tokens mean / median / max"]
+    rows = []
+    for t in tasks:
+        s = t.summary
+        if not s:
+            continue
+        tok = s.get("tokens") or {}
+        rows.append([t.name,
+                     ", ".join(f"@{k} {_fmt(v)}" for k, v in (s.get("pass_at_k") or {}).items()),
+                     ", ".join(f"@{k} {_fmt(v)}" for k, v in (s.get("maj_at_k") or {}).items()),
+                     _fmt(s.get("no_answer_rate")), _fmt(s.get("unfinished_rate")), _fmt(s.get("truncated_rate")),
+                     f"{_fmt(tok.get('mean'), 0)} / {_fmt(tok.get('median'), 0)} / {_fmt(tok.get('max'), 0)}"])
+    return Table(header, rows) if rows else None
+
+
+def breakdown_tables(tasks: list[TaskResult]) -> list[tuple[str, Table]]:
+    """(task, table) of each task's per-group numbers (difficulty, family ...); the variants are in
+    the main table, the NIAH depth x length grid in its heat map."""
+    out = []
+    for t in tasks:
+        breakdown = (t.summary or {}).get("breakdown") or {}
+        items = [(k, v) for k, v in breakdown.items()
+                 if not k.startswith(("variant:", "depth_length:")) and _num(v) is not None]
+        if items:
+            out.append((t.name, Table(["group", "score"], [[k, _fmt(v)] for k, v in items])))
+    return out
+
+
+def run_facts(tasks: list[TaskResult]) -> list[str]:
+    def distinct(key: str) -> str:
+        return ", ".join(sorted({str(t.summary.get(key)) for t in tasks if t.summary and t.summary.get(key)})) or "?"
+
+    times = sorted(str((t.manifest or {}).get("time")) for t in tasks if (t.manifest or {}).get("time"))
+    facts = [f"model: {distinct('model')}", f"backend: {distinct('backend')}"]
+    if times:
+        facts.append(f"started: {times[0]}")
+    return facts
+
+
+LEGEND = (f"ours: the headline metric (avg@k = pass@1 averaged over k samples) with its 95% bootstrap interval "
+          f"over items. {DAGGER}: a baseline the card's authors ran themselves. [x]: the card's tool-integrated "
+          f"(TIR) number. gap: ours minus {CARD_MODEL}'s card number. card in CI: that number lies inside our "
+          f"interval. {WARN}: the run's protocol differs from the card's.")
+
+
+COMPARE_LEGEND = (f"Each run: the headline metric with its 95% interval over items, items x samples, and the gap "
+                  f"to {CARD_MODEL}'s card number ('in CI': the card's number lies inside that run's interval).")
+
+
+def report_markdown(title: str, rows: list[Row], tasks: list[TaskResult], links: dict[str, str],
+                    images: list[str]) -> str:
+    parts = [f"# {title}", "", " · ".join(run_facts(tasks)), ""]
+    if links:
+        parts += [" · ".join(f"[{name}]({target})" for name, target in links.items()), ""]
+    parts += [markdown_table(table_header(), [table_cells(r) for r in rows]), "", LEGEND, ""]
+    missing = missing_notes(tasks)
+    parts += ["## What is missing", ""] + ([f"- {n}" for n in missing] or ["Nothing: every task ran to completion."])
+    metrics_table = other_metrics_table(tasks)
+    if metrics_table:
+        parts += ["", "## Other metrics", "", metrics_table.markdown()]
+    for name, table in breakdown_tables(tasks):
+        parts += ["", f"## Breakdown: {name}", "", table.markdown()]
+    if images:
+        parts += ["", "## Plots", ""] + [f"![{Path(p).stem}]({p})" for p in images]
+    return "\n".join(parts) + "\n"
+
+
+# ---------------------------------------------------------------- HTML
+
+CSS = """
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
+table{border-collapse:collapse;margin:.8em 0}th,td{border:1px solid #ccc;padding:3px 6px;vertical-align:top}
+th{background:#f2f2f2;position:sticky;top:0}td.num{text-align:right;white-space:nowrap}
+tr.notrun td{color:#999}tr.group td{background:#eef3f8;font-weight:600}
+td.variants{white-space:pre-line;font-size:12px}td.yes{background:#e6f4e6}td.no{background:#fbe9e7}td.dev{color:#a15c00}
+img{max-width:100%;border:1px solid #eee;margin:.5em 0}.legend{color:#555;max-width:70em}
+"""
+
+
+def card_table_html(rows: list[Row]) -> str:
+    """The main table, with each card group as a heading row instead of a repeated column."""
+    header = table_header()[1:]
+    numeric = {"ours avg@k [95% CI]", "items x samples", "gap", *header[header.index("OPEN variants") + 1:-3]}
+    out = ["<table class=\"card\"><thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header)
+           + "</tr></thead><tbody>"]
+    group = None
+    for row in rows:
+        if row.group != group:
+            group = row.group
+            out.append(f'<tr class="group"><td colspan="{len(header)}">{html.escape(group)}</td></tr>')
+        cells = table_cells(row)[1:]
+        cells[header.index("OPEN variants")] = variants_text(row, "\n")
+        tds = []
+        for name, text in zip(header, cells):
+            cls = "num" if name in numeric else ""
+            if name == "card in CI" and row.card_in_ci is not None:
+                cls = in_ci_text(row.card_in_ci)
+            elif name == "deviations" and text:
+                cls = "dev"
+            elif name == "OPEN variants":
+                cls = "variants"
+            tds.append(f'<td class="{cls}">{html.escape(text)}</td>' if cls else f"<td>{html.escape(text)}</td>")
+        out.append(("<tr class=\"notrun\">" if row.task is None else "<tr>") + "".join(tds) + "</tr>")
+    return "\n".join(out) + "</tbody></table>"
+
+
+def report_html(title: str, rows: list[Row], tasks: list[TaskResult], links: dict[str, str],
+                images: list[str]) -> str:
+    body = [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(' · '.join(run_facts(tasks)))}</p>"]
+    if links:
+        body.append("<p>" + " · ".join(f'<a href="{html.escape(t)}">{html.escape(n)}</a>' for n, t in links.items()) + "</p>")
+    body += [card_table_html(rows), f'<p class="legend">{html.escape(LEGEND)}</p>']
+    missing = missing_notes(tasks)
+    body.append("<h2>What is missing</h2>")
+    body.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in missing) + "</ul>" if missing
+                else "<p>Nothing: every task ran to completion.</p>")
+    metrics_table = other_metrics_table(tasks)
+    if metrics_table:
+        body += ["<h2>Other metrics</h2>", metrics_table.html()]
+    for name, table in breakdown_tables(tasks):
+        body += [f"<h2>Breakdown: {html.escape(name)}</h2>", table.html()]
+    if images:
+        body.append("<h2>Plots</h2>")
+        body += [f'<figure><img src="{html.escape(p)}" alt="{html.escape(Path(p).stem)}"></figure>' for p in images]
+    return page(title, "\n".join(body))
+
+
+def page(title: str, body: str) -> str:
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f"<style>{CSS}</style></head><body>\n{body}\n</body></html>\n")
+
+
+# ---------------------------------------------------------------- one run
+
+def merge_fresh(run_dir: Path, tasks: list[TaskResult], summaries: list[dict]) -> list[TaskResult]:
+    """The run's files, with the summaries just computed in this process taking precedence."""
+    by_name = {t.name: t for t in tasks}
+    for s in summaries:
+        t = by_name.get(s["task"])
+        if t is None:
+            by_name[s["task"]] = TaskResult(s["task"], run_dir / s["task"], s, None)
+        else:
+            t.summary = s
+            t.notes = [n for n in t.notes if not n.startswith("no summary.json")]
+    return sorted(by_name.values(), key=lambda t: t.name)
+
+
+def write_extras(run_dir: Path, tasks: list[TaskResult]) -> tuple[list[str], bool]:
+    """Plots and the sample viewer. Their failure costs a warning, never the table: a run that took
+    hours must still end with its numbers."""
+    images: list[str] = []
+    viewer_ok = False
+    try:
+        from evalsuite import plots
+
+        images = [p.name for p in plots.write_run_plots(run_dir, tasks)]
+    except Exception as e:  # noqa: BLE001
+        print(f"warning: plots not written ({type(e).__name__}: {e})", file=sys.stderr)
+    try:
+        from evalsuite import viewer
+
+        viewer.write_viewer(run_dir, tasks)
+        viewer_ok = True
+    except Exception as e:  # noqa: BLE001
+        print(f"warning: viewer.html not written ({type(e).__name__}: {e})", file=sys.stderr)
+    return images, viewer_ok
+
+
+def write_run_report(run_dir: Path, summaries: list[dict], extras: bool = True) -> str:
+    """report.md/.csv/.html (+ plots, viewer.html) for everything run_dir holds; returns the
+    terminal's table."""
+    run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "report.md").write_text(f"# {run_dir}\n\n{table}\n", encoding="utf-8")
-    return table
+    tasks = merge_fresh(run_dir, scan(run_dir), summaries)
+    rows = build_rows(tasks)
+    images, viewer_ok = write_extras(run_dir, tasks) if extras else ([], False)
+    links = {"report.csv": "report.csv", "report.html": "report.html"}
+    if viewer_ok:
+        links["per-sample viewer"] = "viewer.html"
+    title = f"evalsuite report: {run_dir}"
+    (run_dir / "report.md").write_text(report_markdown(title, rows, tasks, links, images), encoding="utf-8")
+    (run_dir / "report.csv").write_text(csv_text([csv_record(r) for r in rows]), encoding="utf-8")
+    html_links = {k: v for k, v in links.items() if k != "report.html"} | {"report.md": "report.md"}
+    (run_dir / "report.html").write_text(report_html(title, rows, tasks, html_links, images), encoding="utf-8")
+    run_summaries = [t.summary for t in tasks if t.summary]
+    table = format_table(run_summaries) if run_summaries else "(no task of this run has scores yet)"
+    missing = missing_notes(tasks)
+    tail = [f"report: {run_dir / 'report.md'} (also .csv, .html{', viewer.html' if viewer_ok else ''})"]
+    tail += [f"missing: {n}" for n in missing if not n.startswith("tasks this harness has")]
+    return table + "\n" + "\n".join(tail)
+
+
+# ---------------------------------------------------------------- several runs
+
+@dataclass
+class RunColumn:
+    label: str
+    path: Path
+    tasks: list[TaskResult]
+
+
+def run_labels(paths: list[Path]) -> list[str]:
+    """Directory names, unless two runs share one: then as much of the path as tells them apart."""
+    labels = [p.name or str(p) for p in paths]
+    depth = 1
+    while len(set(labels)) < len(labels) and depth < 6:
+        depth += 1
+        labels = ["/".join(p.resolve().parts[-depth:]) for p in paths]
+    return labels if len(set(labels)) == len(labels) else [str(p) for p in paths]
+
+
+def compare_runs(run_dirs: list[Path], out_dir: Path) -> str:
+    runs = [RunColumn(label, Path(d), scan(Path(d))) for label, d in zip(run_labels(run_dirs), run_dirs)]
+    for run in runs:
+        if not any(t.summary for t in run.tasks):
+            raise UserError(f"{run.path}: no task with scores in this run (nothing to compare)")
+    keys: dict[tuple[str, str], None] = {}  # (benchmark, task) across all runs, card order
+    for run in runs:
+        for row in build_rows(run.tasks):
+            if row.task is not None:
+                keys.setdefault((row.benchmark, row.task.name), None)
+    order = {b: i for i, (_, b) in enumerate(card_benchmarks())}
+    ordered = sorted(keys, key=lambda k: (order.get(k[0], len(order)), k[1]))
+    cells_by_run = [{(r.benchmark, r.task.name): r for r in build_rows(run.tasks) if r.task} for run in runs]
+
+    header = ["benchmark", "task", f"{CARD_MODEL} (card)"]
+    for run in runs:
+        header += [f"{run.label}", f"{run.label} n", f"{run.label} gap"]
+    md_rows, csv_rows, proto_rows, variant_rows = [], [], [], []
+    for bench, task in ordered:
+        card = card_cells(bench).get(CARD_MODEL)
+        line = [bench, task, card.text if card else "-"]
+        proto = [bench, task]
+        for run, cells in zip(runs, cells_by_run):
+            row = cells.get((bench, task))
+            if row is None:
+                line += ["not run", "", ""]
+                proto.append("")
+                continue
+            gap = gap_text(row.gap) + (" (in CI)" if row.card_in_ci else "")
+            line += [ours_text(row), size_text(row.summary), gap]
+            if row.variants():
+                variant_rows.append([bench, task, run.label, variants_text(row)])
+            proto.append(" ".join(x for x in (protocol_text(row.summary), deviations_text(row.summary)) if x))
+            rec = csv_record(row)
+            csv_rows.append({"run": run.label, "run_dir": str(run.path), **rec})
+        md_rows.append(line)
+        proto_rows.append(proto)
+    runs_table = Table(["run", "path", "model", "backend", "tasks with scores"],
+                                [[r.label, str(r.path), *[f.split(": ", 1)[1] for f in run_facts(r.tasks)[:2]],
+                                  str(sum(1 for t in r.tasks if t.summary))] for r in runs])
+    main_table = Table(header, md_rows)
+    proto_table = Table(["benchmark", "task", *[r.label for r in runs]], proto_rows)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    images: list[str] = []
+    try:
+        from evalsuite import plots
+
+        images = [p.name for p in plots.write_compare_plots(out_dir, [(r.label, r.tasks) for r in runs])]
+    except Exception as e:  # noqa: BLE001 - a plot must not cost the table
+        print(f"warning: plots not written ({type(e).__name__}: {e})", file=sys.stderr)
+    title = "evalsuite compare: " + " vs ".join(r.label for r in runs)
+    missing = [f"{r.label}: {n}" for r in runs for n in missing_notes(r.tasks) if not n.startswith("tasks this harness")]
+    variants_table = Table(["benchmark", "task", "run", "OPEN variants"], variant_rows)
+    md = [f"# {title}", "", runs_table.markdown(), "", main_table.markdown(), "", COMPARE_LEGEND, "",
+          "## Protocol by run", "", proto_table.markdown()]
+    if variant_rows:
+        md += ["", "## OPEN variants by run", "", variants_table.markdown()]
+    if missing:
+        md += ["", "## What is missing", ""] + [f"- {m}" for m in missing]
+    if images:
+        md += ["", "## Plots", ""] + [f"![{Path(p).stem}]({p})" for p in images]
+    (out_dir / "report.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+    (out_dir / "report.csv").write_text(csv_text(csv_rows), encoding="utf-8")
+    body = [f"<h1>{html.escape(title)}</h1>", runs_table.html(), main_table.html(),
+            f'<p class="legend">{html.escape(COMPARE_LEGEND)}</p>', "<h2>Protocol by run</h2>", proto_table.html()]
+    if variant_rows:
+        body += ["<h2>OPEN variants by run</h2>", variants_table.html()]
+    if missing:
+        body += ["<h2>What is missing</h2>", "<ul>" + "".join(f"<li>{html.escape(m)}</li>" for m in missing) + "</ul>"]
+    body += [f'<figure><img src="{html.escape(p)}" alt="{html.escape(Path(p).stem)}"></figure>' for p in images]
+    (out_dir / "report.html").write_text(page(title, "\n".join(body)), encoding="utf-8")
+    return main_table.markdown() + f"\ncompare: {out_dir / 'report.md'} (also .csv, .html)"
+
+
+# ---------------------------------------------------------------- command line
+
+USAGE = ("usage: evalsuite report run_dir=DIR  |  evalsuite compare RUN_DIR RUN_DIR [...] [out=DIR]")
+
+
+def parse_args(argv: list[str]) -> tuple[dict[str, str], list[str]]:
+    options, positional = {}, []
+    for a in argv:
+        if a in ("-h", "--help"):
+            raise UserError(USAGE)
+        if "=" in a:
+            key, _, value = a.partition("=")
+            options[key.lstrip("+")] = value
+        else:
+            positional.append(a)
+    return options, positional
 
 
 def main(argv: list[str]) -> int:
-    raise SystemExit("evalsuite report: not built yet")
+    if not argv or argv[0] not in ("report", "compare"):
+        raise UserError(USAGE)
+    command, (options, positional) = argv[0], parse_args(argv[1:])
+    unknown = set(options) - ({"run_dir", "plots"} if command == "report" else {"out"})
+    if unknown:
+        raise UserError(f"evalsuite {command}: unknown option {sorted(unknown)[0]!r}; {USAGE}")
+    if command == "report":
+        dirs = ([options["run_dir"]] if "run_dir" in options else []) + positional
+        if len(dirs) != 1:
+            raise UserError(f"evalsuite report takes one run directory; {USAGE}")
+        run_dir = Path(dirs[0])
+        if not run_dir.is_dir():
+            raise UserError(f"run directory {run_dir} not found (give the run_dir=... of an earlier run)")
+        if not results.task_dirs(run_dir):
+            raise UserError(f"{run_dir}: no task directories here (is it the run_dir=... of a run?)")
+        extras = options.get("plots", "true").lower() not in ("false", "0", "no")
+        print(write_run_report(run_dir, [], extras=extras))
+        return 0
+    if len(positional) < 2:
+        raise UserError(f"evalsuite compare needs two or more run directories; {USAGE}")
+    dirs = [Path(p) for p in positional]
+    for d in dirs:
+        if not d.is_dir():
+            raise UserError(f"run directory {d} not found")
+    out = Path(options["out"]) if options.get("out") else default_compare_dir(dirs)
+    print(compare_runs(dirs, out))
+    return 0
+
+
+def default_compare_dir(dirs: list[Path]) -> Path:
+    """Beside the first run: results/compare-<a>-vs-<b>."""
+    names = "-vs-".join(p.resolve().name for p in dirs)[:120]
+    return dirs[0].resolve().parent / f"compare-{names}"

@@ -16,6 +16,8 @@ from evalsuite.errors import UserError
 
 
 def read_records(path: str | Path, repair: bool = True) -> list[dict[str, Any]]:
+    """All complete records. repair=True (the file's own writer) truncates a torn last line;
+    repair=False (a reader of another process's file) just skips it."""
     path = Path(path)
     if not path.exists():
         return []
@@ -38,8 +40,8 @@ def read_records(path: str | Path, repair: bool = True) -> list[dict[str, Any]]:
                 with path.open("ab") as f:
                     f.write(b"\n")
         except (json.JSONDecodeError, UnicodeDecodeError):
-            if not repair:
-                raise UserError(f"{path}:{len(lines)}: half-written last record") from None
+            if not repair:  # a reader beside a live writer (status, merge): leave the file alone
+                return records
             print(f"warning: {path}: dropping a half-written last line ({len(tail)} bytes) left by a crash; "
                   f"that record will be redone", file=sys.stderr)
             with path.open("r+b") as f:

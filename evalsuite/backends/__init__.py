@@ -8,7 +8,11 @@ from typing import Any
 
 from evalsuite.errors import UserError
 
-BACKENDS = {"hf": "evalsuite.backends.hf:HFBackend"}
+BACKENDS = {
+    "hf": "evalsuite.backends.hf:HFBackend",
+    "vllm": "evalsuite.backends.vllm:VLLMBackend",
+    "openai": "evalsuite.backends.openai:OpenAIBackend",
+}
 
 
 def load_backend(cfg: Any):
