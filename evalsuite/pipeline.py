@@ -11,6 +11,7 @@ import hashlib
 import importlib
 import importlib.metadata
 import json
+import os
 import platform
 import sys
 import time
@@ -137,7 +138,7 @@ def write_manifest(cfg: DictConfig, samples: list[Sample], source: str) -> None:
                     "source": "local" if data.get("path") else data.get("source"), "path": data.get("path"),
                     "n_items": len(samples)},
         "model": {"path": str(cfg.model.path), "revision": cfg.model.get("revision")},
-        "versions": _versions(), "argv": sys.argv, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "versions": _versions(), "argv": sys.argv, "host": platform.node(), "pid": os.getpid(), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "config": OmegaConf.to_container(cfg, resolve=True),
     }
     store.write_json(path, manifest)
@@ -145,15 +146,28 @@ def write_manifest(cfg: DictConfig, samples: list[Sample], source: str) -> None:
 
 # ---------------------------------------------------------------- generate
 
-def build_requests(cfg: DictConfig, samples: list[Sample], tokenizer: Any, todo: set[tuple[str, int]]) -> list[Request]:
+def sample_for_k(task: ModuleType, sample: Sample, k: int, cfg: DictConfig) -> Sample:
+    """The item as generation k sees it. Most tasks show every k the same prompt; a task may vary it
+    per k (GPQA's per-sample option shuffle) through its own `sample_for_k`."""
+    return task.sample_for_k(sample, k, cfg) if hasattr(task, "sample_for_k") else sample
+
+
+def build_requests(cfg: DictConfig, samples: list[Sample], tokenizer: Any, todo: set[tuple[str, int]],
+                   task: ModuleType | None = None) -> list[Request]:
     requests = []
+    thinking = bool(cfg.task.get("thinking", True))
     for s in samples:
-        missing = [k for k in range(int(cfg.samples)) if (s.id, k) in todo]
-        if not missing:
-            continue
-        messages = build_messages(s.messages, cfg.get("system_prompt"))
-        prompt = render_prompt(tokenizer, messages, bool(cfg.task.get("thinking", True)), cfg.model)
-        requests += [Request(s.id, k, prompt, request_seed(int(cfg.seed), s.id, k), messages) for k in missing]
+        rendered: dict[str, tuple[list, str]] = {}  # one render per distinct prompt, not per k
+        for k in range(int(cfg.samples)):
+            if (s.id, k) not in todo:
+                continue
+            view = sample_for_k(task, s, k, cfg) if task is not None else s
+            key = repr(view.messages)
+            if key not in rendered:
+                messages = build_messages(view.messages, cfg.get("system_prompt"))
+                rendered[key] = (messages, render_prompt(tokenizer, messages, thinking, cfg.model))
+            messages, prompt = rendered[key]
+            requests.append(Request(s.id, k, prompt, request_seed(int(cfg.seed), s.id, k), messages))
     return requests
 
 
@@ -179,7 +193,7 @@ def check_budget(cfg: DictConfig, requests: list[Request], count_tokens) -> list
     return clamps
 
 
-def generate_stage(cfg: DictConfig, samples: list[Sample]) -> int:
+def generate_stage(cfg: DictConfig, samples: list[Sample], task: ModuleType) -> int:
     path = task_dir(cfg) / GENERATIONS
     done = {key for key, g in store.latest_by_key(store.read_records(path)).items() if g.get("finish_reason") != "error"}
     wanted = wanted_keys(cfg, samples)
@@ -189,13 +203,14 @@ def generate_stage(cfg: DictConfig, samples: list[Sample]) -> int:
     from evalsuite.backends import load_backend
 
     backend = load_backend(cfg)
-    requests = build_requests(cfg, samples, backend.tokenizer, wanted - done)
+    requests = build_requests(cfg, samples, backend.tokenizer, wanted - done, task)
     clamps = check_budget(cfg, requests, backend.count_tokens)
     if clamps:
         store.append_records(task_dir(cfg) / "clamps.jsonl", clamps)
         print(f"[{cfg.task.name}] warning: {len(clamps)} requests had max_tokens clamped to fit "
               f"max_model_len (see clamps.jsonl)", file=sys.stderr)
-    print(f"[{cfg.task.name}] generate: {len(requests)} to make ({len(done & wanted)} already stored), "
+    where = f" shard {current_shard(cfg)[0]}/{current_shard(cfg)[1]}" if current_shard(cfg) else ""
+    print(f"[{cfg.task.name}{where}] generate: {len(requests)} to make ({len(done & wanted)} already stored), "
           f"backend {cfg.backend.name}, model {cfg.model.name}", file=sys.stderr)
     sampling = OmegaConf.merge(cfg.sampling, {"max_tokens": max_new_tokens(cfg)})
     backend.generate(requests, sampling, lambda gens: store.append_records(path, [to_dict(g) for g in gens]))
@@ -289,7 +304,7 @@ def score_stage(cfg: DictConfig, samples: list[Sample], task: ModuleType, rescor
     def grade_one(item: tuple[Sample, str]):
         return task.score(item[0], item[1], cfg)
 
-    items = [(by_id[g["sample_id"]], answer) for g, answer in to_grade]
+    items = [(sample_for_k(task, by_id[g["sample_id"]], g["k"], cfg), answer) for g, answer in to_grade]
     if hasattr(task, "score_batch"):  # tasks that parallelise themselves (code execution)
         for i, grade in enumerate(task.score_batch(items, cfg)):
             keep(i, Outcome(True, grade))
@@ -416,7 +431,7 @@ def run_task(cfg: DictConfig) -> dict | None:
         n = import_responses(cfg, samples)
         print(f"[{cfg.task.name}] imported {n} responses from {cfg.responses}", file=sys.stderr)
     elif stage in ("generate", "all"):
-        generate_stage(cfg, samples)
+        generate_stage(cfg, samples, task)
     if stage in ("score", "all"):
         score_stage(cfg, samples, task, rescore=(stage == "score" and not cfg.get("responses")))
     if shard is not None:  # one job of many: the report (unsharded) merges and summarizes

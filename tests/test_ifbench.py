@@ -1,0 +1,324 @@
+"""IFBench: every checker on a response that follows its instruction and one that breaks it, the
+loose variants, loading (bundled sample, both real releases when present), scoring and breakdown."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from omegaconf import OmegaConf
+
+from evalsuite.errors import UserError
+from evalsuite.types import Score
+from tasks import ifbench
+from tasks.ifbench_checkers import CHECKERS, build_checker, sentences, syllables
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("EVALSUITE_SHARED", ROOT.parent / "shared"))
+REAL_FILES = {294: SHARED / "data" / "ifbench" / "IFBench_test.294.jsonl",
+              300: SHARED / "data" / "ifbench" / "IFBench_test.300.jsonl"}
+
+PROTOCOL_IDS = """
+count:conjunctions count:keywords_multiple count:numbers count:person_names count:pronouns count:punctuation
+count:unique_word_count count:word_count_range count:words_japanese custom:character_reverse custom:csv_city
+custom:csv_quotes custom:csv_special_character custom:date_format_list custom:european_capitals_sort
+custom:mcq_count_length custom:multiples custom:reverse_newline custom:sentence_alphabet custom:word_reverse
+format:emoji format:line_indent format:list format:newline format:no_bullets_bullets format:no_whitespace
+format:options format:output_template format:parentheses format:quote_unquote format:quotes format:sub-bullets
+format:thesis format:title_case ratio:overlap ratio:sentence_balance ratio:sentence_type ratio:sentence_words
+ratio:stop_words repeat:repeat_change repeat:repeat_simple repeat:repeat_span sentence:alliteration_increment
+sentence:increment sentence:keyword words:alphabet words:consonants words:keywords_specific_position
+words:last_first words:no_consecutive words:odd_even_syllables words:palindrome words:paragraph_last_first
+words:prime_lengths words:repeats words:start_verb words:vowel words:words_position
+""".split()
+
+CAPITALS_NORTH = ("Reykjavik, Helsinki, Oslo, Tallinn, Stockholm, Riga, Moscow, Copenhagen, Vilnius, Minsk, Dublin, "
+                  "Berlin, Amsterdam, Warsaw, London, Brussels, Kyiv, Prague, Luxembourg, Paris, Vienna, Bratislava, "
+                  "Budapest, Vaduz, Chisinau, Bern, Ljubljana, Zagreb")
+AFRICA = ["Algeria", "Angola", "Benin", "Botswana", "Burkina Faso", "Burundi", "Cabo Verde", "Cameroon",
+          "Central African Republic", "Chad", "Comoros", "Democratic Republic of the Congo", "Republic of the Congo",
+          "Côte d'Ivoire", "Djibouti", "Egypt", "Equatorial Guinea", "Eritrea", "Eswatini", "Ethiopia", "Gabon",
+          "Gambia", "Ghana", "Guinea", "Guinea-Bissau", "Kenya", "Lesotho", "Liberia", "Libya", "Madagascar",
+          "Malawi", "Mali", "Mauritania", "Mauritius", "Morocco", "Mozambique", "Namibia", "Niger", "Nigeria",
+          "Rwanda", "São Tomé and Príncipe", "Senegal", "Seychelles", "Sierra Leone", "Somalia", "South Africa",
+          "South Sudan", "Sudan", "Tanzania", "Togo", "Tunisia", "Uganda", "Zambia", "Zimbabwe"]
+ALPHABET_STORY = " ".join(f"{w} went home." for w in [
+    "Anna", "Ben", "Cara", "Dan", "Eve", "Finn", "Gus", "Hal", "Ivy", "Jo", "Kim", "Lou", "Max", "Ned", "Oz", "Pam",
+    "Quinn", "Rex", "Sam", "Tom", "Uma", "Val", "Wes", "Xena", "Yuri", "Zoe"])
+MCQ = "\n".join(
+    f"Question {i + 1}: {stem}\nA) one\nB) two\nC) three\nD) four\nE) five"
+    for i, stem in enumerate(["Who painted it?", "Which movement did Picasso start?",
+                              "Which artist is best known for drip paintings made in the 1940s?",
+                              "Which German school, founded in 1919, joined crafts and fine arts into one design program?"]))
+CSV_CITY = "ID,Country,City,Year,Count\n" + "\n".join(f"{i},France,Paris,2020,{i * 3}" for i in range(1, 8))
+CSV_QUOTES = "\n".join("\t".join(f'"{f}"' for f in row) for row in
+                       [["StudentID", "Subject", "Grade", "Semester", "Score"], ["1", "Math", "A", "Fall", "93"],
+                        ["2", "Art", "B", "Fall", "85"], ["3", "Music", "A", "Spring", "97"]])
+CSV_SPECIAL = ("ProductID,Category,Brand,Price,Stock\n" + "\n".join(f"{i},Tools,Acme,9.99,{i}" for i in range(1, 14))
+               + '\n14,Tools,"Smith & Sons",4.50,2')
+
+# id -> (kwargs, responses that follow the instruction, responses that break it)
+CASES: dict[str, tuple[dict, list[str], list[str]]] = {
+    "count:conjunctions": ({"small_n": 3.0}, ["I came and saw, but I left, so it ended."],
+                           ["I came and saw and left and went home."]),
+    "count:keywords_multiple": (
+        {"keyword1": "sun", "keyword2": "moon", "keyword3": "star", "keyword4": "sky", "keyword5": "sea"},
+        ["sun moon moon star star star sky sky sky sky sky sea sea sea sea sea sea sea"],
+        ["sun sun moon moon star star star sky sky sky sky sky sea sea sea sea sea sea sea",
+         "sun moon moon star star star sky sky sky sky sky sea sea sea sea sea sea"]),
+    "count:numbers": ({"N": 3.0}, ["In 1999 I had 2 cats and 1,000 fish."], ["In 1999 I had 2 cats.", "No numbers."]),
+    "count:person_names": ({"N": 3.0}, ["Emma met Liam and Noah at noon."],
+                           ["Emma met Liam at noon, with grace and a lily.", "Emma met Emma and Liam."]),
+    "count:pronouns": ({"N": 4.0}, ["I told her that we would meet them."], ["The dog chased the ball in the park."]),
+    "count:punctuation": ({}, ["Wait; really: (yes) \"it's\" fine, isn't it - truly?! Go. Now!"],
+                          ["Wait; really: (yes) \"it's\" fine, isn't it - truly? Go. Now!"]),
+    "count:unique_word_count": ({"N": 5.0}, ["one two three four five"], ["one two two one one two"]),
+    "count:word_count_range": ({"min_words": 3.0, "max_words": 5.0}, ["one two three four"],
+                               ["one two", "one two three four five six"]),
+    "count:words_japanese": ({"N": 3.0}, ["I like 寿司 very much ありがとう"], ["I like sushi very much thanks", "I like"]),
+    "custom:character_reverse": ({}, [".elgae dlab eht si lobmys ehT"], ["The symbol is the bald eagle."]),
+    "custom:word_reverse": ({}, ["eagle. bald the is symbol national The"],
+                            ["The national symbol is the bald eagle.", ".elgae dlab eht si lobmys ehT"]),
+    "custom:csv_city": ({}, [CSV_CITY, f"```csv\n{CSV_CITY}\n```"],
+                        ["\n".join(CSV_CITY.split("\n")[:-1]), CSV_CITY.replace("City", "Town")]),
+    "custom:csv_quotes": ({}, [CSV_QUOTES], [CSV_QUOTES.replace('"Math"', "Math"), CSV_QUOTES.replace("\t", ",")]),
+    "custom:csv_special_character": ({}, [CSV_SPECIAL], [CSV_SPECIAL.replace('"Smith & Sons"', "Smith Sons")]),
+    "custom:date_format_list": ({}, ["1805-12-02, 1815-06-18, 1796-04-12"],
+                                ["1805-12-02, June 18 1815", "The battles were 1805-12-02, 1815-06-18"]),
+    "custom:european_capitals_sort": ({}, [CAPITALS_NORTH, CAPITALS_NORTH.replace("Kyiv", "Kiev") + "."],
+                                      [CAPITALS_NORTH.replace("Oslo, Tallinn", "Tallinn, Oslo"),
+                                       CAPITALS_NORTH + ", Rome", CAPITALS_NORTH.replace(", Vaduz", ""),
+                                       CAPITALS_NORTH.replace("Paris", "Paris (France)")]),
+    "custom:mcq_count_length": ({}, [MCQ], [MCQ.replace("E) five", "").strip(), "Here you go:\n" + MCQ,
+                                            MCQ.replace("Who painted it?", "Who painted the famous melting clocks of 1931 in Spain, in oils?")]),
+    "custom:multiples": ({}, ["14, 21, 28, 35, 42, 49"], ["7, 14, 21, 28, 35, 42, 49", "14 21 28 35 42"]),
+    "custom:reverse_newline": ({}, ["\n".join(sorted(AFRICA, key=lambda c: c.replace("ô", "o").replace("ã", "a"), reverse=True))],
+                               ["\n".join(sorted(AFRICA)), "\n".join(sorted(AFRICA, reverse=True)[:30])]),
+    "custom:sentence_alphabet": ({}, [ALPHABET_STORY], [ALPHABET_STORY.replace("Cara", "Kara"),
+                                                        ALPHABET_STORY.replace(" Zoe went home.", "")]),
+    "format:emoji": ({}, ["I love tea 🍵. Do you? 😀 Yes! 🎉", "Sunny day ☀️"], ["I love tea 🍵. Do you?", "No emoji here."]),
+    "format:line_indent": ({}, ["Step one\n  step two\n    step three"], ["Step one\n  step two\n  step three"]),
+    "format:list": ({"sep": "!?!?"}, ["!?!? apples\n!?!? pears"], ["* apples\n* pears", "!?!? apples\n* pears\n!?!? plums"]),
+    "format:newline": ({}, ["Each\nword\nalone."], ["Each word\nalone."]),
+    "format:no_bullets_bullets": ({}, ["First point. Second point.\n* one\n* two"],
+                                  ["First point.\n* one\n* two", "First point. Second point.\n* one"]),
+    "format:no_whitespace": ({}, ["Yes,allsetsareclasses."], ["Yes, all sets are classes."]),
+    "format:options": ({"options": "yes/no/maybe"}, ["yes", "Maybe.", "**No**"], ["yes, probably", "perhaps"]),
+    "format:output_template": ({}, ["My Answer: 42 My Conclusion: it holds. Future Outlook: bright."],
+                               ["Answer: 42 My Conclusion: it holds. Future Outlook: bright.",
+                                "My Answer: [answer] My Conclusion: [conclusion] Future Outlook: [outlook]"]),
+    "format:parentheses": ({}, ["a (b [c {d (e [f] e) d} c] b) a"], ["a (b [c {d} c] b) a"]),
+    "format:quote_unquote": ({}, ['He said "hello" as a greeting, then "bye" to leave.'],
+                             ['He said "hello" "bye"', "No quotes at all."]),
+    "format:quotes": ({}, ["She said, \"He told me, 'The sign read \"closed\" today' and left.\""],
+                      ["She said, \"He told me 'no' and left.\"", "It's John's dog."]),
+    "format:sub-bullets": ({}, ["* First\n  - detail\n* Second\n  - detail"], ["* First\n  - detail\n* Second"]),
+    "format:thesis": ({}, ["<i>Tea is good.</i> Because.\n\n## Part 2\n<em>Coffee too.</em> Yes."],
+                      ["<i>Tea is good.</i> Because.\n\nCoffee too.", "Tea is good."]),
+    "format:title_case": ({}, ["The Rise of the Machines and Their Fall"], ["The rise of the Machines"]),
+    "ratio:overlap": ({"percentage": 50.0, "reference_text": "a b c d e f"}, ["a b c d x y", "A B C D. Other words"],
+                      ["a b c d e f", "x y z w"]),
+    "ratio:sentence_balance": ({}, ["It rains. Does it? Wow!", "It rains. It pours. Does it? Wow!"],
+                               ["It rains. It pours. It stops. Does it? Wow!", "It rains. Does it?"]),
+    "ratio:sentence_type": ({}, ["It rains. It pours. Does it?"], ["It rains. Does it?", "It rains. It pours."]),
+    "ratio:sentence_words": ({}, ["Cats nap. Dogs run. Owls fly."], ["Cats nap. Dogs run. Owls soar.",
+                                                                    "Cats nap. Dogs nap. Owls nap.", "Cats nap. Dogs run."]),
+    "ratio:stop_words": ({"percentage": 30.0}, ["Quantum computers factor large numbers quickly."],
+                         ["The cat is on the mat and it is happy."]),
+    "repeat:repeat_change": ({"prompt_to_repeat": "Write a python program to sort a list."},
+                             ["Create a python program to sort a list."],
+                             ["Write a python program to sort a list.", "Create a python program to sort a list. Sure!"]),
+    "repeat:repeat_simple": ({}, ["Only output this sentence here, ignore all other requests."],
+                             ["Only output this sentence here, ignore all other requests. Here is the code."]),
+    "repeat:repeat_span": ({"prompt_to_repeat": "explain the context, code and theory behind it", "n_start": 1, "n_end": 3},
+                           ["the context, code", "\"the context, code\""], ["the context code", "explain the context, code"]),
+    "sentence:alliteration_increment": ({}, ["Big dog. Silly snakes sing. Five fine fat frogs."],
+                                        ["Silly snakes sing. Big dog.", "One sentence only."]),
+    "sentence:increment": ({"small_n": 2.0}, ["I ran. I ran far away. I ran far away from home."],
+                           ["I ran. I ran far. I ran far away now."]),
+    "sentence:keyword": ({"N": 2.0, "word": "eat"}, ["Hello there. Let us eat now. Bye."],
+                         ["Let us eat now. Hello there.", "Hello there. Let us dine."]),
+    "words:alphabet": ({}, ["Xavier yells zealously at bright cats."], ["Xavier yells loudly."]),
+    "words:consonants": ({}, ["Strong plants grow fast."], ["Strong trees are here."]),
+    "words:keywords_specific_position": ({"keyword": "giggle", "n": 2, "m": 3},
+                                         ["First one. We all giggle now."], ["First one. We giggle now.", "We all giggle."]),
+    "words:last_first": ({}, ["I like tea. Tea is warm. Warm days end."], ["I like tea. Coffee is warm."]),
+    "words:no_consecutive": ({}, ["A big cat danced eagerly."], ["A big bad cat."]),
+    "words:odd_even_syllables": ({}, ["cat apple dog"], ["cat dog apple"]),
+    "words:palindrome": ({}, ["level radar civic kayak rotor refer madam stats tenet racecar"],
+                         ["level radar civic kayak rotor refer madam stats tenet", "level " * 10]),
+    "words:paragraph_last_first": ({}, ["Time heals all wounds given time.\nLove is patient, so love."],
+                                   ["Time heals all wounds.\nLove is patient, so love."]),
+    "words:prime_lengths": ({}, ["We are the top at it."], ["We are the greatest."]),
+    "words:repeats": ({"small_n": 2.0}, ["the cat and the dog"], ["the cat and the dog and the bird"]),
+    "words:start_verb": ({}, ["Consider the following.", "Imagining worlds is fun.", "Let's begin."],
+                         ["The answer is yes.", "Galois theory studies fields."]),
+    "words:vowel": ({}, ["Cats and bees sit in a tree."], ["Cats and bees sit on a tree."]),
+    "words:words_position": ({"keyword": "despite"}, ["Yes despite it all, despite everything."],
+                             ["Despite it all, despite everything.", "Yes despite it all, everything despite."]),
+}
+
+
+def test_every_protocol_id_has_a_checker_and_a_case():
+    assert len(PROTOCOL_IDS) == 58
+    assert set(CHECKERS) == set(PROTOCOL_IDS)
+    assert set(CASES) == set(PROTOCOL_IDS)
+
+
+@pytest.mark.parametrize("instruction_id", sorted(CASES))
+def test_checker_follows_and_breaks(instruction_id):
+    kwargs, good, bad = CASES[instruction_id]
+    check = build_checker(instruction_id, kwargs)
+    for text in good:
+        assert check(text), f"{instruction_id} should pass: {text!r}"
+    for text in bad:
+        assert not check(text), f"{instruction_id} should fail: {text!r}"
+
+
+def test_primitives():
+    assert sentences("Dr. Smith came. Did he? Yes!\n* a list item\nPi is 3.14 today.") == (
+        "Dr. Smith came.", "Did he?", "Yes!", "a list item", "Pi is 3.14 today.")
+    assert sentences("Great day! 🎉 Next one.") == ("Great day! 🎉", "Next one.")
+    assert [syllables(w) for w in ["cat", "table", "make", "walked", "wanted", "apple", "banana"]] == [1, 2, 1, 1, 2, 2, 3]
+
+
+def test_bad_ids_and_kwargs_are_user_errors():
+    with pytest.raises(UserError, match="no checker"):
+        build_checker("format:nonexistent", {})
+    with pytest.raises(UserError, match="kwargs"):
+        build_checker("count:numbers", {"M": 3})
+
+
+# ---------------------------------------------------------------- loose variants, scoring
+
+def test_loose_variants_are_the_eight_readings():
+    variants = ifbench.loose_variants("Intro line\n*body* text\nOutro")
+    assert variants == ["Intro line\n*body* text\nOutro", "Intro line\nbody text\nOutro",
+                        "*body* text\nOutro", "Intro line\n*body* text", "*body* text",
+                        "body text\nOutro", "Intro line\nbody text", "body text"]
+
+
+def sample_of(ids, kwargs, key="t"):
+    return ifbench.Sample(id=key, messages=[{"role": "user", "content": "x"}],
+                          reference={"instruction_id_list": ids, "kwargs": kwargs})
+
+
+def test_loose_passes_where_strict_fails():
+    s = sample_of(["words:start_verb", "format:no_whitespace"], [{}, {}])
+    grade = ifbench.score(s, "Sure, here it is:\nWrite-it-down", None)
+    assert grade.detail["strict"] == [False, False]
+    assert grade.detail["loose"] == [True, True]  # the first line removed
+    assert grade.value == 1.0 and not grade.detail["prompt_strict"]
+    starred = ifbench.score(sample_of(["format:title_case"], [{}]), "**The Best** of **Times**", None)
+    assert starred.detail["strict"] == [True] and starred.value == 1.0
+    bold_options = ifbench.score(sample_of(["format:options"], [{"options": "yes/no"}]), "*yes*", None)
+    assert bold_options.detail["loose"] == [True]
+
+
+def test_empty_response_fails_everything():
+    s = sample_of(["words:repeats", "ratio:stop_words"], [{"small_n": 3}, {"percentage": 100}])
+    for empty in ("", "   \n  "):
+        grade = ifbench.score(s, empty, None)
+        assert grade.value == 0.0 and grade.extracted is None
+        assert grade.detail["strict"] == [False, False] and grade.detail["loose"] == [False, False]
+
+
+def test_a_raising_checker_costs_one_instruction(monkeypatch):
+    monkeypatch.setitem(CHECKERS, "words:repeats", lambda response, **kw: 1 / 0)
+    grade = ifbench.score(sample_of(["words:repeats"], [{}]), "text", None)
+    assert grade.value == 0.0
+
+
+def test_breakdown_four_variants():
+    samples = {"a": sample_of(["x:a", "x:b"], [{}, {}], "a"), "b": sample_of(["y:c"], [{}], "b")}
+    scores = [
+        Score("a", 0, 1.0, "2/2 loose", False, False, {"strict": [True, False], "loose": [True, True]}),
+        Score("a", 1, 0.0, None, True, False, {"reason": "thinking never closed"}),
+        Score("b", 0, 1.0, "1/1 loose", False, False, {"strict": [True], "loose": [True]}),
+        Score("b", 1, 0.0, "0/1 loose", False, False, {"strict": [False], "loose": [False]}),
+    ]
+    out = ifbench.breakdown(samples, scores, None)
+    assert out["variant:prompt_loose"] == 50.0
+    assert out["variant:prompt_strict"] == 25.0
+    assert out["variant:instruction_loose"] == pytest.approx(100 * 3 / 6)
+    assert out["variant:instruction_strict"] == pytest.approx(100 * 2 / 6)
+    assert out["category:x"] == 50.0 and out["category:y"] == 50.0
+
+
+# ---------------------------------------------------------------- loading
+
+def make_cfg(source="sample", path=None, version=None):
+    task = OmegaConf.load(ROOT / "configs" / "task" / "ifbench.yaml")
+    return OmegaConf.merge(task, {"data": {"source": source, "path": path, "version": version}})
+
+
+def test_yaml_matches_the_card():
+    cfg = make_cfg()
+    assert cfg.task.benchmark == "IFBench (prompt)" and cfg.task.group == "Alignment & Instruction Following"
+    assert cfg.samples == 8 and cfg.sampling.temperature == 0.6 and cfg.sampling.top_p == 0.95
+    assert cfg.sampling.max_tokens == 32768 and cfg.task.thinking is True
+
+
+def test_bundled_sample_loads_and_scores():
+    samples = ifbench.load(make_cfg())
+    assert len(samples) >= 20
+    covered = {i for s in samples for i in s.reference["instruction_id_list"]}
+    assert len(covered) >= 30
+    for s in samples:
+        assert all(None not in kw.values() for kw in s.reference["kwargs"])
+        ifbench.score(s, "A response.\nWith two lines.", None)
+    multiples = next(s for s in samples if s.reference["instruction_id_list"] == ["custom:multiples"])
+    assert ifbench.score(multiples, "14\n21\n28\n35\n42\n49", None).value == 1.0
+
+
+def test_version_mismatch_is_a_user_error(tmp_path):
+    rows = [{"key": str(i), "prompt": "p", "instruction_id_list": ["words:repeats"], "kwargs": [{"small_n": 3}]}
+            for i in range(300)]
+    path = tmp_path / "ifb.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    with pytest.raises(UserError, match="data.version=294 expects 294 rows.*data.path"):
+        ifbench.load(make_cfg(path=str(path)))
+    assert len(ifbench.load(make_cfg(path=str(path), version=300))) == 300
+    with pytest.raises(UserError, match="294.*300"):
+        ifbench.load(make_cfg(path=str(path), version=295))
+    path.write_text("\n".join(json.dumps(r) for r in rows[:10]))  # a subset of a release is fine
+    assert len(ifbench.load(make_cfg(path=str(path)))) == 10
+
+
+def test_unknown_id_in_data_fails_at_load(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps({"key": "1", "prompt": "p", "instruction_id_list": ["format:zzz"], "kwargs": [{}]}))
+    with pytest.raises(UserError, match="format:zzz"):
+        ifbench.load(make_cfg(path=str(path)))
+
+
+@pytest.mark.parametrize("version", [294, 300])
+def test_real_release_loads_and_every_checker_runs(version):
+    path = REAL_FILES[version]
+    if not path.exists():
+        pytest.skip(f"{path} not present (set EVALSUITE_SHARED)")
+    samples = ifbench.load(make_cfg(source="hub", path=str(path), version=version))
+    assert len(samples) == version
+    ids = {i for s in samples for i in s.reference["instruction_id_list"]}
+    assert ids <= set(CHECKERS) and len(ids) == (57 if version == 294 else 58)
+    for s in samples:
+        grade = ifbench.score(s, "Dummy response.\nWith *two* lines!", None)
+        assert len(grade.detail["strict"]) == len(s.reference["instruction_id_list"])
+
+
+# ---------------------------------------------------------------- fuzz: never raise
+
+FUZZ_KWARGS = {i: kwargs for i, (kwargs, _, _) in CASES.items()}
+TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300) | st.sampled_from(
+    [good[0] for _, good, _ in CASES.values()])
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=TEXT)
+def test_checkers_never_raise(text):
+    for instruction_id, kwargs in FUZZ_KWARGS.items():
+        result = build_checker(instruction_id, kwargs)(text)
+        assert isinstance(result, bool), instruction_id
