@@ -1,0 +1,362 @@
+"""NIAH@1M: RULER's eight needle-in-a-haystack tasks at any context length (PROTOCOL.md).
+
+Each prompt is sized with the model's own tokenizer so that the chat-templated prompt plus the new
+tokens fit `task.length`; the fitting itself lives in tasks/niah_build.py. At large lengths the
+prompts are built once into a jsonl cache (`build_to_file`) and read back by `load`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from evalsuite.errors import UserError
+from evalsuite.scoring.strings import matched_golds
+from evalsuite.types import Grade, Sample, Score, from_dict, to_dict
+from tasks import niah_build as build
+
+
+@dataclass(frozen=True)
+class NiahTask:
+    """One row of PROTOCOL.md's table."""
+
+    name: str
+    family: str  # single | multikey | multivalue | multiquery
+    haystack: str  # noise | essay | needle
+    key_kind: str  # words | uuids
+    value_kind: str  # numbers | uuids
+    keys: int  # needles with distinct keys in the haystack (the first `queries` are asked for)
+    values: int  # needles (values) per key
+    queries: int  # keys asked for
+
+
+TASKS: dict[str, NiahTask] = {t.name: t for t in (
+    NiahTask("niah_single_1", "single", "noise", "words", "numbers", 1, 1, 1),
+    NiahTask("niah_single_2", "single", "essay", "words", "numbers", 1, 1, 1),
+    NiahTask("niah_single_3", "single", "essay", "words", "uuids", 1, 1, 1),
+    NiahTask("niah_multikey_1", "multikey", "essay", "words", "numbers", 4, 1, 1),
+    NiahTask("niah_multikey_2", "multikey", "needle", "words", "numbers", 1, 1, 1),
+    NiahTask("niah_multikey_3", "multikey", "needle", "uuids", "uuids", 1, 1, 1),
+    NiahTask("niah_multivalue", "multivalue", "essay", "words", "numbers", 1, 4, 1),
+    NiahTask("niah_multiquery", "multiquery", "essay", "words", "numbers", 4, 1, 4),
+)}
+FAMILIES = ("single", "multikey", "multivalue", "multiquery")
+IN_MEMORY_TOKENS = 50_000_000  # above this many prompt tokens in all, prompts go through the jsonl cache
+
+
+# ---------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class NiahSettings:
+    tasks: tuple[str, ...]
+    lengths: tuple[int, ...]
+    instances: int
+    seed: int
+    depth_points: int  # the depth grid: this many evenly spaced percentages from 0 to 100
+    essay_files: tuple[str, ...]
+    tokenizer: str  # a local directory or HF id
+    tokenizer_revision: str | None
+    new_tokens: int  # kept free for the answer
+    token_check: str  # windows | full (see tasks/niah_build.py)
+    cache_dir: Path
+
+
+def parse_length(value: Any) -> int:
+    """4096, "4096", "4K" (= 4096) or "1M" (= 1048576)."""
+    text = str(value).strip().upper()
+    scale = {"K": 1024, "M": 1024 ** 2}.get(text[-1:], 1)
+    try:
+        return int(float(text[:-1] if scale > 1 else text) * scale)
+    except ValueError:
+        raise UserError(f"task.length={value!r} is not a length; use a token count like 4096, 128K or 1M "
+                        f"(or a list: task.length=[4096,8192])") from None
+
+
+def settings(cfg: Any) -> NiahSettings:
+    task = cfg.task
+    names = task.get("tasks") or list(TASKS)
+    names = [names] if isinstance(names, str) else list(names)
+    unknown = [n for n in names if n not in TASKS]
+    if unknown:
+        raise UserError(f"unknown NIAH task(s) {unknown} in task.tasks; choose from {', '.join(TASKS)}")
+    lengths = task.get("length", 1_048_576)
+    lengths = [lengths] if isinstance(lengths, (int, str)) else list(lengths)
+    model = cfg.get("model") or {}
+    tokenizer = task.get("tokenizer") or model.get("path")
+    if not tokenizer:
+        raise UserError("NIAH needs a tokenizer to size its prompts: set model.path or task.tokenizer=DIR_OR_HF_ID")
+    sampling = cfg.get("sampling") or {}
+    depth_points = int(task.get("depths", 11))
+    most_needles = max(TASKS[n].keys * TASKS[n].values for n in names)
+    if depth_points < max(2, most_needles):
+        raise UserError(f"task.depths={depth_points} is too few depth points for {most_needles} needles; "
+                        f"use task.depths >= {max(2, most_needles)} (default 11: every 10%)")
+    token_check = task.get("token_check", "windows")
+    if token_check not in ("windows", "full"):
+        raise UserError(f"task.token_check={token_check!r}; use windows (fast, exact for BPE tokenizers) or full")
+    cache_root = Path(os.environ.get("EVALSUITE_CACHE", Path.home() / ".cache" / "evalsuite"))
+    cache_dir = task.get("cache_dir") or cache_root / "niah"
+    return NiahSettings(
+        tasks=tuple(names), lengths=tuple(parse_length(x) for x in lengths),
+        instances=int(task.get("instances", 100)), seed=int(task.get("seed", 42)), depth_points=depth_points,
+        essay_files=tuple(str(f) for f in (task.get("essay_files") or [])), tokenizer=str(tokenizer),
+        tokenizer_revision=None if task.get("tokenizer") else model.get("revision"),
+        new_tokens=int(sampling.get("max_tokens") or 128), token_check=token_check,
+        cache_dir=Path(str(cache_dir)).expanduser())
+
+
+@lru_cache(maxsize=4)
+def load_tokenizer(name: str, revision: str | None = None, trust_remote_code: bool = False):
+    """The tokenizer that sizes the prompts: the model's (`embedded:...` resolves to its cache)."""
+    from transformers import AutoTokenizer
+
+    from evalsuite.embedded import resolve_model_path
+
+    path = resolve_model_path(name)
+    try:
+        return AutoTokenizer.from_pretrained(path, revision=revision, trust_remote_code=trust_remote_code)
+    except Exception as e:
+        raise UserError(f"cannot load the tokenizer {name!r} to size NIAH prompts ({type(e).__name__}: "
+                        f"{str(e).splitlines()[0][:200] if str(e) else ''}); set task.tokenizer=DIR with a local "
+                        f"copy of the model's tokenizer") from None
+
+
+def tokenizer_for(cfg: Any, opts: NiahSettings):
+    model = cfg.get("model") or {}
+    return load_tokenizer(opts.tokenizer, opts.tokenizer_revision, bool(model.get("trust_remote_code", False)))
+
+
+def frame_for(cfg: Any, tokenizer: Any) -> build.ChatFrame:
+    """The chat around the user turn as the pipeline will render it (system prompt, thinking switch)."""
+    return build.chat_frame(tokenizer, cfg.get("system_prompt"), cfg.get("model") or {},
+                            bool(cfg.task.get("thinking", False)))
+
+
+# ---------------------------------------------------------------- instances
+
+
+@dataclass
+class Instance:
+    """What one prompt hides and asks: needles (key, value, depth) and the gold values."""
+
+    needles: list[tuple[str, str, int]]  # (key, value, depth %) in haystack order of creation
+    query_keys: list[str]
+    golds: list[str]  # values asked for, in query order
+    gold_depths: list[int]  # depth of each gold's needle
+
+
+def depth_grid(points: int) -> list[int]:
+    return [int(x) for x in np.round(np.linspace(0, 100, points))]
+
+
+def make_instance(task: NiahTask, index: int, seed: int, grid: list[int]) -> Instance:
+    """Seeded by (seed, task, index) alone, so every length hides the same needles at the same depths
+    (a depth x length table compares like with like). One needle: depths cycle through the grid
+    over the instances; several: distinct grid depths drawn at random, as RULER draws them."""
+    rng = random.Random(f"{seed}/{task.name}/{index}")
+    keys = build.distinct_keys(rng, task.key_kind, task.keys)
+    pairs = [(key, build.random_value(rng, task.value_kind)) for key in keys for _ in range(task.values)]
+    if len(pairs) == 1:
+        depths = [grid[index % len(grid)]]
+    else:
+        rng.shuffle(pairs)  # which needle sits where (in multikey: whether the asked one comes first)
+        depths = sorted(rng.sample(grid, len(pairs)))
+    needles = [(k, v, d) for (k, v), d in zip(pairs, depths)]
+    query_keys = keys[:task.queries]
+    asked = [(v, d) for q in query_keys for k, v, d in needles if k == q]
+    return Instance(needles, query_keys, [v for v, _ in asked], [d for _, d in asked])
+
+
+def question_parts(task: NiahTask, query_keys: list[str], golds: list[str]) -> tuple[str, str]:
+    """RULER's query template split around the context: (head ending in a newline, newline + question).
+    Singular wording when one value is asked for."""
+    kind = task.value_kind
+    query = query_keys[0] if len(query_keys) == 1 else ", ".join(query_keys[:-1]) + ", and " + query_keys[-1]
+    if len(golds) == 1:
+        one = kind[:-1]  # numbers -> number
+        head = (f"A special magic {one} is hidden within the following text. Make sure to memorize it. "
+                f"I will quiz you about the {one} afterwards.\n")
+        return head, f"\nWhat is the special magic {one} for {query} mentioned in the provided text?"
+    head = (f"Some special magic {kind} are hidden within the following text. Make sure to memorize it. "
+            f"I will quiz you about the {kind} afterwards.\n")
+    return head, f"\nWhat are all the special magic {kind} for {query} mentioned in the provided text?"
+
+
+# ---------------------------------------------------------------- building
+
+
+class PromptBuilder:
+    """Everything tokenized once per run (tokenizer, chat frame, haystacks), then one prompt at a time."""
+
+    def __init__(self, cfg: Any, opts: NiahSettings | None = None):
+        self.opts = opts or settings(cfg)
+        self.tokenizer = tokenizer_for(cfg, self.opts)
+        self.counter = build.TokenCounter(self.tokenizer)
+        self.frame = frame_for(cfg, self.tokenizer)
+        self.grid = depth_grid(self.opts.depth_points)
+        self._haystacks: dict[tuple, build.Haystack] = {}
+        self._token_check: dict[tuple, str] = {}  # per haystack: windows, or full where it is not additive
+
+    @staticmethod
+    def _haystack_key(task: NiahTask) -> tuple:
+        return (task.haystack, task.key_kind, task.value_kind) if task.haystack == "needle" else (task.haystack,)
+
+    def haystack(self, task: NiahTask) -> build.Haystack:
+        """Built and tokenized on first use, sized for the largest length of the run."""
+        key = self._haystack_key(task)
+        if key not in self._haystacks:
+            need = max(self.opts.lengths)
+            if task.haystack == "noise":
+                self._haystacks[key] = build.noise_haystack(self.counter, need)
+            elif task.haystack == "essay":
+                self._haystacks[key] = build.essay_haystack(self.counter, need, self.opts.essay_files, self.opts.seed)
+            else:
+                self._haystacks[key] = build.needle_haystack(self.counter, need, task.key_kind, task.value_kind,
+                                                             self.opts.seed)
+            check = self.opts.token_check
+            if check == "windows" and not build.haystack_is_additive(self.counter, self._haystacks[key], need):
+                print(f"niah: the tokenizer merges across {task.haystack} haystack pieces; tokenizing whole "
+                      f"prompts instead (slower)", file=sys.stderr)
+                check = "full"
+            self._token_check[key] = check
+        return self._haystacks[key]
+
+    def sample(self, task: NiahTask, length: int, index: int) -> Sample:
+        inst = make_instance(task, index, self.opts.seed, self.grid)
+        haystack = self.haystack(task)
+        stream = cumulative = None
+        if haystack.line_keys is not None:  # needle haystack: shuffle the lines, drop those of our keys
+            taken = {haystack.line_keys[k] for k, _, _ in inst.needles if k in haystack.line_keys}
+            rng = np.random.default_rng(random.Random(f"{self.opts.seed}/{task.name}/{index}/lines").getrandbits(64))
+            order = rng.permutation(len(haystack.pieces))
+            stream = order[~np.isin(order, list(taken))] if taken else order
+            cumulative = np.cumsum(haystack.piece_tokens[stream])
+        head, tail = question_parts(task, inst.query_keys, inst.golds)
+        needles = [build.Needle(build.needle_text(task.value_kind, k, v), d) for k, v, d in inst.needles]
+        fitted = build.fit_prompt(
+            self.counter, self.frame, haystack, needles, head, tail, length - self.opts.new_tokens,
+            stream=stream, cumulative=cumulative, token_check=self._token_check[self._haystack_key(task)],
+            what=f"{task.name} at length {length}", new_tokens=self.opts.new_tokens)
+        essay = None if task.haystack != "essay" else "files" if self.opts.essay_files else "generated"
+        return Sample(
+            id=f"{task.name}/len{length}/{index:04d}",
+            messages=[{"role": "user", "content": fitted.user_text}],
+            reference=inst.golds,
+            meta={"niah_task": task.name, "family": task.family, "length": length,
+                  "depths": inst.gold_depths, "depth": inst.gold_depths[0],
+                  "needle_depths": [d for *_, d in inst.needles], "haystack": task.haystack,
+                  "prompt_tokens": fitted.prompt_tokens, "haystack_pieces": fitted.haystack_pieces,
+                  "essay": essay})
+
+
+def iter_samples(cfg: Any) -> Iterator[Sample]:
+    """The samples one at a time (task by task, length by length), never all in memory."""
+    builder = PromptBuilder(cfg)
+    opts = builder.opts
+    for name in opts.tasks:
+        for length in opts.lengths:
+            for index in range(opts.instances):
+                yield builder.sample(TASKS[name], length, index)
+
+
+def build_to_file(cfg: Any, path: str | Path) -> Path:
+    """Streams every sample to a jsonl file (one Sample per line); written atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("w", encoding="utf-8") as f:
+        for sample in iter_samples(cfg):
+            f.write(json.dumps(to_dict(sample), ensure_ascii=False) + "\n")
+    partial.replace(path)
+    return path
+
+
+def cache_path(cfg: Any) -> Path:
+    """Where load keeps built prompts: keyed by everything that changes them (settings, tokenizer,
+    chat template and system prompt, the code's version of the words)."""
+    opts = settings(cfg)
+    builder_frame = frame_for(cfg, tokenizer_for(cfg, opts))
+    essays = [(f, os.stat(f).st_size, os.stat(f).st_mtime_ns) if os.path.isfile(f) else f for f in opts.essay_files]
+    words = build.WORDS_FILE.read_bytes()
+    key = json.dumps([opts.tasks, opts.lengths, opts.instances, opts.seed, opts.depth_points, essays,
+                      opts.tokenizer, opts.tokenizer_revision, opts.new_tokens, builder_frame.prefix,
+                      builder_frame.suffix, hashlib.sha256(words).hexdigest(), 1])
+    return opts.cache_dir / f"niah-{hashlib.sha256(key.encode()).hexdigest()[:16]}.jsonl"
+
+
+def load(cfg: Any) -> list[Sample]:
+    opts = settings(cfg)
+    total_tokens = len(opts.tasks) * opts.instances * sum(opts.lengths)
+    if total_tokens <= IN_MEMORY_TOKENS:
+        return list(iter_samples(cfg))
+    path = cache_path(cfg)
+    if not path.is_file():  # hours of tokenizing at 1M: build once, reuse on every rerun
+        build_to_file(cfg, path)
+    with path.open(encoding="utf-8") as f:
+        return [from_dict(Sample, json.loads(line)) for line in f]
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def score(sample: Sample, answer: str, cfg: Any) -> Grade:
+    """string_match_all: the fraction of gold values found (case-insensitive substrings)."""
+    golds = [str(g) for g in sample.reference]
+    found = matched_golds(answer or "", golds)
+    value = sum(found) / len(found) if found else 0.0
+    return Grade(value=value, extracted=(answer or "").strip()[:500] or None, detail={"found": found})
+
+
+def _mean100(values: list[float]) -> float:
+    return 100.0 * sum(values) / len(values)
+
+
+def breakdown(samples: dict[str, Sample], scores: list[Score], cfg: Any) -> dict[str, float]:
+    """Per task, per family, the OPEN averages (`variant:`), per length, and needle recall by depth
+    and length (`depth_length:<depth>:<length>`, one cell per depth of the grid and length run)."""
+    by_task: dict[str, list[float]] = defaultdict(list)
+    by_family: dict[str, list[float]] = defaultdict(list)
+    by_length: dict[int, list[float]] = defaultdict(list)
+    by_depth_length: dict[tuple[int, int], list[float]] = defaultdict(list)
+    for s in scores:
+        sample = samples.get(s.sample_id)
+        if sample is None:
+            continue
+        meta = sample.meta
+        by_task[meta["niah_task"]].append(s.value)
+        by_family[meta["family"]].append(s.value)
+        by_length[meta["length"]].append(s.value)
+        found = (s.detail or {}).get("found") or [False] * len(meta["depths"])  # unfinished: nothing found
+        for depth, hit in zip(meta["depths"], found):
+            by_depth_length[(depth, meta["length"])].append(float(hit))
+    out: dict[str, float] = {}
+    for name in TASKS:
+        if by_task[name]:
+            out[f"task:{name}"] = _mean100(by_task[name])
+    for family in FAMILIES:
+        if by_family[family]:
+            out[f"family:{family}"] = _mean100(by_family[family])
+    task_means = [out[f"task:{n}"] for n in TASKS if f"task:{n}" in out]
+    family_means = [out[f"family:{f}"] for f in FAMILIES if f"family:{f}" in out]
+    if len(task_means) == len(TASKS):
+        out["variant:mean_of_8"] = sum(task_means) / len(task_means)
+    elif task_means:
+        out["variant:mean_of_tasks"] = sum(task_means) / len(task_means)
+    if family_means:
+        out["variant:mean_of_families"] = sum(family_means) / len(family_means)
+    if len(by_length) > 1:
+        for length in sorted(by_length):
+            out[f"length:{length}"] = _mean100(by_length[length])
+    for (depth, length), hits in sorted(by_depth_length.items()):
+        out[f"depth_length:{depth}:{length}"] = _mean100(hits)
+    return out
