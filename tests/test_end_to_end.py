@@ -80,3 +80,15 @@ def test_seeded_sampling_is_reproducible(cli, tmp_path, embedded_model_dir):
              for r in ("a", "b")]
     assert texts[0] == texts[1]  # per-(sample, k) seeds: batch composition does not change a sample
     assert texts[0][("1", 0)] != texts[0][("1", 1)]  # and different k are different samples
+
+
+def test_niah_at_4k_on_the_real_model(cli, tmp_path, embedded_model_dir):
+    """NIAH end to end at a 4K context (it fits SmolLM2's window): build, generate, score, report."""
+    proc = cli("task=niah", "task.length=4096", "task.tasks=[niah_single_1,niah_multikey_2]", "task.instances=1",
+               f"run_dir={tmp_path}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    gens = _records(tmp_path / "niah" / "generations.jsonl")
+    assert len(gens) == 2 and all(3900 < g["prompt_tokens"] <= 4096 - 128 for g in gens)
+    summary = json.loads((tmp_path / "niah" / "summary.json").read_text())
+    assert summary["n_items"] == 2 and 0.0 <= summary["value"] <= 100.0
+    assert {"task:niah_single_1", "task:niah_multikey_2", "family:single", "family:multikey"} <= set(summary["breakdown"])
