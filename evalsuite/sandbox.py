@@ -765,6 +765,13 @@ class _ServerHandle:
         raise SandboxError("sandbox server lost its test cache")
 
     def close(self) -> None:
+        # closing its stdin ends the server's loop: its init exits, the outer process reaps it and
+        # exits (killing the outer first would leave the init a zombie for the host's init)
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=2)
+        except Exception:
+            pass
         try:
             self.proc.kill()
             self.proc.wait(timeout=10)
