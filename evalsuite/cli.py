@@ -25,7 +25,9 @@ def run_config(cfg: DictConfig, user_overrides: list[str]) -> list[dict]:
 
     if cfg.get("suite"):
         overrides = [o for o in user_overrides if not o.startswith(("task=", "suite="))]
-        cfgs = [compose([f"task={t}", *cfg.suite.get("overrides", []), *overrides]) for t in cfg.suite.tasks]
+        per_task = cfg.suite.get("per_task") or {}
+        cfgs = [compose([f"task={t}", *cfg.suite.get("overrides", []), *per_task.get(t, []), *overrides])
+                for t in cfg.suite.tasks]
         print(f"suite {cfg.suite.name}: {', '.join(cfg.suite.tasks)} | model {cfg.model.name} | backend {cfg.backend.name}",
               file=sys.stderr)
     else:

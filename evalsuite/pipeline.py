@@ -374,6 +374,8 @@ def protocol_deviations(cfg: DictConfig) -> list[str]:
         out.append("model has no thinking mode")
     if cfg.get("limit"):
         out.append(f"limit {cfg.limit}")
+    if cfg.data.get("version") is not None:
+        out.append(f"data.version {cfg.data.version}")
     if cfg.data.get("source") == "sample" and not cfg.data.get("path"):
         out.append("bundled sample set, not the benchmark")
     return out
