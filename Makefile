@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH)"
 	$(PY) -m pip install -q -e ".[hf,test]"
+	@# Debian's chromium for the viewer's browser tests (Playwright drives it; never `playwright install`)
+	test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; } || echo "warning: chromium not installed (needs root): the viewer's browser tests will skip"
 	$(PY) -m evalsuite.embedded
 	touch $(STAMP)
 
@@ -29,6 +31,10 @@ endif
 
 test: $(STAMP)
 	$(PY) -m pytest -q $(ARGS)
+
+RUN_DIR ?= results/smoke/smollm2-135m
+report: $(STAMP)
+	$(PY) -m evalsuite report run_dir=$(RUN_DIR) $(ARGS)
 
 bench: $(STAMP)
 	$(PY) -m bench $(ARGS)

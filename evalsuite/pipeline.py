@@ -144,6 +144,29 @@ def write_manifest(cfg: DictConfig, samples: list[Sample], source: str) -> None:
     store.write_json(path, manifest)
 
 
+def write_items(cfg: DictConfig, samples: list[Sample], max_chars: int = 20_000) -> None:
+    """The items as this run saw them (samples.jsonl), so the viewer and notebooks never reload the
+    data. Long contents (NIAH's 4 MB haystacks) keep their head and tail only."""
+    def clip(text: Any) -> Any:
+        if isinstance(text, str) and len(text) > max_chars:
+            half = max_chars // 2
+            return f"{text[:half]}\n[... {len(text) - max_chars} characters clipped ...]\n{text[-half:]}"
+        return text
+
+    path = task_root(cfg) / "samples.jsonl"
+    tmp = path.with_name("samples.jsonl.tmp")
+    tmp.unlink(missing_ok=True)
+    def clip_reference(ref: Any) -> Any:  # LiveCodeBench's hidden tests can be megabytes per item
+        if isinstance(ref, str):
+            return clip(ref)
+        return ref if len(json.dumps(ref, default=str)) <= max_chars else clip(json.dumps(ref, default=str))
+
+    store.append_records(tmp, [{"id": s.id, "reference": clip_reference(s.reference),
+                                "meta": s.meta, "messages": [{**m, "content": clip(m.get("content"))} for m in s.messages]}
+                               for s in samples])
+    tmp.replace(path)
+
+
 # ---------------------------------------------------------------- generate
 
 def sample_for_k(task: ModuleType, sample: Sample, k: int, cfg: DictConfig) -> Sample:
@@ -429,6 +452,8 @@ def run_task(cfg: DictConfig) -> dict | None:
     source = f"responses:{cfg.responses}" if cfg.get("responses") else "generated"
     if stage in ("generate", "all") or cfg.get("responses"):
         write_manifest(cfg, samples, source)
+        if shard is None:
+            write_items(cfg, samples)
     if cfg.get("responses") and stage in ("score", "all"):
         n = import_responses(cfg, samples)
         print(f"[{cfg.task.name}] imported {n} responses from {cfg.responses}", file=sys.stderr)

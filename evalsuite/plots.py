@@ -78,7 +78,9 @@ def fig_bars(runs: list[tuple[str, list[TaskResult]]]) -> Figure | None:
                 err = None if lo is None or hi is None else [[max(0.0, row.value - lo)], [max(0.0, hi - row.value)]]
                 ax.bar(pos[j], row.value, width, color=RUN_COLORS[labels.index(name) % len(RUN_COLORS)],
                        yerr=err, capsize=3, ecolor="black")
-                ax.text(pos[j], 1.5, f"{row.value:.1f}", ha="center", va="bottom", fontsize=6, rotation=90, color="white")
+                top = hi if hi is not None else row.value
+                ax.text(pos[j], top + 1.0, f"{row.value:.1f}", ha="center", va="bottom", fontsize=7,
+                        rotation=90)
             else:
                 cell = entry["card"].get(name)
                 if cell is None or cell.value is None:
@@ -91,7 +93,7 @@ def fig_bars(runs: list[tuple[str, list[TaskResult]]]) -> Figure | None:
     names = [f"{b}\n({t})" if sum(1 for bb, _ in groups if bb == b) > 1 else b for b, t in groups]
     ax.set_xticks(x, [_wrap(n) for n in names], fontsize=8)
     ax.set_ylabel("score (0-100)")
-    ax.set_ylim(0, 105)
+    ax.set_ylim(0, 110)
     ax.grid(axis="y", alpha=0.3)
     title = "This run vs the card" if len(runs) == 1 else "Runs vs the card"
     ax.set_title(f"{title}  (error bars: 95% interval over items)", fontsize=10)

@@ -19,15 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evalsuite import results
 from evalsuite.card import CARD_MODEL, card_rows
 from evalsuite.errors import UserError
-from evalsuite import results
 from evalsuite.results import TaskResult, scan
 
 DAGGER = "\u2021"  # the card's mark for baselines its authors ran themselves
 WARN = "\u26a0"
 NOT_ON_CARD = "Not on the card"
-REPORT_FILES = ("report.md", "report.csv", "report.html")
 
 
 # ---------------------------------------------------------------- the card
@@ -226,7 +225,7 @@ def csv_record(row: Row) -> dict[str, Any]:
     rec.update({"gap": row.gap, "card_in_ci": row.card_in_ci,
                 "no_answer_rate": _num(s.get("no_answer_rate")), "unfinished_rate": _num(s.get("unfinished_rate")),
                 "truncated_rate": _num(s.get("truncated_rate")),
-                "samples_used": p.get("samples"), "max_tokens": p.get("max_tokens"), "temperature": p.get("temperature"),
+                "protocol_samples": p.get("samples"), "max_tokens": p.get("max_tokens"), "temperature": p.get("temperature"),
                 "top_p": p.get("top_p"), "thinking": p.get("thinking"), "deviations": "; ".join(s.get("deviations") or [])})
     for key, value in ((s.get("breakdown") or {}).items()):
         rec[key] = value
@@ -606,7 +605,7 @@ def compare_runs(run_dirs: list[Path], out_dir: Path) -> str:
 
 # ---------------------------------------------------------------- command line
 
-USAGE = ("usage: evalsuite report run_dir=DIR  |  evalsuite compare RUN_DIR RUN_DIR [...] [out=DIR]")
+USAGE = ("usage: evalsuite report run_dir=DIR [plots=false]  |  evalsuite compare RUN_DIR RUN_DIR [...] [out=DIR]")
 
 
 def parse_args(argv: list[str]) -> tuple[dict[str, str], list[str]]:

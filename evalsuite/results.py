@@ -7,6 +7,8 @@
 
 Everything here only reads. A run may still be writing (another process appending to
 generations.jsonl), so a torn last line is skipped, never repaired: repairing is the pipeline's job.
+Shards (`<task>/shard-*-of-*/`, one per job of a sharded run) are read together with the task's own
+files, so a report shows a sharded run before `stage=report` has merged it.
 """
 from __future__ import annotations
 
@@ -14,10 +16,11 @@ import importlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
+from evalsuite import store
 from evalsuite.errors import UserError
 
 GENERATIONS, SCORES, SUMMARY, MANIFEST, ITEMS = (
@@ -31,24 +34,8 @@ SAMPLE_COLUMNS = ["task", "sample_id", "k", "extracted", "score", "unfinished", 
 # ---------------------------------------------------------------- files
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Records of an append-only file; a torn last line (a writer mid-append) is left alone."""
-    if not path.exists():
-        return []
-    try:
-        data = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not UTF-8 text; the file is damaged (delete it and rerun that stage)") from None
-    lines = data.split("\n")
-    records = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            if n == len(lines):  # no newline after it: a write still in flight or cut by a crash
-                continue
-            raise UserError(f"{path}:{n}: corrupt record (not JSON); fix or delete that line") from None
+    """Records of an append-only file; a torn last line (a writer mid-append) is skipped, not repaired."""
+    records = store.read_records(path, repair=False)
     if any(not isinstance(r, dict) or "sample_id" not in r or "k" not in r for r in records):
         raise UserError(f"{path}: records without sample_id/k; this is not an evalsuite run file")
     return records
@@ -103,8 +90,21 @@ class TaskResult:
         return int(n_items) * int(samples) if n_items and samples else None
 
 
+def shard_dirs(task_dir: Path) -> list[Path]:
+    return sorted(p for p in task_dir.glob("shard-*-of-*") if p.is_dir())
+
+
 def is_task_dir(path: Path) -> bool:
-    return path.is_dir() and any((path / name).exists() for name in RUN_FILES)
+    return path.is_dir() and any((d / name).exists() for d in (path, *shard_dirs(path)) for name in RUN_FILES)
+
+
+def merged_records(task_dir: Path, name: str) -> dict[tuple[str, int], dict[str, Any]]:
+    """One record per (sample_id, k) over the task's files and its shards' (a shard's record wins,
+    as in the pipeline's own merge)."""
+    out = latest(read_jsonl(task_dir / name))
+    for shard in shard_dirs(task_dir):
+        out.update(latest(read_jsonl(shard / name)))
+    return out
 
 
 def task_dirs(run_dir: Path) -> list[Path]:
@@ -140,26 +140,42 @@ def recompute_summary(name: str, scores: list[dict], manifest: dict | None) -> d
     return summary
 
 
+def _newest(paths) -> float:
+    return max((p.stat().st_mtime for p in paths if p.exists()), default=0.0)
+
+
 def load_task(path: Path) -> TaskResult:
-    manifest = read_json_file(path / MANIFEST) if (path / MANIFEST).exists() else None
-    gens = latest(read_jsonl(path / GENERATIONS))
-    scores = latest(read_jsonl(path / SCORES))
+    shards = shard_dirs(path)
+    manifests = [d / MANIFEST for d in (path, *shards) if (d / MANIFEST).exists()]
+    manifest = read_json_file(manifests[0]) if manifests else None
+    gens, scores = merged_records(path, GENERATIONS), merged_records(path, SCORES)
     result = TaskResult(path.name, path, None, manifest, generations=gens, scores=scores)
-    if (path / SUMMARY).exists():
-        result.summary = read_json_file(path / SUMMARY)
+    summary_path = path / SUMMARY
+    # shards written after the summary: the summary predates their records
+    unmerged = bool(shards) and _newest(d / f for d in shards for f in (GENERATIONS, SCORES)) > _newest([summary_path])
+    if unmerged:
+        result.notes.append(f"{len(shards)} shards not merged yet; numbers recomputed from their scores "
+                            f"(`evalsuite task={path.name} stage=report run_dir=...` without shard= merges them)")
+    if summary_path.exists() and not unmerged:
+        result.summary = read_json_file(summary_path)
     elif scores:
         result.summary = recompute_summary(path.name, list(scores.values()), manifest)
-        result.notes.append(f"no summary.json: recomputed from scores.jsonl ({len(scores)} scores; "
-                            f"no per-group breakdown; `evalsuite task={path.name} stage=report run_dir=...` "
-                            f"writes the full summary)")
+        if not unmerged:
+            result.notes.append(f"no summary.json: recomputed from scores.jsonl ({len(scores)} scores; "
+                                f"no per-group breakdown; `evalsuite task={path.name} stage=report run_dir=...` "
+                                f"writes the full summary)")
     elif gens:
         result.notes.append(f"{len(gens)} generations but nothing scored yet "
                             f"(`evalsuite task={path.name} stage=score run_dir=...`)")
     else:
         result.notes.append("started but nothing generated yet")
     expected = result.expected_scores
+    if result.summary is not None and expected and "expected_scores" not in result.summary:  # recomputed
+        result.summary.update(expected_scores=expected, missing_scores=max(0, expected - len(scores)))
     if result.summary is not None and expected and len(scores) < expected:
-        result.notes.append(f"{expected - len(scores)} of {expected} scores missing "
+        keys = result.summary.get("missing") or []  # "sample_id#k", as the pipeline lists them
+        which = f": {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}" if keys else ""
+        result.notes.append(f"{expected - len(scores)} of {expected} scores missing{which} "
                             f"(rerun the same command to finish: it resumes)")
     return result
 
@@ -230,17 +246,30 @@ def load(run_dir: str | Path, texts: bool = False) -> RunResults:
     return RunResults(Path(run_dir), samples, summaries, tasks)
 
 
+def sample_variants(detail: dict[str, Any]) -> dict[str, float]:
+    """The OPEN candidates one sample's scorer recorded, by name. The shared form is
+    {"variants": {name: value}} or {"variant:<name>": value}; the card's tasks also record theirs as
+    LiveCodeBench's {"value_by_block": {"first": v, "last": v}, "value_timeout_12s": v} and IFBench's
+    per-instruction {"strict": [bool], "loose": [bool]} (prompt level: all must pass)."""
+    found: dict[str, Any] = dict(detail.get("variants") or {})
+    for key, value in detail.items():
+        if key.startswith("variant:"):
+            found[key.split(":", 1)[1]] = value
+        elif key.startswith("value_timeout_"):
+            found[key.removeprefix("value_")] = value
+    for block, value in (detail.get("value_by_block") or {}).items():
+        found[f"{block}_block"] = value
+    if isinstance(detail.get("strict"), list) and isinstance(detail.get("loose"), list):
+        found["prompt_strict"] = all(detail["strict"])
+        found["prompt_loose"] = all(detail["loose"])
+    return {k: float(v) for k, v in found.items() if isinstance(v, (bool, int, float))}
+
+
 def variant_scores(samples: pd.DataFrame) -> pd.DataFrame:
-    """Per-sample results of the OPEN variants, long: task, sample_id, k, variant, value.
-    A scorer records them in its detail as {"variants": {name: value}} or {"variant:<name>": value}."""
-    rows = []
-    for r in samples.itertuples(index=False):
-        detail = r.detail if isinstance(r.detail, dict) else {}
-        found = dict(detail.get("variants") or {})
-        found.update({k.split(":", 1)[1]: v for k, v in detail.items() if k.startswith("variant:")})
-        for name, value in found.items():
-            if isinstance(value, (bool, int, float)):
-                rows.append({"task": r.task, "sample_id": r.sample_id, "k": r.k, "variant": name, "value": float(value)})
+    """Per-sample results of the OPEN variants, long: task, sample_id, k, variant, value."""
+    rows = [{"task": r.task, "sample_id": r.sample_id, "k": r.k, "variant": name, "value": value}
+            for r in samples.itertuples(index=False) if isinstance(r.detail, dict)
+            for name, value in sample_variants(r.detail).items()]
     return pd.DataFrame(rows, columns=["task", "sample_id", "k", "variant", "value"])
 
 
@@ -252,6 +281,11 @@ class Item:
     messages: list[dict[str, str]]
     reference: Any
     meta: dict[str, Any]
+    # the item as generation k saw it, for tasks whose prompt depends on k (GPQA's per-sample shuffle)
+    views: Callable[[int], Item] | None = field(default=None, repr=False, compare=False)
+
+    def for_k(self, k: int) -> Item:
+        return self.views(k) if self.views else self
 
 
 def load_items(task: TaskResult) -> tuple[dict[str, Item], str | None]:
@@ -274,7 +308,18 @@ def load_items(task: TaskResult) -> tuple[dict[str, Item], str | None]:
     except Exception as e:  # noqa: BLE001 - the data may be gone or gated; the rest of the report stands
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         return {}, f"prompts unavailable: the task's data could not be reloaded ({first[:200]})"
-    return {s.id: Item(s.id, s.messages, s.reference, dict(s.meta)) for s in samples}, None
+
+    def as_item(sample) -> Item:
+        item = Item(sample.id, sample.messages, sample.reference, dict(sample.meta))
+        if hasattr(module, "sample_for_k"):
+            item.views = lambda k: Item(sample.id, *_view(module.sample_for_k(sample, k, cfg)))
+        return item
+
+    return {s.id: as_item(s) for s in samples}, None
+
+
+def _view(sample) -> tuple[list[dict[str, str]], Any, dict[str, Any]]:
+    return sample.messages, sample.reference, dict(sample.meta)
 
 
 def _read_items_file(path: Path) -> list[dict[str, Any]]:

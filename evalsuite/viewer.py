@@ -60,14 +60,25 @@ def split_generation(gen: dict[str, Any], reasoning_expected: bool, think_end: s
     return thinking.strip().removeprefix("<think>").lstrip(), answer
 
 
-def _json_value(x: Any) -> Any:
-    """References can be anything a task loads (tests, dicts, numbers); the page shows text."""
+def _json_value(x: Any) -> str:
     if isinstance(x, str):
         return x
     try:
         return json.dumps(x, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
         return str(x)
+
+
+def reference_text(reference: Any) -> str:
+    """References can be anything a task loads: a string, a letter with its option order (GPQA), test
+    cases (LiveCodeBench). A dict shows its short fields; long ones (question text, tests) are elided."""
+    if isinstance(reference, dict):
+        short = {k: v for k, v in reference.items() if len(_json_value(v)) <= 120}
+        text = _json_value(short)
+        if len(short) < len(reference):
+            text = text[:-1] + (", " if short else "") + f"... {len(reference) - len(short)} long fields}}"
+        return clip(text, REFERENCE_CHARS)
+    return clip(_json_value(reference), REFERENCE_CHARS)
 
 
 def task_items(task: TaskResult) -> tuple[list[dict[str, Any]], str | None]:
@@ -81,25 +92,33 @@ def task_items(task: TaskResult) -> tuple[list[dict[str, Any]], str | None]:
     for key in set(gens) | set(scores):
         by_item.setdefault(key[0], []).append((key[1], gens.get(key), scores.get(key)))
     out = []
-    for sid in sorted(by_item, key=lambda s: (0, int(s), "") if s.isdigit() else (1, 0, s)):
-        item = items.get(sid)
+    def shown_prompt(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
         prompt = [{"role": m.get("role", "?"), "content": clip(str(m.get("content", "")), PROMPT_CHARS)}
-                  for m in (item.messages if item else [])]
+                  for m in messages]
         if prompt and system_prompt:
             prompt.insert(0, {"role": "system", "content": str(system_prompt)})
+        return prompt
+
+    for sid in sorted(by_item, key=lambda s: (0, int(s), "") if s.isdigit() else (1, 0, s)):
+        item = items.get(sid)
         samples = []
         for k, gen, score in sorted(by_item[sid], key=lambda t: t[0]):
             thinking, answer = split_generation(gen, reasoning, think_end) if gen else ("", None)
             value = None if score is None else float(score.get("value") or 0.0)
+            view = item.for_k(k) if item else None
+            # this k saw its own prompt (GPQA's per-sample shuffle)
+            own = view is not None and (view.messages != item.messages or view.reference != item.reference)
             samples.append({
+                "prompt": shown_prompt(view.messages) if own else None,
+                "reference": reference_text(view.reference) if own else None,
                 "k": k, "verdict": verdict(score), "score": value if value is None or math.isfinite(value) else None,
                 "extracted": None if score is None else _json_value(score.get("extracted")) if score.get("extracted") is not None else None,
                 "thinking": clip(thinking, THINKING_CHARS), "answer": clip(answer, ANSWER_CHARS) if answer is not None else None,
                 "tokens": (gen or {}).get("tokens"), "finish": (gen or {}).get("finish_reason"),
                 "detail": clip(json.dumps((score or {}).get("detail") or {}, ensure_ascii=False, default=str), 2000),
             })
-        out.append({"task": task.name, "id": sid, "prompt": prompt,
-                    "reference": clip(_json_value(item.reference), REFERENCE_CHARS) if item else None,
+        out.append({"task": task.name, "id": sid, "prompt": shown_prompt(item.messages) if item else [],
+                    "reference": reference_text(item.reference) if item else None,
                     "samples": samples})
     return out, unavailable
 
@@ -199,7 +218,8 @@ function matching() {
   return out;
 }
 
-function sampleBox(s, reference) {
+function sampleBox(s, itemReference) {
+  const reference = s.reference ?? itemReference;
   const box = el("div", {class: "sample " + s.verdict.replace(" ", "-"), "data-verdict": s.verdict});
   const head = el("div", {},
     el("span", {class: "verdict"}, s.verdict), ` · sample k=${s.k}`,
@@ -208,6 +228,11 @@ function sampleBox(s, reference) {
     el("span", {class: "muted"}, ` · ${s.tokens ?? "?"} tokens, finish ${s.finish ?? "?"}` +
       (s.score === null ? "" : `, score ${s.score}`)));
   box.append(head);
+  if (s.prompt) {
+    const own = el("details", {class: "own-prompt"}, el("summary", {}, "this sample's own prompt"));
+    for (const m of s.prompt) own.append(el("div", {class: "role"}, m.role), el("pre", {}, m.content));
+    box.append(own);
+  }
   if (s.thinking) {
     box.append(el("details", {class: "thinking"}, el("summary", {}, `thinking (${s.thinking.length} chars)`),
                   el("pre", {}, s.thinking)));

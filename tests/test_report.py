@@ -1,0 +1,301 @@
+"""Reports from a run's files: the card's table beside ours, compare, partial runs, one-line errors,
+results.load, the plots and the notebook (executed on a real run of the embedded model)."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from evalsuite import report, results
+from evalsuite.card import CARD_MODEL, card_rows
+from evalsuite.errors import UserError
+from tests.conftest import ROOT
+from tests.fixtures_run import small_run, write_fake_task  # noqa: F401 - small_run is a fixture
+
+DAGGER = "\u2021"
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+
+
+def ours_row(rows: list[dict[str, str]], task: str) -> dict[str, str]:
+    return next(r for r in rows if r["task"] == task)
+
+
+# ---------------------------------------------------------------- a real run's files
+
+@pytest.mark.slow
+def test_report_from_a_real_run(small_run, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(small_run, run_dir)
+    summary = json.loads((run_dir / "aime25" / "summary.json").read_text())
+    for name in ("report.md", "report.csv", "report.html", "viewer.html"):
+        (run_dir / name).unlink(missing_ok=True)
+
+    assert report.main(["report", f"run_dir={run_dir}"]) == 0
+
+    row = ours_row(read_csv(run_dir / "report.csv"), "aime25")
+    assert row["benchmark"] == "AIME 2025" and row["status"] == "ok"
+    assert float(row["value"]) == pytest.approx(summary["value"])
+    assert float(row["ci_low"]) == pytest.approx(summary["ci95"][0])
+    assert row["n_items"] == "2" and row["samples"] == "2"
+    assert row[f"card:{CARD_MODEL}"] == "92.4 [98.6]"
+    assert float(row["gap"]) == pytest.approx(summary["value"] - 92.4)
+    assert row["max_tokens"] == "96" and row["temperature"] == "1.0" and row["top_p"] == "1.0"
+    assert "limit 2" in row["deviations"] and "samples 2 (card: 64)" in row["deviations"]
+
+    md = (run_dir / "report.md").read_text()
+    line = next(ln for ln in md.splitlines() if "| aime25 |" in ln)
+    lo, hi = summary["ci95"]
+    assert f"{summary['value']:.1f} [{lo:.1f}, {hi:.1f}]" in line and "| 2 x 2 |" in line
+    assert "\u26a0 samples 2 (card: 64)" in line and "k=2, 96 tok, T=1.0, top_p=1.0" in line
+    assert "aime26 (AIME 2026)" in md  # the harness's other tasks are named as not run
+    html = (run_dir / "report.html").read_text()
+    assert 'href="viewer.html"' in html and "plot_vs_card.png" in html
+    for png in ("plot_vs_card.png", "plot_avg_at_k.png", "plot_lengths.png"):
+        assert (run_dir / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (run_dir / "plot_niah_depth_length.png").exists()  # no NIAH in this run
+
+    # rebuilt from the files alone: the same report twice
+    first = (run_dir / "report.md").read_text()
+    report.main(["report", str(run_dir)])
+    assert (run_dir / "report.md").read_text() == first
+
+
+@pytest.mark.slow
+def test_results_load_matches_the_files(small_run):
+    run = results.load(small_run)
+    assert list(run.samples.columns) == results.SAMPLE_COLUMNS
+    assert len(run.samples) == 4 and set(run.samples.k) == {0, 1}
+    scores = [json.loads(ln) for ln in (small_run / "aime25" / "scores.jsonl").read_text().splitlines()]
+    by_key = {(s["sample_id"], s["k"]): s for s in scores}
+    for r in run.samples.itertuples():
+        assert r.score == by_key[(r.sample_id, r.k)]["value"]
+        assert r.finish_reason in ("stop", "length") and r.tokens > 0
+    assert run.summaries.loc[0, "task"] == "aime25" and "ci_low" in run.summaries.columns
+    items, why = results.load_items(run.tasks[0])
+    assert why is None and items["1"].reference == "55"  # rebuilt by the task's loader from run.json
+
+
+@pytest.mark.slow
+def test_notebook_runs_on_a_real_run(small_run, monkeypatch):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    monkeypatch.setenv("EVALSUITE_RUN_DIR", str(small_run))
+    nb = nbformat.read(ROOT / "notebooks" / "results.ipynb", as_version=4)
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 3  # bars, avg@k, lengths
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "1 tasks, 4 samples" in text and str(small_run / "viewer.html") in text
+
+
+# ---------------------------------------------------------------- the card's columns
+
+def test_every_card_row_is_in_the_card_columns(tmp_path):
+    write_fake_task(tmp_path, "aime25", "AIME 2025", {"1": ["correct", "wrong"]})
+    report.write_run_report(tmp_path, [], extras=False)
+    rows = read_csv(tmp_path / "report.csv")
+    by_benchmark = {r["benchmark"]: r for r in rows}
+    for card in card_rows():
+        cell = by_benchmark[card.benchmark][f"card:{card.model}"]
+        printed = card.score + (DAGGER if card.source == "card_authors" else "")
+        assert (printed in cell) if card.mode == "standard" else (f"[{printed}]" in cell), (card, cell)
+    md = (tmp_path / "report.md").read_text()
+    assert all(f"| {c.benchmark} |" in md for c in card_rows())
+    # card order: the first rows are the card's first benchmarks
+    assert [r["benchmark"] for r in rows[:3]] == ["IMO 2025", "IMO AnswerBench", "IMO ProofBench"]
+    assert "91.9" + DAGGER in by_benchmark["AIME 2025"]["card:Qwen3.5-35B-A3B"]
+
+
+def test_gap_and_interval_against_the_card(tmp_path):
+    # 10 items, all correct: 100 [100, 100] vs the card's 92.4: +7.6, the card's number outside
+    write_fake_task(tmp_path, "aime25", "AIME 2025", {str(i): ["correct"] for i in range(10)})
+    # 19 of 20 correct: 95 with an interval of about [85, 100] that holds the card's 94.6
+    write_fake_task(tmp_path, "hmmt_feb25", "HMMT Feb25", {str(i): ["correct" if i else "wrong"] for i in range(20)})
+    report.write_run_report(tmp_path, [], extras=False)
+    rows = read_csv(tmp_path / "report.csv")
+    aime = ours_row(rows, "aime25")
+    assert float(aime["gap"]) == pytest.approx(7.6) and aime["card_in_ci"] == "False"
+    hmmt = ours_row(rows, "hmmt_feb25")
+    assert float(hmmt["gap"]) == pytest.approx(95 - 94.6) and hmmt["card_in_ci"] == "True"
+
+
+def test_open_variants_are_shown_beside_the_headline(tmp_path):
+    variants = {"variant:prompt_loose": 80.0, "variant:prompt_strict": 75.0,
+                "variant:instruction_loose": 85.5, "variant:instruction_strict": 82.0, "difficulty:easy": 90.0}
+    write_fake_task(tmp_path, "ifbench", "IFBench (prompt)", {"a": ["correct"], "b": ["wrong"]},
+                    group="Alignment & Instruction Following", breakdown=variants)
+    table = report.write_run_report(tmp_path, [], extras=False)
+    assert "prompt_strict 75.0" in table and "instruction_loose 85.5" in table
+    md = (tmp_path / "report.md").read_text()
+    line = next(ln for ln in md.splitlines() if "| ifbench |" in ln)
+    assert "prompt_loose 80.0 · prompt_strict 75.0 · instruction_loose 85.5 · instruction_strict 82.0" in line
+    assert "## Breakdown: ifbench" in md and "| difficulty:easy | 90.0 |" in md
+    row = ours_row(read_csv(tmp_path / "report.csv"), "ifbench")
+    assert row["variant:prompt_strict"] == "75.0"
+
+
+def test_a_benchmark_not_on_the_card_still_gets_a_row(tmp_path):
+    write_fake_task(tmp_path, "mytask", "My Benchmark", {"1": ["correct"]}, group="Custom")
+    report.write_run_report(tmp_path, [], extras=False)
+    row = ours_row(read_csv(tmp_path / "report.csv"), "mytask")
+    assert row["group"] == report.NOT_ON_CARD and row["value"] == "100.0" and row["gap"] == ""
+
+
+# ---------------------------------------------------------------- partial runs
+
+def test_partial_run_reports_what_it_has_and_what_is_missing(tmp_path):
+    # aime25: 3 items x 4 samples wanted, item 3 has only 2 scored
+    write_fake_task(tmp_path, "aime25", "AIME 2025",
+                    {"1": ["correct"] * 4, "2": ["wrong"] * 4, "3": ["correct", "wrong"]}, expected_samples=4)
+    # hmmt: scored but stopped before its summary
+    write_fake_task(tmp_path, "hmmt_feb25", "HMMT Feb25", {"1": ["correct", "correct"], "2": ["wrong", "none"]},
+                    summary=False)
+    # aime26: generated, never scored
+    aime26 = write_fake_task(tmp_path, "aime26", "AIME 2026", {"1": ["correct"]}, summary=False)
+    (aime26 / "scores.jsonl").unlink()
+
+    table = report.write_run_report(tmp_path, [], extras=False)
+    md = (tmp_path / "report.md").read_text()
+    rows = read_csv(tmp_path / "report.csv")
+    assert "aime25: 2 of 12 scores missing" in md and "3 x 2-4 (2 missing)" in md
+    assert "hmmt_feb25: no summary.json: recomputed from scores.jsonl" in md
+    assert float(ours_row(rows, "hmmt_feb25")["value"]) == pytest.approx(50.0)  # recomputed
+    assert "aime26: 1 generations but nothing scored yet" in md
+    assert ours_row(rows, "aime26")["status"] == "no scores"
+    assert "missing: aime25: 2 of 12 scores missing" in table
+    # a report never writes into the run's record files
+    assert not (tmp_path / "hmmt_feb25" / "summary.json").exists()
+
+
+def test_torn_last_line_is_skipped_not_repaired(tmp_path):
+    task_dir = write_fake_task(tmp_path, "aime25", "AIME 2025", {"1": ["correct", "wrong"]})
+    scores = task_dir / "scores.jsonl"
+    scores.write_bytes(scores.read_bytes() + b'{"sample_id": "1", "k": 2, "val')
+    before = scores.read_bytes()
+    run = results.load(tmp_path)
+    assert len(run.samples) == 2 and scores.read_bytes() == before
+
+
+def test_fresh_summaries_win_over_the_files(tmp_path):
+    write_fake_task(tmp_path, "aime25", "AIME 2025", {"1": ["wrong"]})
+    fresh = json.loads((tmp_path / "aime25" / "summary.json").read_text()) | {"value": 42.0, "ci95": [40.0, 44.0]}
+    table = report.write_run_report(tmp_path, [fresh], extras=False)
+    assert "42.0 [40.0, 44.0]" in table
+
+
+# ---------------------------------------------------------------- compare
+
+def test_compare_two_runs_side_by_side(tmp_path):
+    a, b = tmp_path / "smollm2", tmp_path / "nemotron"
+    write_fake_task(a, "aime25", "AIME 2025", {"1": ["wrong", "wrong"], "2": ["correct", "wrong"]})
+    write_fake_task(b, "aime25", "AIME 2025", {"1": ["correct", "correct"], "2": ["correct", "wrong"]})
+    write_fake_task(b, "hmmt_feb25", "HMMT Feb25", {"1": ["correct"]})
+    out = tmp_path / "cmp"
+    assert report.main(["compare", str(a), str(b), f"out={out}"]) == 0
+    md = (out / "report.md").read_text()
+    header = next(ln for ln in md.splitlines() if ln.startswith("| benchmark |"))
+    assert "| smollm2 |" in header and "| nemotron |" in header
+    aime = next(ln for ln in md.splitlines() if ln.startswith("| AIME 2025 |"))
+    assert "25.0 [" in aime and "75.0 [" in aime and "| 92.4 [98.6] |" in aime
+    hmmt = next(ln for ln in md.splitlines() if ln.startswith("| HMMT Feb25 |"))
+    assert "not run" in hmmt and "100.0 [" in hmmt
+    rows = read_csv(out / "report.csv")
+    assert {(r["run"], r["task"]) for r in rows} == {("smollm2", "aime25"), ("nemotron", "aime25"),
+                                                     ("nemotron", "hmmt_feb25")}
+    assert (out / "report.html").exists() and (out / "plot_vs_card.png").exists()
+
+
+def test_compare_labels_runs_with_the_same_name_apart(tmp_path):
+    a, b = tmp_path / "x" / "run", tmp_path / "y" / "run"
+    for d in (a, b):
+        write_fake_task(d, "aime25", "AIME 2025", {"1": ["correct"]})
+    assert report.run_labels([a, b]) == ["x/run", "y/run"]
+
+
+# ---------------------------------------------------------------- errors: one line, exit 2
+
+def _one_line_error(proc, *needles):
+    assert proc.returncode == 2, proc.stderr
+    lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+def test_corrupt_summary_is_a_one_line_error(cli, tmp_path):
+    task_dir = write_fake_task(tmp_path, "aime25", "AIME 2025", {"1": ["correct"]})
+    (task_dir / "summary.json").write_text('{"task": "aime25", "value": ')
+    _one_line_error(cli("report", f"run_dir={tmp_path}"), str(task_dir / "summary.json"), "corrupt JSON")
+
+
+def test_report_errors_name_the_cause(cli, tmp_path):
+    _one_line_error(cli("report", f"run_dir={tmp_path / 'nope'}"), "not found")
+    _one_line_error(cli("report"), "usage: evalsuite report run_dir=DIR")
+    _one_line_error(cli("compare", str(tmp_path)), "two or more run directories")
+    (tmp_path / "empty").mkdir()
+    _one_line_error(cli("report", f"run_dir={tmp_path / 'empty'}"), "no task directories")
+
+
+def test_corrupt_scores_line_names_the_file_and_line(tmp_path):
+    task_dir = write_fake_task(tmp_path, "aime25", "AIME 2025", {"1": ["correct", "wrong", "wrong"]})
+    lines = (task_dir / "scores.jsonl").read_text().splitlines()
+    lines[1] = "{garbage"
+    (task_dir / "scores.jsonl").write_text("\n".join(lines) + "\n")
+    with pytest.raises(UserError, match=r"scores\.jsonl:2: corrupt record"):
+        results.load(tmp_path)
+
+
+# ---------------------------------------------------------------- plots' numbers
+
+def test_avg_at_k_curve_uses_the_first_k_samples():
+    import pandas as pd
+
+    from evalsuite.plots import avg_at_k_curve
+
+    samples = pd.DataFrame({"sample_id": ["a", "a", "a", "b", "b", "b"], "k": [0, 1, 2, 0, 1, 2],
+                            "score": [1.0, 0.0, 0.0, 1.0, 1.0, float("nan")]})
+    curve = avg_at_k_curve(samples)
+    assert list(curve.value) == [100.0, 75.0, pytest.approx(100 / 3)]
+    assert list(curve.n_items) == [2, 2, 1]  # b has no third score: left out at k=3
+
+
+def test_niah_heat_map_only_with_several_lengths(tmp_path):
+    from evalsuite import plots
+
+    one = {f"depth_length:{d}:4096": 100.0 for d in (0, 50, 100)}
+    write_fake_task(tmp_path / "a", "niah", "NIAH@1M (RULER Subset)", {"1": ["correct"]}, breakdown=one)
+    assert plots.fig_niah_heatmap(results.scan(tmp_path / "a")) is None
+    two = one | {f"depth_length:{d}:8192": 50.0 for d in (0, 50, 100)}
+    write_fake_task(tmp_path / "b", "niah", "NIAH@1M (RULER Subset)", {"1": ["correct"]}, breakdown=two)
+    grid = plots.depth_length_grid(results.scan(tmp_path / "b"))
+    assert grid.shape == (3, 2) and grid.loc[50.0, 8192] == 50.0
+    assert plots.fig_niah_heatmap(results.scan(tmp_path / "b")) is not None
+
+
+def test_unmerged_shards_are_read_and_said(tmp_path):
+    root = tmp_path / "aime25"
+    write_fake_task(root, "shard-0000-of-0002", "AIME 2025", {"1": ["correct", "wrong"]})
+    write_fake_task(root, "shard-0001-of-0002", "AIME 2025", {"2": ["correct", "correct"]})
+    for shard in root.iterdir():
+        (shard / "summary.json").unlink()  # shards never summarize; the unsharded report does
+    run = results.load(tmp_path)
+    assert len(run.samples) == 4 and run.summary("aime25")["value"] == pytest.approx(75.0)
+    report.write_run_report(tmp_path, [], extras=False)
+    assert "aime25: 2 shards not merged yet" in (tmp_path / "report.md").read_text()
+
+
+def test_per_sample_variants_from_the_tasks_detail_shapes():
+    assert results.sample_variants({"variants": {"a": 1.0}, "variant:b": 0.0}) == {"a": 1.0, "b": 0.0}
+    lcb = {"value_by_block": {"first": 0.0, "last": 1.0}, "value_timeout_12s": 1.0, "verdict": "passed"}
+    assert results.sample_variants(lcb) == {"first_block": 0.0, "last_block": 1.0, "timeout_12s": 1.0}
+    ifbench = {"strict": [True, False], "loose": [True, True], "instruction_id_list": ["x", "y"]}
+    assert results.sample_variants(ifbench) == {"prompt_strict": 0.0, "prompt_loose": 1.0}
