@@ -3,9 +3,15 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-# The CPU build of torch; a GPU node overrides it (make eval TORCH=torch) or brings its own env.
+# A GPU node also gets vLLM (which brings the CUDA torch it pins); a CPU machine gets torch's CPU build.
+HAS_GPU := $(shell nvidia-smi -L >/dev/null 2>&1 && echo 1)
+ifeq ($(HAS_GPU),1)
+EXTRAS ?= hf,test,vllm
+TORCH  ?=
+else
+EXTRAS ?= hf,test
 TORCH  ?= torch==2.13.0
-HAS_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo 1)
+endif
 ARGS   ?=
 
 .PHONY: setup eval test bench report clean
@@ -14,20 +20,17 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "$(TORCH)"
-	$(PY) -m pip install -q -e ".[hf,test]"
+	test -z "$(TORCH)" || $(PY) -m pip install -q "$(TORCH)"
+	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
 	@# Debian's chromium for the viewer's browser tests (Playwright drives it; never `playwright install`)
 	test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; } || echo "warning: chromium not installed (needs root): the viewer's browser tests will skip"
 	$(PY) -m evalsuite.embedded
 	touch $(STAMP)
 
 # No GPU: the smoke suite on the embedded SmolLM2. GPU + vllm: the card's suite on the card's model.
+# The choice is made in Python (evalsuite.dryrun.choose_run), which prints why; ARGS override it.
 eval: $(STAMP)
-ifeq ($(HAS_GPU),1)
-	$(PY) -m evalsuite suite=card model=nemotron-cascade-2 backend=vllm $(ARGS)
-else
-	$(PY) -m evalsuite suite=smoke $(ARGS)
-endif
+	EVALSUITE_PROFILE=auto $(PY) -m evalsuite $(ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest -q $(ARGS)

@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -37,6 +38,10 @@ def run_config(cfg: DictConfig, user_overrides: list[str]) -> list[dict]:
         summary = pipeline.run_task(task_cfg)
         if summary is not None:
             summaries.append(summary)
+    if cfg.get("dry_run") and summaries:
+        from evalsuite.dryrun import dry_run_table
+
+        print(dry_run_table(summaries))
     if summaries and not cfg.get("dry_run"):
         run_dir = Path(cfgs[0].run_dir)
         print(report.write_run_report(run_dir, summaries))
@@ -67,8 +72,17 @@ def main(argv: list[str] | None = None) -> None:
             from evalsuite import report
 
             sys.exit(report.main(argv))
+        multirun_or_help = any(a in ("-m", "--multirun", "--help", "-h", "--hydra-help") for a in argv)
+        if os.environ.get("EVALSUITE_PROFILE") == "auto" and not multirun_or_help:
+            # `make eval`: the card's suite on a GPU node with vLLM, else the smoke suite; the
+            # user's own overrides come last and win
+            from evalsuite.dryrun import choice_banner, choose_run
+
+            choice = choose_run([a for a in argv if "=" in a and not a.startswith("-")])
+            argv = [*choice.overrides, *argv]
+            print(choice_banner(choice), file=sys.stderr)
         # validate plain overrides up front: Hydra's own failure is a paragraph and exit 1
-        if not any(a in ("-m", "--multirun", "--help", "-h", "--hydra-help") for a in argv):
+        if not multirun_or_help:
             compose([a for a in argv if not a.startswith("-") and "=" in a])
             bad = [a for a in argv if not a.startswith("-") and "=" not in a
                    and not (argv.index(a) > 0 and argv[argv.index(a) - 1] in ("--cfg", "-c", "--package", "-p"))]

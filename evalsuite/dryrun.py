@@ -51,7 +51,7 @@ class TaskSize:
     samples: int
     requests: int
     prompt_tokens_total: int  # summed over every request (what is prefilled without prefix caching)
-    prompt_tokens_unique: int  # summed over items (one prefill per item with prefix caching)
+    prompt_tokens_unique: int  # summed over distinct prompts (one prefill each with prefix caching)
     prompt_tokens_max: int
     max_tokens: int  # the generation budget of one request
     generation_budget: int  # requests x max_tokens: the most that can be generated
@@ -61,25 +61,31 @@ class TaskSize:
     clamped: list[dict] = field(default_factory=list)  # ... that task.clamp_budget=true would shrink instead
 
 
-def size_task(cfg: DictConfig, prompt_tokens: dict[str, int]) -> TaskSize:
-    """The numbers, from each item's prompt token count; the same fit rule as pipeline.check_budget."""
+def size_task(cfg: DictConfig, request_tokens: Sequence[tuple[str, str, int]]) -> TaskSize:
+    """The numbers from (sample_id, prompt, prompt tokens) per request; the fit rule is
+    pipeline.check_budget's. A task may give an item's samples different prompts (shuffled options)."""
     from evalsuite.pipeline import max_new_tokens
 
-    samples, budget = int(cfg.samples), max_new_tokens(cfg)
+    budget = max_new_tokens(cfg)
     limit = int(cfg.model.max_model_len) if cfg.model.get("max_model_len") else None
     clamp = bool(cfg.task.get("clamp_budget", False))
+    longest: dict[str, int] = {}
+    unique: dict[str, int] = {}
+    for sid, prompt, n in request_tokens:
+        longest[sid] = max(longest.get(sid, 0), n)
+        unique[prompt] = n
     misfits, clamped = [], []
-    for sid, n in prompt_tokens.items():
+    for sid, n in longest.items():
         if limit is None or n + budget <= limit:
             continue
         row = {"sample_id": sid, "prompt_tokens": n, "max_tokens": budget, "max_model_len": limit}
         (clamped if clamp and n < limit else misfits).append(row)
-    unique = sum(prompt_tokens.values())
-    requests = len(prompt_tokens) * samples
-    return TaskSize(task=str(cfg.task.name), items=len(prompt_tokens), samples=samples, requests=requests,
-                    prompt_tokens_total=unique * samples, prompt_tokens_unique=unique,
-                    prompt_tokens_max=max(prompt_tokens.values(), default=0), max_tokens=budget,
-                    generation_budget=requests * budget, token_total=unique * samples + requests * budget,
+    requests = len(request_tokens)
+    total = sum(n for _, _, n in request_tokens)
+    return TaskSize(task=str(cfg.task.name), items=len(longest), samples=int(cfg.samples), requests=requests,
+                    prompt_tokens_total=total, prompt_tokens_unique=sum(unique.values()),
+                    prompt_tokens_max=max(longest.values(), default=0), max_tokens=budget,
+                    generation_budget=requests * budget, token_total=total + requests * budget,
                     max_model_len=limit, misfits=misfits, clamped=clamped)
 
 
@@ -104,13 +110,13 @@ def describe_size(size: TaskSize) -> str:
 
 def dry_run_task(cfg: DictConfig, samples: list[Sample]) -> dict:
     """Every prompt built and tokenized as the run would; nothing generated, no weights loaded."""
-    from evalsuite.pipeline import build_requests
+    from evalsuite.pipeline import build_requests, import_task, wanted_keys
 
     tokenizer = _tokenizer(cfg.model)
-    requests = build_requests(cfg, samples, tokenizer, set())
-    prompts = {r.sample_id: r.prompt for r in requests}  # one prompt per item, shared by its k samples
-    counts = count_prompt_tokens(tokenizer, list(prompts.values()))
-    size = size_task(cfg, dict(zip(prompts, counts)))
+    requests = build_requests(cfg, samples, tokenizer, wanted_keys(cfg, samples), import_task(cfg))
+    prompts = list(dict.fromkeys(r.prompt for r in requests))  # an item's samples mostly share one prompt
+    counts = dict(zip(prompts, count_prompt_tokens(tokenizer, prompts)))
+    size = size_task(cfg, [(r.sample_id, r.prompt, counts[r.prompt]) for r in requests])
     print(describe_size(size), file=sys.stderr)
     return {"dry_run": True, **asdict(size)}
 

@@ -178,10 +178,10 @@ def sample_for_k(task: ModuleType, sample: Sample, k: int, cfg: DictConfig) -> S
 def build_requests(cfg: DictConfig, samples: list[Sample], tokenizer: Any, todo: set[tuple[str, int]],
                    task: ModuleType | None = None) -> list[Request]:
     requests = []
-    thinking = bool(cfg.task.get("thinking", True))
+    thinking, base_seed, n_samples = bool(cfg.task.get("thinking", True)), int(cfg.seed), int(cfg.samples)
     for s in samples:
         rendered: dict[str, tuple[list, str]] = {}  # one render per distinct prompt, not per k
-        for k in range(int(cfg.samples)):
+        for k in range(n_samples):
             if (s.id, k) not in todo:
                 continue
             view = sample_for_k(task, s, k, cfg) if task is not None else s
@@ -190,7 +190,7 @@ def build_requests(cfg: DictConfig, samples: list[Sample], tokenizer: Any, todo:
                 messages = build_messages(view.messages, cfg.get("system_prompt"))
                 rendered[key] = (messages, render_prompt(tokenizer, messages, thinking, cfg.model))
             messages, prompt = rendered[key]
-            requests.append(Request(s.id, k, prompt, request_seed(int(cfg.seed), s.id, k), messages))
+            requests.append(Request(s.id, k, prompt, request_seed(base_seed, s.id, k), messages))
     return requests
 
 

@@ -65,7 +65,8 @@ class Score:
 
 
 def to_dict(record: Any) -> dict[str, Any]:
-    return dataclasses.asdict(record)
+    # the records are flat: a shallow copy is enough (dataclasses.asdict deep-copies, ~18 s per 100k)
+    return dict(record.__dict__)
 
 
 def from_dict(cls: type, data: dict[str, Any]):

@@ -70,16 +70,19 @@ class ServerSettings:
 
 # ---------------------------------------------------------------- requests and responses (plain functions)
 
-def request_body(settings: ServerSettings, model: str, request: Request, sampling: Any,
+def sampling_fields(sampling: Any) -> dict[str, Any]:
+    """The sampling fields every request shares, read from the config once."""
+    plain = OmegaConf.to_container(sampling, resolve=True) if isinstance(sampling, DictConfig) else dict(sampling)
+    fields = {"max_tokens": int(plain["max_tokens"]), "temperature": float(plain["temperature"]),
+              "top_p": float(plain.get("top_p", 1.0))}
+    fields.update({key: plain[key] for key in EXTRA_SAMPLING_KEYS if plain.get(key) is not None})
+    return fields
+
+
+def request_body(settings: ServerSettings, model: str, request: Request, sampling: dict[str, Any],
                  thinking_switch: dict[str, bool] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "model": model, "n": 1, "seed": int(request.seed),
-        "max_tokens": int(request.max_tokens or sampling.max_tokens),
-        "temperature": float(sampling.temperature), "top_p": float(sampling.get("top_p", 1.0)),
-    }
-    for key in EXTRA_SAMPLING_KEYS:
-        if sampling.get(key) is not None:
-            body[key] = sampling.get(key)
+    body: dict[str, Any] = {"model": model, "n": 1, "seed": int(request.seed), **sampling,
+                            "max_tokens": int(request.max_tokens or sampling["max_tokens"])}
     if settings.api == "chat":
         body["messages"] = request.messages
         if thinking_switch:
@@ -242,7 +245,7 @@ class OpenAIBackend:
                             f"({error_message(response)}); is backend.base_url an OpenAI-compatible API (ending in /v1)?")
         return [str(m.get("id")) for m in (response.json().get("data") or [])]
 
-    async def _generate_one(self, client: Any, request: Request, sampling: Any) -> Generation:
+    async def _generate_one(self, client: Any, request: Request, sampling: dict[str, Any]) -> Generation:
         path = "chat/completions" if self.settings.api == "chat" else "completions"
         body = request_body(self.settings, str(self.model), request, sampling, self.thinking_switch)
         response = await self._call(client, "POST", path, f"item {request.sample_id}", body)
@@ -272,11 +275,12 @@ class OpenAIBackend:
         async with self._client() as client:
             self.model = pick_model(await self._served_models(client), s.model_id, s.base_url)
             todo = iter(requests)
+            fields = sampling_fields(sampling)
             bar = tqdm(total=len(requests), desc="generate", unit="gen", dynamic_ncols=True)
 
             async def worker() -> None:
                 for request in todo:  # one shared iterator: at most `concurrency` requests in flight
-                    buffer.append(await self._generate_one(client, request, sampling))
+                    buffer.append(await self._generate_one(client, request, fields))
                     bar.update(1)
                     if len(buffer) >= s.flush_every or time.monotonic() - last_flush >= s.flush_s:
                         flush()

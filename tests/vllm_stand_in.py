@@ -1,0 +1,86 @@
+"""A stand-in for the `vllm` module on machines without a GPU: `LLM` is FakeLLMStandIn, whose
+`generate` returns objects shaped like vllm's RequestOutput/CompletionOutput. Its text is a
+deterministic function of (prompt, seed), so tests can check that results land under the right
+(sample_id, k) and that a rerun reproduces. It is NOT vLLM: the real engine is exercised on the
+H200 (docs/backends.md)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SamplingParamsStandIn:
+    n: int = 1
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_tokens: int = 16
+    seed: int | None = None
+    skip_special_tokens: bool = True
+    extra: dict = field(default_factory=dict)
+
+    def __init__(self, **kwargs):
+        for key in ("n", "temperature", "top_p", "max_tokens", "seed", "skip_special_tokens"):
+            setattr(self, key, kwargs.pop(key, getattr(type(self), key, None)))
+        self.extra = kwargs
+
+
+@dataclass
+class CompletionOutputStandIn:
+    index: int
+    text: str
+    token_ids: list[int]
+    finish_reason: str | None
+
+
+@dataclass
+class RequestOutputStandIn:
+    request_id: str
+    prompt: str | None
+    prompt_token_ids: list[int]
+    outputs: list[CompletionOutputStandIn]
+    finished: bool = True
+
+
+class FakeLLMStandIn:
+    """Mimics vllm.LLM: constructor kwargs are recorded, generate(prompts, params) answers in order."""
+
+    instances: list["FakeLLMStandIn"] = []
+
+    def __init__(self, **kwargs):
+        if kwargs.get("stand_in_fail"):  # an engine that cannot start (tests of the error path)
+            raise RuntimeError(kwargs["stand_in_fail"])
+        self.kwargs = kwargs
+        self.calls: list[int] = []  # size of each generate call
+        self.cuda_visible_devices = os.environ.get("CUDA_VISIBLE_DEVICES")
+        FakeLLMStandIn.instances.append(self)
+
+    def generate(self, prompts, sampling_params, use_tqdm=True):
+        assert isinstance(sampling_params, list) and len(sampling_params) == len(prompts)
+        self.calls.append(len(prompts))
+        outputs = []
+        for i, (prompt, params) in enumerate(zip(prompts, sampling_params)):
+            ids = prompt["prompt_token_ids"] if isinstance(prompt, dict) else [ord(c) for c in prompt]
+            digest = hashlib.sha256(f"{ids}|{params.seed}".encode()).hexdigest()
+            n_tokens = 1 + int(digest[:4], 16) % max(1, params.max_tokens)
+            finish = "length" if n_tokens == params.max_tokens else "stop"
+            text = f"answer {digest[:8]} \\boxed{{{int(digest[8:10], 16) % 10}}}"
+            outputs.append(RequestOutputStandIn(str(i), None, list(ids),
+                                                [CompletionOutputStandIn(0, text, list(range(n_tokens)), finish)]))
+        self._log([p.seed for p in sampling_params])
+        return outputs
+
+    def _log(self, seeds) -> None:
+        """With VLLM_STAND_IN_LOG set, one line per call: which process, GPUs and memory share made it."""
+        path = os.environ.get("VLLM_STAND_IN_LOG")
+        if path:
+            with open(path, "a") as f:
+                f.write(json.dumps({"pid": os.getpid(), "cuda_visible_devices": self.cuda_visible_devices,
+                                    "gpu_memory_utilization": self.kwargs.get("gpu_memory_utilization"),
+                                    "seeds": seeds}) + "\n")
+
+
+LLM = FakeLLMStandIn
+SamplingParams = SamplingParamsStandIn
