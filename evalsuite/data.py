@@ -74,7 +74,22 @@ def load_from_hub(dataset: Any) -> list[dict[str, Any]]:
             f"cannot load {hub_id} (split {dataset.split}, revision {dataset.get('revision')}) from the hub: {first}; "
             f"pass data.path=FILE (jsonl/parquet/csv in the same schema) or data=sample"
         ) from None
+    RESOLVED_REVISIONS[hub_id] = _resolved_sha(hub_id, dataset.get("revision"))
     return [dict(r) for r in ds]
+
+
+# hub id -> the commit sha a branch/tag name resolved to when the data was loaded (run.json records it,
+# so a `revision: main` run can still be traced to the exact files it read)
+RESOLVED_REVISIONS: dict[str, str | None] = {}
+
+
+def _resolved_sha(hub_id: str, revision: str | None) -> str | None:
+    try:
+        from huggingface_hub import HfApi
+
+        return HfApi().dataset_info(hub_id, revision=revision, timeout=10).sha
+    except Exception:  # offline with a cached copy, or an old hub client: the configured revision stands
+        return None
 
 
 def load_rows(cfg: Any, hub_loader: Callable[[Any], list[dict[str, Any]]] = load_from_hub) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from evalsuite import metrics, store
 from evalsuite.card import CARD_MODEL, card_value
+from evalsuite.data import RESOLVED_REVISIONS
 from evalsuite.errors import UserError
 from evalsuite.sharding import parse_shard, shard_index
 from evalsuite.render import build_messages, render_prompt, split_reasoning
@@ -135,6 +136,7 @@ def write_manifest(cfg: DictConfig, samples: list[Sample], source: str) -> None:
         "task": cfg.task.name, "benchmark": cfg.task.get("benchmark"), "source": source,
         "fingerprint": fingerprint,
         "dataset": {"hub_id": dataset.get("hub_id"), "revision": dataset.get("revision"),
+                    "resolved_sha": RESOLVED_REVISIONS.get(dataset.get("hub_id")),
                     "source": "local" if data.get("path") else data.get("source"), "path": data.get("path"),
                     "n_items": len(samples)},
         "model": {"path": str(cfg.model.path), "revision": cfg.model.get("revision")},
