@@ -401,8 +401,14 @@ def protocol_deviations(cfg: DictConfig) -> list[str]:
         out.append(f"limit {cfg.limit}")
     if cfg.data.get("version") is not None:
         out.append(f"data.version {cfg.data.version}")
-    if cfg.data.get("source") == "sample" and not cfg.data.get("path"):
+    if cfg.data.get("source") == "sample" and not cfg.data.get("path") and cfg.task.get("dataset"):
         out.append("bundled sample set, not the benchmark")
+    for key, card in base.task.items():  # task settings: niah length, code block, prompt style ...
+        if key in ("thinking", "dataset", "score_timeout_s") or cfg.task.get(key) == card:
+            continue
+        ours = OmegaConf.to_container(cfg.task[key]) if OmegaConf.is_config(cfg.task.get(key)) else cfg.task.get(key)
+        card = OmegaConf.to_container(card) if OmegaConf.is_config(card) else card
+        out.append(f"task.{key} {str(ours)[:60]} (card: {str(card)[:60]})")
     return out
 
 
