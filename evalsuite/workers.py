@@ -92,8 +92,7 @@ def map_with_deadline(fn: Callable[[Any], Any], items: Sequence[Any], timeout_s:
             if on_result:
                 on_result(i, outcome)
 
-    def drive() -> None:
-        worker = _Worker(fn)
+    def drive(worker: _Worker | None) -> None:
         try:
             while True:
                 try:
@@ -101,6 +100,12 @@ def map_with_deadline(fn: Callable[[Any], Any], items: Sequence[Any], timeout_s:
                 except queue.Empty:
                     return
                 t0 = time.perf_counter()
+                if worker is None:  # the previous one was killed: fork a fresh one
+                    try:
+                        worker = _Worker(fn)
+                    except Exception as e:  # fork refused (resources, an at-fork hook): record, go on
+                        finish(i, Outcome(False, None, f"cannot start a worker: {type(e).__name__}: {e}"))
+                        continue
                 try:
                     worker.conn.send((i, items[i]))
                     ready = worker.conn.poll(timeout_s)
@@ -117,14 +122,21 @@ def map_with_deadline(fn: Callable[[Any], Any], items: Sequence[Any], timeout_s:
                 else:
                     finish(i, Outcome(False, None, f"timeout after {timeout_s:g}s", time.perf_counter() - t0))
                 worker.stop(kill=True)  # hung or dead: replace it
-                worker = _Worker(fn)
+                worker = None
         finally:
-            worker.stop()
+            if worker is not None:
+                worker.stop()
 
-    threads = [threading.Thread(target=drive, daemon=True) for _ in range(workers)]
+    # fork every worker from this (the calling) thread before any driving thread exists: forking
+    # while other threads hold locks is what makes fork unsafe
+    pool = [_Worker(fn) for _ in range(workers)]
+    threads = [threading.Thread(target=drive, args=(w,), daemon=True) for w in pool]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     bar.close()
+    for i, r in enumerate(results):
+        if r is None:  # a driving thread died: never leave a hole the caller could mistake for done
+            results[i] = Outcome(False, None, "not run: its worker thread failed")
     return results  # type: ignore[return-value]
