@@ -196,13 +196,16 @@ def build_requests(cfg: DictConfig, samples: list[Sample], tokenizer: Any, todo:
     return requests
 
 
-def check_budget(cfg: DictConfig, requests: list[Request], count_tokens) -> list[dict]:
+def check_budget(cfg: DictConfig, requests: list[Request], count_tokens,
+                 known: dict[str, int] | None = None) -> list[dict]:
     """prompt + max_tokens must fit max_model_len before any generation starts. An item that does
-    not fit is an error naming it, or with task.clamp_budget=true its budget shrinks (recorded)."""
+    not fit is an error naming it, or with task.clamp_budget=true its budget shrinks (recorded).
+    `known`: exact counts a task already measured with this tokenizer (NIAH's 1M-token prompts:
+    tokenizing 800 of them again would take longer than building them)."""
     limit = cfg.model.get("max_model_len")
     if not limit:
         return []
-    budget, clamps, seen = max_new_tokens(cfg), [], {}
+    budget, clamps, seen = max_new_tokens(cfg), [], dict(known or {})
     for r in requests:
         if r.sample_id not in seen:
             seen[r.sample_id] = count_tokens(r.prompt)
@@ -229,7 +232,9 @@ def generate_stage(cfg: DictConfig, samples: list[Sample], task: ModuleType) -> 
 
     backend = load_backend(cfg)
     requests = build_requests(cfg, samples, backend.tokenizer, wanted - done, task)
-    clamps = check_budget(cfg, requests, backend.count_tokens)
+    known = {s.id: int(s.meta["prompt_tokens"]) for s in samples
+             if isinstance(s.meta.get("prompt_tokens"), int) and not hasattr(task, "sample_for_k")}
+    clamps = check_budget(cfg, requests, backend.count_tokens, known)
     if clamps:
         store.append_records(task_dir(cfg) / "clamps.jsonl", clamps)
         print(f"[{cfg.task.name}] warning: {len(clamps)} requests had max_tokens clamped to fit "

@@ -281,12 +281,12 @@ class VLLMBackend:
         if self.data_parallel > 1:
             generate_data_parallel(self.cfg, requests, sampling, on_batch)
             return
-        if self.prompt_format == "tokens":
-            self.tokenize_prompts(r.prompt for r in requests)
         engine = self.engine
         base = sampling_base(sampling, self.skip_special_tokens)
         n_chunks = math.ceil(len(requests) / self.chunk_size)
         for i, chunk in enumerate(chunked(requests, self.chunk_size), 1):
+            if self.prompt_format == "tokens":
+                self.tokenize_prompts(r.prompt for r in chunk)  # one batched call per chunk
             prompts = [self.engine_prompt(r) for r in chunk]
             params = [self.sampling_params(**sampling_kwargs(base, r)) for r in chunk]
             t0 = time.perf_counter()
@@ -295,6 +295,9 @@ class VLLMBackend:
             self.generate_seconds += seconds
             gens = to_generations(chunk, outputs)
             on_batch(gens)
+            if self.prompt_format == "tokens":  # bounded memory: 800 x 1M token ids never sit in RAM at once
+                for r in chunk:
+                    self._prompt_ids.pop(r.prompt, None)
             made = sum(g.tokens for g in gens)
             self.tokens_made += made
             print(f"[vllm] chunk {i}/{n_chunks}: {len(chunk)} generations, {made} tokens in {seconds:.1f} s "
