@@ -56,6 +56,10 @@ def _hydra_entry(cfg: DictConfig) -> None:
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+    except OSError as e:  # the environment, not the input: an unwritable run_dir, a full disk
+        where = f": {e.filename}" if e.filename else ""
+        print(f"error: {e.strerror or e}{where} (check run_dir=... and free space)", file=sys.stderr)
+        sys.exit(2)
 
 
 def main(argv: list[str] | None = None) -> None:

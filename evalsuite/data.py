@@ -57,9 +57,20 @@ def read_table(path: str | Path) -> list[dict[str, Any]]:
 def load_from_hub(dataset: Any) -> list[dict[str, Any]]:
     """datasets.load_dataset at the pinned revision; network/gating failures become one line."""
     hub_id = dataset.hub_id
+    import logging
+
+    for name in ("datasets", "huggingface_hub", "fsspec"):  # their retry chatter would bury our one line
+        logging.getLogger(name).setLevel(logging.ERROR)
     try:
         import datasets
 
+        datasets.utils.logging.set_verbosity_error()
+        try:
+            from huggingface_hub.utils import logging as hub_logging
+
+            hub_logging.set_verbosity_error()
+        except ImportError:
+            pass
         ds = datasets.load_dataset(hub_id, dataset.get("config"), split=dataset.split,
                                    revision=dataset.get("revision"))
     except Exception as e:

@@ -446,8 +446,26 @@ def summarize_task(cfg: DictConfig, samples: list[Sample], task: ModuleType) -> 
     return summary
 
 
+def validate_settings(cfg: DictConfig) -> None:
+    """Numbers given as overrides are checked here, so `samples=abc` is one line, not a traceback."""
+    checks = [("samples", int, 1), ("limit", int, 0), ("seed", int, None), ("shards", int, 1),
+              ("sampling.temperature", float, 0.0), ("sampling.top_p", float, 0.0), ("sampling.max_tokens", int, 1),
+              ("task.score_timeout_s", float, 0.0)]
+    for key, kind, lowest in checks:
+        value = OmegaConf.select(cfg, key)
+        if value is None:
+            continue
+        try:
+            number = kind(value)
+        except (TypeError, ValueError):
+            raise UserError(f"{key}={value!r} is not {'an integer' if kind is int else 'a number'}") from None
+        if lowest is not None and number < lowest:
+            raise UserError(f"{key}={value!r} must be at least {lowest}")
+
+
 def run_task(cfg: DictConfig) -> dict | None:
     """All stages (or the one `stage=` names) for cfg.task; returns the summary when one was made."""
+    validate_settings(cfg)
     stage = str(cfg.stage)
     if stage not in ("generate", "score", "report", "all"):
         raise UserError(f"unknown stage {stage!r}; use stage=generate, score, report or all")

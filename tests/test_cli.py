@@ -112,3 +112,13 @@ def test_run_dir_refuses_mixed_settings(cli, tmp_path):
     assert cli(*base, "stage=score", f"responses={responses}").returncode == 0
     proc = cli(*base, "sampling.temperature=0.3", "stage=generate")
     _one_line_error(proc, "other settings", "temperature")
+
+
+def test_bad_numbers_and_unwritable_run_dir(cli, tmp_path):
+    base = ("task=aime25", "data=sample", "limit=1", f"run_dir={tmp_path}")
+    _one_line_error(cli(*base, "samples=abc"), "samples='abc' is not an integer")
+    _one_line_error(cli(*base, "samples=0"), "samples=0 must be at least 1")
+    _one_line_error(cli(*base, "sampling.temperature=hot"), "sampling.temperature='hot' is not a number")
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    _one_line_error(cli("task=aime25", "data=sample", "limit=1", "samples=1", f"run_dir={blocker}/run"), "run_dir")
