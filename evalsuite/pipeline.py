@@ -466,6 +466,10 @@ def validate_settings(cfg: DictConfig) -> None:
 def run_task(cfg: DictConfig) -> dict | None:
     """All stages (or the one `stage=` names) for cfg.task; returns the summary when one was made."""
     validate_settings(cfg)
+    if cfg.task.get("long_context") and cfg.model.get("max_model_len_long"):
+        # the card serves at 262,144 but runs NIAH at 1M: a long-context task asks for the model's
+        # long window (a model without one keeps its own limit, and the budget check guards it)
+        OmegaConf.update(cfg, "model.max_model_len", int(cfg.model.max_model_len_long))
     stage = str(cfg.stage)
     if stage not in ("generate", "score", "report", "all"):
         raise UserError(f"unknown stage {stage!r}; use stage=generate, score, report or all")
