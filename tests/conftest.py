@@ -19,6 +19,15 @@ def run_cli(*args: str, timeout: float = 600, env: dict | None = None) -> subpro
                           text=True, timeout=timeout, env=full_env)
 
 
+def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
+    """A user's mistake: exit 2 and exactly one `error: ...` line on stderr naming the cause."""
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
 @pytest.fixture(scope="session")
 def embedded_model_dir() -> Path:
     from evalsuite.embedded import model_dir

@@ -3,38 +3,32 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, assert_one_line_error
 
 
-def _one_line_error(proc, *needles):
-    assert proc.returncode == 2, proc.stderr
-    lines = [l for l in proc.stderr.strip().splitlines() if l.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    for n in needles:
-        assert n in lines[0], lines[0]
 
 
 def test_unknown_task(cli):
-    _one_line_error(cli("task=nope"), "unknown task 'nope'", "aime25")
+    assert_one_line_error(cli("task=nope"), "unknown task 'nope'", "aime25")
 
 
 def test_unknown_model_and_backend(cli):
-    _one_line_error(cli("model=gpt-17"), "unknown model", "smollm2-135m")
-    _one_line_error(cli("backend=tpu"), "unknown backend")
+    assert_one_line_error(cli("model=gpt-17"), "unknown model", "smollm2-135m")
+    assert_one_line_error(cli("backend=tpu"), "unknown backend")
 
 
 def test_bad_override(cli):
-    _one_line_error(cli("sampling.temprature=0.5"), "bad override")
-    _one_line_error(cli("samples"), "unrecognised argument")
+    assert_one_line_error(cli("sampling.temprature=0.5"), "bad override")
+    assert_one_line_error(cli("samples"), "unrecognised argument")
 
 
 def test_missing_data_file(cli, tmp_path):
-    _one_line_error(cli("task=aime25", f"data.path={tmp_path}/nope.jsonl", f"run_dir={tmp_path}"), "data file not found")
+    assert_one_line_error(cli("task=aime25", f"data.path={tmp_path}/nope.jsonl", f"run_dir={tmp_path}"), "data file not found")
 
 
 def test_hub_unreachable_names_dataset_and_override(cli, tmp_path):
     proc = cli("task=hmmt_feb25", f"run_dir={tmp_path}", env={"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"})
-    _one_line_error(proc, "MathArena/hmmt_feb_2025", "data.path=FILE")
+    assert_one_line_error(proc, "MathArena/hmmt_feb_2025", "data.path=FILE")
 
 
 def test_cfg_job_prints_resolved_config(cli):
@@ -75,7 +69,7 @@ def test_responses_with_unknown_id(cli, tmp_path):
     responses = tmp_path / "resp.jsonl"
     _write(responses, [{"id": "999", "response": "\\boxed{1}"}])
     proc = cli("task=aime25", "data=sample", "stage=score", f"responses={responses}", f"run_dir={tmp_path}")
-    _one_line_error(proc, "resp.jsonl:1", "999")
+    assert_one_line_error(proc, "resp.jsonl:1", "999")
 
 
 def test_corrupt_generations_file(cli, tmp_path):
@@ -85,7 +79,7 @@ def test_corrupt_generations_file(cli, tmp_path):
                                          "NOT JSON\n"
                                          '{"sample_id": "2", "k": 0, "text": "x", "tokens": 1, "finish_reason": "stop"}\n')
     proc = cli("task=aime25", "data=sample", "limit=2", "samples=1", "stage=score", f"run_dir={tmp_path}")
-    _one_line_error(proc, "generations.jsonl:2", "corrupt")
+    assert_one_line_error(proc, "generations.jsonl:2", "corrupt")
 
 
 def test_rescoring_never_regenerates(cli, tmp_path):
@@ -111,14 +105,14 @@ def test_run_dir_refuses_mixed_settings(cli, tmp_path):
     base = ("task=aime25", "data=sample", "limit=1", "samples=1", f"run_dir={tmp_path}/run")
     assert cli(*base, "stage=score", f"responses={responses}").returncode == 0
     proc = cli(*base, "sampling.temperature=0.3", "stage=generate")
-    _one_line_error(proc, "other settings", "temperature")
+    assert_one_line_error(proc, "other settings", "temperature")
 
 
 def test_bad_numbers_and_unwritable_run_dir(cli, tmp_path):
     base = ("task=aime25", "data=sample", "limit=1", f"run_dir={tmp_path}")
-    _one_line_error(cli(*base, "samples=abc"), "samples='abc' is not an integer")
-    _one_line_error(cli(*base, "samples=0"), "samples=0 must be at least 1")
-    _one_line_error(cli(*base, "sampling.temperature=hot"), "sampling.temperature='hot' is not a number")
+    assert_one_line_error(cli(*base, "samples=abc"), "samples='abc' is not an integer")
+    assert_one_line_error(cli(*base, "samples=0"), "samples=0 must be at least 1")
+    assert_one_line_error(cli(*base, "sampling.temperature=hot"), "sampling.temperature='hot' is not a number")
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    _one_line_error(cli("task=aime25", "data=sample", "limit=1", "samples=1", f"run_dir={blocker}/run"), "run_dir")
+    assert_one_line_error(cli("task=aime25", "data=sample", "limit=1", "samples=1", f"run_dir={blocker}/run"), "run_dir")

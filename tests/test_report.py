@@ -13,7 +13,7 @@ import pytest
 from evalsuite import report, results
 from evalsuite.card import CARD_MODEL, card_rows
 from evalsuite.errors import UserError
-from tests.conftest import ROOT
+from tests.conftest import ROOT, assert_one_line_error
 from tests.fixtures_run import small_run, write_fake_task  # noqa: F401 - small_run is a fixture
 
 DAGGER = "\u2021"
@@ -223,26 +223,20 @@ def test_compare_labels_runs_with_the_same_name_apart(tmp_path):
 
 # ---------------------------------------------------------------- errors: one line, exit 2
 
-def _one_line_error(proc, *needles):
-    assert proc.returncode == 2, proc.stderr
-    lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    for n in needles:
-        assert n in lines[0], lines[0]
 
 
-def test_corrupt_summary_is_a_one_line_error(cli, tmp_path):
+def test_corrupt_summary_is_aassert_one_line_error(cli, tmp_path):
     task_dir = write_fake_task(tmp_path, "aime25", "AIME 2025", {"1": ["correct"]})
     (task_dir / "summary.json").write_text('{"task": "aime25", "value": ')
-    _one_line_error(cli("report", f"run_dir={tmp_path}"), str(task_dir / "summary.json"), "corrupt JSON")
+    assert_one_line_error(cli("report", f"run_dir={tmp_path}"), str(task_dir / "summary.json"), "corrupt JSON")
 
 
 def test_report_errors_name_the_cause(cli, tmp_path):
-    _one_line_error(cli("report", f"run_dir={tmp_path / 'nope'}"), "not found")
-    _one_line_error(cli("report"), "usage: evalsuite report run_dir=DIR")
-    _one_line_error(cli("compare", str(tmp_path)), "two or more run directories")
+    assert_one_line_error(cli("report", f"run_dir={tmp_path / 'nope'}"), "not found")
+    assert_one_line_error(cli("report"), "usage: evalsuite report run_dir=DIR")
+    assert_one_line_error(cli("compare", str(tmp_path)), "two or more run directories")
     (tmp_path / "empty").mkdir()
-    _one_line_error(cli("report", f"run_dir={tmp_path / 'empty'}"), "no task directories")
+    assert_one_line_error(cli("report", f"run_dir={tmp_path / 'empty'}"), "no task directories")
 
 
 def test_corrupt_scores_line_names_the_file_and_line(tmp_path):
