@@ -8,6 +8,11 @@ from pathlib import Path
 
 import pytest
 
+# Tests never reach the hub: set before any test imports huggingface_hub or datasets (they read it
+# once, at import), so a hub call fails at once instead of retrying a network that is not there.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("EVALSUITE_SHARED", ROOT.parent / "shared"))
 

@@ -142,8 +142,14 @@ def test_bad_rows_are_user_errors(tmp_path):
 
 
 def test_hub_failure_is_one_line(monkeypatch):
+    import datasets
+    import huggingface_hub.constants
+
+    # the clients read these at import: set the module constants too, or they retry the network
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True, raising=False)
     cfg = make_cfg()
     cfg.data = {"source": "hub"}
     cfg.task.dataset.hub_id = "evalsuite-test/does-not-exist"
