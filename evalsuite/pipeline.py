@@ -436,7 +436,7 @@ def summarize_task(cfg: DictConfig, samples: list[Sample], task: ModuleType) -> 
         "protocol": {"samples": int(cfg.samples), "max_tokens": max_new_tokens(cfg),
                      "temperature": float(cfg.sampling.temperature), "top_p": float(cfg.sampling.get("top_p", 1.0)),
                      "thinking": bool(cfg.task.get("thinking", True))},
-        "deviations": protocol_deviations(cfg),
+        "deviations": protocol_deviations(cfg) + (task.deviations(samples, cfg) if hasattr(task, "deviations") else []),
         "tokens": {"mean": sum(lengths) / len(lengths) if lengths else 0,
                    "median": lengths[len(lengths) // 2] if lengths else 0, "max": lengths[-1] if lengths else 0},
     })

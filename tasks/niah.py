@@ -309,6 +309,14 @@ def load(cfg: Any) -> list[Sample]:
 # ---------------------------------------------------------------- scoring
 
 
+def deviations(samples: list[Sample], cfg) -> list[str]:
+    """What the report must flag beyond settings: essay haystacks made of our generated prose
+    (RULER's are Paul Graham's essays, which cannot ship; task.essay_files brings them)."""
+    generated = sum(1 for s in samples if s.meta.get("essay") == "generated")
+    return [f"essay haystack: generated prose in {generated} prompts (card: Paul Graham's essays; "
+            f"set task.essay_files)"] if generated else []
+
+
 def score(sample: Sample, answer: str, cfg: Any) -> Grade:
     """string_match_all: the fraction of gold values found (case-insensitive substrings)."""
     golds = [str(g) for g in sample.reference]

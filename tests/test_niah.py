@@ -213,3 +213,11 @@ def test_large_runs_stream_through_the_jsonl_cache(tmp_path, monkeypatch):
     assert json.loads(files[0].read_text().splitlines()[0])["id"] == "niah_single_1/len2048/0000"
     assert [s.messages for s in niah.load(config)] == [s.messages for s in first]  # read back, same prompts
     assert niah.cache_path(make_cfg(length=2048, tasks=["niah_single_1"], cache_dir=str(tmp_path))) != files[0]
+
+
+def test_generated_essays_are_flagged_as_a_deviation(samples, cfg):
+    essay = [s for s in samples if s.meta.get("essay") == "generated"]
+    noise = [s for s in samples if s.meta["niah_task"] == "niah_single_1"]
+    assert essay and noise
+    assert "essay haystack: generated prose" in niah.deviations(essay, cfg)[0]
+    assert niah.deviations(noise, cfg) == []
