@@ -262,34 +262,41 @@ def drive(job: dict[str, Any], tests: Sequence[Sequence[str]], prelude: dict[str
         _drive_stdin(code, tests, prelude, stdio, report)
 
 
-def _drive_stdin(code, tests, prelude, stdio: _Stdio, report) -> None:
+def _each_test(tests, run_one, report) -> None:
+    """run_one(test_in, test_out) -> (verdict, msg) for each test in turn, timed and reported;
+    anything the program raises is its verdict; the first test that does not pass ends the run."""
     for i, (test_in, test_out) in enumerate(tests):
         report({"begin": i})
         t0 = time.perf_counter()
-        verdict, msg = "pass", None
         try:
-            stdio.start(test_in)
-            namespace = dict(prelude)
-            try:
-                exec(code, namespace)
-            except SystemExit:  # exit()/sys.exit(): the program ended, its output stands
-                pass
-            _join_threads()
-            # drop the program's objects now: a file it opened on fd 0 (open(0)) must close
-            # before the next test puts its input there, not whenever the GC gets to it
-            namespace.clear()
-            del namespace
-            output, overflow = stdio.finish()
-            if overflow:
-                verdict, msg = overflow, f"more than {stdio.max_output_bytes >> 20} MiB of output"
-            else:
-                msg = compare_stdout(output, test_out)
-                verdict = "wrong" if msg else "pass"
+            verdict, msg = run_one(test_in, test_out)
         except BaseException as e:
             verdict, msg = _exc_verdict(e), _exc_message(e)
         report({"test": i, "verdict": verdict, "wall": time.perf_counter() - t0, "msg": msg})
         if verdict != "pass":
             return
+
+
+def _drive_stdin(code, tests, prelude, stdio: _Stdio, report) -> None:
+    def run_one(test_in, test_out):
+        stdio.start(test_in)
+        namespace = dict(prelude)
+        try:
+            exec(code, namespace)
+        except SystemExit:  # exit()/sys.exit(): the program ended, its output stands
+            pass
+        _join_threads()
+        # drop the program's objects now: a file it opened on fd 0 (open(0)) must close
+        # before the next test puts its input there, not whenever the GC gets to it
+        namespace.clear()
+        del namespace
+        output, overflow = stdio.finish()
+        if overflow:
+            return overflow, f"more than {stdio.max_output_bytes >> 20} MiB of output"
+        msg = compare_stdout(output, test_out)
+        return ("wrong" if msg else "pass"), msg
+
+    _each_test(tests, run_one, report)
 
 
 def _drive_call(job, code, tests, prelude, stdio: _Stdio, report) -> None:
@@ -309,19 +316,12 @@ def _drive_call(job, code, tests, prelude, stdio: _Stdio, report) -> None:
             msg = f"no function {func_name!r} (in class Solution or at top level): {msg}"
         report({"test": -1, "verdict": _exc_verdict(e), "wall": time.perf_counter() - t0, "msg": msg})
         return
-    for i, (test_in, test_out) in enumerate(tests):
-        report({"begin": i})
-        t0 = time.perf_counter()
-        try:
-            args = [json.loads(line) for line in test_in.split("\n")]
-            expected = json.loads(test_out)
-            msg = compare_return(func(*args), expected)
-            verdict = "wrong" if msg else "pass"
-        except BaseException as e:
-            verdict, msg = _exc_verdict(e), _exc_message(e)
-        report({"test": i, "verdict": verdict, "wall": time.perf_counter() - t0, "msg": msg})
-        if verdict != "pass":
-            return
+    def run_one(test_in, test_out):
+        args = [json.loads(line) for line in test_in.split("\n")]
+        msg = compare_return(func(*args), json.loads(test_out))
+        return ("wrong" if msg else "pass"), msg
+
+    _each_test(tests, run_one, report)
 
 
 # ----------------------------------------------------------------------------------------------
