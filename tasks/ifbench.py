@@ -1,10 +1,13 @@
 """IFBench: precise instruction following, 58 out-of-distribution constraints (allenai/IFBench).
 
 Rows: key, prompt, instruction_id_list, kwargs (one dict per instruction; nulls dropped). The prompt
-is the user turn as is. Each instruction is checked by `tasks.ifbench_checkers` on the answer after
-</think>: strict on the answer itself, loose if any of 8 variants passes (the answer; without `*`;
-without its first line, last line, or both; each of those without `*`). The headline is
-prompt-level loose (all of a prompt's instructions pass); `breakdown` reports all four variants.
+is the user turn as is. Each instruction is checked by `tasks.ifbench_checkers` (the official
+checkers' semantics) on the answer after </think>, exactly as the official scorer does: strict on
+the answer as it is (not stripped), loose if any of 8 variants passes (the answer; without `*`;
+without its first line, last line, or both, each of those stripped; each of those without `*`); an
+answer that is empty or blank follows nothing. The headline is prompt-level loose (all of a
+prompt's instructions pass); `breakdown` reports all four official numbers and, as an OPEN variant,
+prompt-level loose with the corrected rules (`ifbench_checkers.CORRECTED`).
 
 Versions (`data.version`): 294 (default, the card's: the file before its 2026-04-11 fix) or 300
 (the fixed file, 58 ids). The hub serves only the current file, so the version is checked against
@@ -14,10 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from evalsuite import nltk_data
 from evalsuite.data import load_rows
 from evalsuite.errors import UserError
 from evalsuite.types import Grade, Sample, Score
-from tasks.ifbench_checkers import build_checker
+from tasks.ifbench_checkers import CORRECTED, build_checker
 
 VERSIONS = (294, 300)
 DEFAULT_VERSION = 294
@@ -67,6 +71,7 @@ def _kwargs_list(value, n: int, key: str) -> list[dict]:
 
 
 def load(cfg) -> list[Sample]:
+    nltk_data.require()  # before any generation: the checkers cannot run without it
     rows = load_rows(cfg)
     version = _version(cfg)
     # The hub file must be the asked release; a local file may also be a subset of one (any other
@@ -113,64 +118,86 @@ def _passes(check, text: str) -> bool:
         return False  # an empty response (or variant) follows no instruction
     try:
         return bool(check(text))
-    except Exception:  # a checker bug must cost one instruction, not the run
+    except Exception:  # where the official checker would crash, the instruction is not followed
         return False
 
 
-def check_response(instructions: list[Instruction], response: str) -> tuple[list[bool], list[bool]]:
-    """Per instruction: (strict, loose)."""
+@dataclass
+class Verdicts:
+    strict: list[bool]
+    loose: list[bool]
+    loose_corrected: list[bool]
+
+
+def check_response(instructions: list[Instruction], response: str) -> Verdicts:
+    """Per instruction: strict, loose, and loose under the corrected rules (the OPEN variant)."""
     # Variants often coincide (no `*`, a one-line answer): check each distinct text once.
     variants = list(dict.fromkeys(loose_variants(response)))
-    strict, loose = [], []
+    strict, loose, fixed = [], [], []
     for instruction in instructions:
         check = build_checker(instruction.id, instruction.kwargs)
         ok = _passes(check, response)
         strict.append(ok)
         loose.append(ok or any(_passes(check, v) for v in variants[1:]))
-    return strict, loose
+        if instruction.id in CORRECTED:
+            check = build_checker(instruction.id, instruction.kwargs, fixed=True)
+            fixed.append(any(_passes(check, v) for v in variants))
+        else:
+            fixed.append(loose[-1])
+    return Verdicts(strict, loose, fixed)
 
 
 def score(sample: Sample, answer: str, cfg) -> Grade:
     instructions = instructions_of(sample)
     response = answer or ""
-    strict, loose = check_response(instructions, response)
-    detail = {"instruction_id_list": [i.id for i in instructions], "strict": strict, "loose": loose,
-              "prompt_strict": all(strict), "prompt_loose": all(loose)}
-    extracted = None if not response.strip() else f"{sum(loose)}/{len(loose)} loose"
-    return Grade(float(all(loose)), extracted, detail)
+    verdicts = check_response(instructions, response)
+    detail = {"instruction_id_list": [i.id for i in instructions], "strict": verdicts.strict,
+              "loose": verdicts.loose, "loose_corrected": verdicts.loose_corrected,
+              "prompt_strict": all(verdicts.strict), "prompt_loose": all(verdicts.loose)}
+    extracted = None if not response.strip() else f"{sum(verdicts.loose)}/{len(verdicts.loose)} loose"
+    return Grade(float(all(verdicts.loose)), extracted, detail)
 
 
 def breakdown(samples: dict[str, Sample], scores: list[Score], cfg) -> dict[str, float]:
-    """The four IFBench numbers (0-100) over every scored generation, plus instruction-level loose
-    per category (count, custom, format, ratio, repeat, sentence, words). A generation that was never
-    graded (unfinished thinking, scorer failure) fails all its instructions."""
-    prompt_strict = prompt_loose = 0
-    inst_total = inst_strict = inst_loose = 0
-    per_category: dict[str, list[int]] = {}
+    """The four IFBench numbers (0-100), the corrected-rules OPEN variant, and instruction-level
+    loose per category (count, custom, format, ratio, repeat, sentence, words). A generation that
+    was never graded (unfinished thinking, scorer failure) fails all its instructions.
+
+    Averaging is the headline's: each item first averages over its own samples, then items are
+    combined as the official scorer combines responses (prompt level: the mean over items;
+    instruction level: followed over all instructions). With one sample per item this is the
+    official number exactly; with several it weighs every item alike however many samples it has."""
+    per_item: dict[str, list[Score]] = {}
     for s in scores:
-        sample = samples.get(s.sample_id)
-        if sample is None:
-            continue
-        ids = sample.reference["instruction_id_list"]
-        strict = s.detail.get("strict") or [False] * len(ids)
-        loose = s.detail.get("loose") or [False] * len(ids)
-        prompt_strict += all(strict)
-        prompt_loose += all(loose)
-        inst_total += len(ids)
-        inst_strict += sum(strict)
-        inst_loose += sum(loose)
-        for instruction_id, ok in zip(ids, loose):
-            tally = per_category.setdefault(instruction_id.split(":")[0], [0, 0])
-            tally[0] += ok
-            tally[1] += 1
-    n = sum(1 for s in scores if s.sample_id in samples)
-    if not n or not inst_total:
+        if s.sample_id in samples:
+            per_item.setdefault(s.sample_id, []).append(s)
+    if not per_item:
         return {}
+    prompt = {"strict": 0.0, "loose": 0.0, "loose_corrected": 0.0}
+    followed = {"strict": 0.0, "loose": 0.0}
+    per_category: dict[str, list[float]] = {}
+    n_instructions = 0
+    for sample_id, item_scores in per_item.items():
+        ids = samples[sample_id].reference["instruction_id_list"]
+        n_instructions += len(ids)
+        k = len(item_scores)
+        for kind in prompt:
+            lists = [s.detail.get(kind) or [False] * len(ids) for s in item_scores]
+            prompt[kind] += sum(all(v) for v in lists) / k
+            if kind in followed:
+                followed[kind] += sum(sum(v) for v in lists) / k
+            if kind == "loose":
+                for j, instruction_id in enumerate(ids):
+                    tally = per_category.setdefault(instruction_id.split(":")[0], [0.0, 0])
+                    tally[0] += sum(bool(v[j]) for v in lists) / k
+                    tally[1] += 1
+    n_items = len(per_item)
     out = {
-        "variant:prompt_loose": 100 * prompt_loose / n,
-        "variant:prompt_strict": 100 * prompt_strict / n,
-        "variant:instruction_loose": 100 * inst_loose / inst_total,
-        "variant:instruction_strict": 100 * inst_strict / inst_total,
+        "variant:prompt_loose": 100 * prompt["loose"] / n_items,
+        "variant:prompt_strict": 100 * prompt["strict"] / n_items,
+        "variant:instruction_loose": 100 * followed["loose"] / n_instructions,
+        "variant:instruction_strict": 100 * followed["strict"] / n_instructions,
+        "variant:prompt_loose_corrected_rules": 100 * prompt["loose_corrected"] / n_items,
     }
     for category, (ok, total) in sorted(per_category.items()):
         out[f"category:{category}"] = 100 * ok / total
