@@ -4,6 +4,8 @@ and loose (8 variants), in one process and through the run's killable worker poo
 
 The prompts are the real 294-row file when ../shared/data/ifbench (or $EVALSUITE_SHARED) has it,
 else 294 synthetic items cycling through all 58 instruction ids. Floor: < 20 s in one process.
+Where the official sample outputs are there too, the agreement of our verdicts with the official
+checkers' published ones is measured as well (instruction and prompt level, strict and loose).
 `python -m bench.ifbench_bench [--quick]` prints the numbers as JSON.
 """
 from __future__ import annotations
@@ -76,12 +78,32 @@ def synthetic_response(rng: random.Random) -> str:
     return "\n\n".join(parts)
 
 
+def _shared() -> Path:
+    return Path(os.environ.get("EVALSUITE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+
+
+def agreement() -> dict:
+    from tasks import ifbench
+
+    base = _shared() / "data" / "ifbench"
+    if not (base / "official-sample" / "sample_output.jsonl").exists():
+        return {"skipped": f"{base / 'official-sample'} not present"}
+    out = {}
+    start = time.perf_counter()
+    for level in ("strict", "loose"):
+        r = ifbench.official_agreement(base / "IFBench_test.294.jsonl", base / "official-sample", level)
+        out[level] = {"instruction_pct": round(100 * r.instructions_agreeing / r.instructions, 2),
+                      "prompt_pct": round(100 * r.prompts_agreeing / r.prompts, 2),
+                      "instructions": r.instructions, "prompts": r.prompts, "disagreements": len(r.disagreements)}
+    out["seconds"] = round(time.perf_counter() - start, 2)
+    return out
+
+
 def _samples(quick: bool):
     from tasks import ifbench
     from tasks.ifbench_checkers import CHECKERS
 
-    shared = Path(os.environ.get("EVALSUITE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-    real = shared / "data" / "ifbench" / "IFBench_test.294.jsonl"
+    real = _shared() / "data" / "ifbench" / "IFBench_test.294.jsonl"
     if real.exists():
         task = OmegaConf.load(Path(__file__).resolve().parents[1] / "configs" / "task" / "ifbench.yaml")
         cfg = OmegaConf.merge(task, {"data": {"source": "hub", "path": str(real), "version": 294}})
@@ -132,6 +154,7 @@ def run(quick: bool = False) -> dict:
         "worker_failures": sum(not o.ok for o in outcomes),
         "prompt_loose_pct": round(100 * sum(g.value for g in grades) / len(grades), 1),
         "floor_s": FLOOR_S,
+        "official_agreement": agreement(),
     }
     result["ok"] = in_process_s < FLOOR_S and result["worker_failures"] == 0
     return result

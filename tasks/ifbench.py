@@ -16,6 +16,7 @@ the number of rows and a mismatch is an error naming the fix, never a silent swa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from evalsuite import nltk_data
 from evalsuite.data import load_rows
@@ -202,3 +203,55 @@ def breakdown(samples: dict[str, Sample], scores: list[Score], cfg) -> dict[str,
     for category, (ok, total) in sorted(per_category.items()):
         out[f"category:{category}"] = 100 * ok / total
     return out
+
+
+@dataclass
+class Agreement:
+    """Our verdicts against the official checkers' published ones, instruction by instruction."""
+    level: str  # strict | loose
+    prompts: int
+    instructions: int
+    instructions_agreeing: int
+    prompts_agreeing: int
+    disagreements: list[tuple[str, str, bool, bool]]  # (instruction id, response head, ours, official)
+
+
+def official_agreement(data_file: Path, official_dir: Path, level: str) -> Agreement:
+    """Grade the official sample outputs (`sample_output.jsonl`: prompt, response) and compare with
+    `eval_results_<level>.jsonl` (per prompt: follow_instruction_list), matching prompts as the
+    official scorer does (exactly, else stripped)."""
+    import json
+
+    rows = {}
+    for line in Path(data_file).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            rows[row["prompt"]] = row
+            rows.setdefault(row["prompt"].strip(), row)
+    responses = {}
+    for line in (Path(official_dir) / "sample_output.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            responses[row["prompt"]] = row["response"]
+            responses.setdefault(row["prompt"].strip(), row["response"])
+    result = Agreement(level, 0, 0, 0, 0, [])
+    for line in (Path(official_dir) / f"eval_results_{level}.jsonl").read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        official = json.loads(line)
+        prompt = official["prompt"]
+        row = rows.get(prompt) or rows[prompt.strip()]
+        instructions = [Instruction(i, {k: v for k, v in kw.items() if v is not None})
+                        for i, kw in zip(row["instruction_id_list"], row["kwargs"])]
+        response = responses.get(prompt, responses.get(prompt.strip()))
+        verdicts = check_response(instructions, response or "")
+        ours = verdicts.strict if level == "strict" else verdicts.loose
+        theirs = official["follow_instruction_list"]
+        result.prompts += 1
+        result.prompts_agreeing += all(ours) == all(theirs)
+        for instruction, a, b in zip(instructions, ours, theirs):
+            result.instructions += 1
+            result.instructions_agreeing += a == b
+            if a != b:
+                result.disagreements.append((instruction.id, (response or "")[:80], a, b))
+    return result

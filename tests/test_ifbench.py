@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 from evalsuite.errors import UserError
 from evalsuite.types import Score
 from tasks import ifbench
-from tasks.ifbench_checkers import CHECKERS, build_checker, sentences, syllables
+from tasks.ifbench_checkers import CHECKERS, CORRECTED, build_checker, sentences, syllable_count
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("EVALSUITE_SHARED", ROOT.parent / "shared"))
@@ -73,23 +73,26 @@ CASES: dict[str, tuple[dict, list[str], list[str]]] = {
     "count:person_names": ({"N": 3.0}, ["Emma met Liam and Noah at noon."],
                            ["Emma met Liam at noon, with grace and a lily.", "Emma met Emma and Liam."]),
     "count:pronouns": ({"N": 4.0}, ["I told her that we would meet them."], ["The dog chased the ball in the park."]),
-    "count:punctuation": ({}, ["Wait; really: (yes) \"it's\" fine, isn't it - truly?! Go. Now!"],
-                          ["Wait; really: (yes) \"it's\" fine, isn't it - truly? Go. Now!"]),
+    # the first interrobang is taken out before the marks are looked for: "?" must occur again
+    "count:punctuation": ({}, ["Wait; really: fine, truly?! Go. Now! Why?", "Wait; really: fine, truly‽ Go. Now! Why?"],
+                          ["Wait; really: fine, truly? Go. Now!", "Wait; really: fine, truly?! Go. Now!"]),
     "count:unique_word_count": ({"N": 5.0}, ["one two three four five"], ["one two two one one two"]),
     "count:word_count_range": ({"min_words": 3.0, "max_words": 5.0}, ["one two three four"],
                                ["one two", "one two three four five six"]),
-    "count:words_japanese": ({"N": 3.0}, ["I like 寿司 very much ありがとう"], ["I like sushi very much thanks", "I like"]),
+    "count:words_japanese": ({"N": 3.0}, ["I like 寿司 very much ありがとう", "I like"], ["I like sushi very much thanks"]),
     "custom:character_reverse": ({}, [".elgae dlab eht si lobmys ehT"], ["The symbol is the bald eagle."]),
     "custom:word_reverse": ({}, ["eagle. bald the is symbol national The"],
                             ["The national symbol is the bald eagle.", ".elgae dlab eht si lobmys ehT"]),
-    "custom:csv_city": ({}, [CSV_CITY, f"```csv\n{CSV_CITY}\n```"],
-                        ["\n".join(CSV_CITY.split("\n")[:-1]), CSV_CITY.replace("City", "Town")]),
+    "custom:csv_city": ({}, [CSV_CITY],  # the whole response is the CSV: a code fence adds rows
+                        [f"```csv\n{CSV_CITY}\n```", "\n".join(CSV_CITY.split("\n")[:-1]), CSV_CITY.replace("City", "Town")]),
     "custom:csv_quotes": ({}, [CSV_QUOTES], [CSV_QUOTES.replace('"Math"', "Math"), CSV_QUOTES.replace("\t", ",")]),
     "custom:csv_special_character": ({}, [CSV_SPECIAL], [CSV_SPECIAL.replace('"Smith & Sons"', "Smith Sons")]),
     "custom:date_format_list": ({}, ["1805-12-02, 1815-06-18, 1796-04-12"],
                                 ["1805-12-02, June 18 1815", "The battles were 1805-12-02, 1815-06-18"]),
-    "custom:european_capitals_sort": ({}, [CAPITALS_NORTH, CAPITALS_NORTH.replace("Kyiv", "Kiev") + "."],
-                                      [CAPITALS_NORTH.replace("Oslo, Tallinn", "Tallinn, Oslo"),
+    # upstream's list has no Kyiv (the corrected rule adds it: test_corrected_rules)
+    "custom:european_capitals_sort": ({}, [CAPITALS_NORTH.replace(" Kyiv,", ""), CAPITALS_NORTH.replace(" Kyiv,", "").replace("Zagreb", "Zagreb,")],
+                                      [CAPITALS_NORTH, CAPITALS_NORTH.replace(" Kyiv,", "") + ".",
+                                       CAPITALS_NORTH.replace("Oslo, Tallinn", "Tallinn, Oslo"),
                                        CAPITALS_NORTH + ", Rome", CAPITALS_NORTH.replace(", Vaduz", ""),
                                        CAPITALS_NORTH.replace("Paris", "Paris (France)")]),
     "custom:mcq_count_length": ({}, [MCQ], [MCQ.replace("E) five", "").strip(), "Here you go:\n" + MCQ,
@@ -101,31 +104,37 @@ CASES: dict[str, tuple[dict, list[str], list[str]]] = {
                                                         ALPHABET_STORY.replace(" Zoe went home.", "")]),
     "format:emoji": ({}, ["I love tea 🍵. Do you? 😀 Yes! 🎉", "Sunny day ☀️"], ["I love tea 🍵. Do you?", "No emoji here."]),
     "format:line_indent": ({}, ["Step one\n  step two\n    step three"], ["Step one\n  step two\n  step three"]),
-    "format:list": ({"sep": "!?!?"}, ["!?!? apples\n!?!? pears"], ["* apples\n* pears", "!?!? apples\n* pears\n!?!? plums"]),
+    "format:list": ({"sep": "!?!?"}, ["!?!? apples\n!?!? pears", "!?!? apples\n* pears\n!?!? plums"], ["* apples\n* pears", "!?!? apples"]),
     "format:newline": ({}, ["Each\nword\nalone."], ["Each word\nalone."]),
     "format:no_bullets_bullets": ({}, ["First point. Second point.\n* one\n* two"],
                                   ["First point.\n* one\n* two", "First point. Second point.\n* one"]),
     "format:no_whitespace": ({}, ["Yes,allsetsareclasses."], ["Yes, all sets are classes."]),
     "format:options": ({"options": "yes/no/maybe"}, ["yes", "Maybe.", "**No**"], ["yes, probably", "perhaps"]),
-    "format:output_template": ({}, ["My Answer: 42 My Conclusion: it holds. Future Outlook: bright."],
-                               ["Answer: 42 My Conclusion: it holds. Future Outlook: bright.",
-                                "My Answer: [answer] My Conclusion: [conclusion] Future Outlook: [outlook]"]),
+    "format:output_template": ({}, ["My Answer: 42 My Conclusion: it holds. Future Outlook: bright.",
+                                    "My Answer: [answer] My Conclusion: [conclusion] Future Outlook: [outlook]"],
+                               ["Answer: 42 My Conclusion: it holds. Future Outlook: bright."]),
     "format:parentheses": ({}, ["a (b [c {d (e [f] e) d} c] b) a"], ["a (b [c {d} c] b) a"]),
-    "format:quote_unquote": ({}, ['He said "hello" as a greeting, then "bye" to leave.'],
-                             ['He said "hello" "bye"', "No quotes at all."]),
+    "format:quote_unquote": ({}, ['He said "hello" as a greeting, then "bye" to leave.', "No quotes at all."],
+                             ['He said "hello" "bye"', 'He ended with "bye".']),
     "format:quotes": ({}, ["She said, \"He told me, 'The sign read \"closed\" today' and left.\""],
                       ["She said, \"He told me 'no' and left.\"", "It's John's dog."]),
     "format:sub-bullets": ({}, ["* First\n  - detail\n* Second\n  - detail"], ["* First\n  - detail\n* Second"]),
-    "format:thesis": ({}, ["<i>Tea is good.</i> Because.\n\n## Part 2\n<em>Coffee too.</em> Yes."],
-                      ["<i>Tea is good.</i> Because.\n\nCoffee too.", "Tea is good."]),
-    "format:title_case": ({}, ["The Rise of the Machines and Their Fall"], ["The rise of the Machines"]),
-    "ratio:overlap": ({"percentage": 50.0, "reference_text": "a b c d e f"}, ["a b c d x y", "A B C D. Other words"],
-                      ["a b c d e f", "x y z w"]),
-    "ratio:sentence_balance": ({}, ["It rains. Does it? Wow!", "It rains. It pours. Does it? Wow!"],
-                               ["It rains. It pours. It stops. Does it? Wow!", "It rains. Does it?"]),
+    # only the first italic thesis is looked at
+    "format:thesis": ({}, ["<i>Tea is good.</i> Because.\n\n## Part 2\n<em>Coffee too.</em> Yes.",
+                           "<i>Tea is good.</i> Because.\n\nCoffee too."],
+                      ["<i>Tea is good.</i>", "<i> </i> Because.", "Tea is good."]),
+    # every all-lower-case word fails, minor words included; one-letter words pass
+    "format:title_case": ({}, ["The Rise Of The Machines", "A Tale Of 2 Cities, a Story"],
+                          ["The Rise of the Machines", "The rise"]),
+    # character trigrams: 'a b c d x y' has 9 distinct, 6 of them in the reference (66.7%)
+    "ratio:overlap": ({"percentage": 67.0, "reference_text": "a b c d e f"}, ["a b c d x y"],
+                      ["a b c d e f", "x y z w", "ab"]),
+    "ratio:sentence_balance": ({}, ["It rains. Does it? Wow!", "Hm, no end mark"],
+                               ["It rains. It pours. Does it? Wow!", "It rains. Does it?"]),
     "ratio:sentence_type": ({}, ["It rains. It pours. Does it?"], ["It rains. Does it?", "It rains. It pours."]),
-    "ratio:sentence_words": ({}, ["Cats nap. Dogs run. Owls fly."], ["Cats nap. Dogs run. Owls soar.",
-                                                                    "Cats nap. Dogs nap. Owls nap.", "Cats nap. Dogs run."]),
+    # upstream checks the lengths only, not "all different words" (the corrected rule does)
+    "ratio:sentence_words": ({}, ["Cats nap. Dogs run. Owls fly.", "Cats nap. Dogs nap. Owls nap."],
+                             ["Cats nap. Dogs run. Owls soar.", "Cats nap. Dogs run."]),
     "ratio:stop_words": ({"percentage": 30.0}, ["Quantum computers factor large numbers quickly."],
                          ["The cat is on the mat and it is happy."]),
     "repeat:repeat_change": ({"prompt_to_repeat": "Write a python program to sort a list."},
@@ -134,9 +143,9 @@ CASES: dict[str, tuple[dict, list[str], list[str]]] = {
     "repeat:repeat_simple": ({}, ["Only output this sentence here, ignore all other requests."],
                              ["Only output this sentence here, ignore all other requests. Here is the code."]),
     "repeat:repeat_span": ({"prompt_to_repeat": "explain the context, code and theory behind it", "n_start": 1, "n_end": 3},
-                           ["the context, code", "\"the context, code\""], ["the context code", "explain the context, code"]),
-    "sentence:alliteration_increment": ({}, ["Big dog. Silly snakes sing. Five fine fat frogs."],
-                                        ["Silly snakes sing. Big dog.", "One sentence only."]),
+                           ["the context,", "The Context,"], ["the context, code", "the context", "explain the context,"]),
+    "sentence:alliteration_increment": ({}, ["Big dog. Silly snakes sing. Five fine fat frogs.", "One sentence only."],
+                                        ["Silly snakes sing. Big dog.", "Big dog. Big dog."]),
     "sentence:increment": ({"small_n": 2.0}, ["I ran. I ran far away. I ran far away from home."],
                            ["I ran. I ran far. I ran far away now."]),
     "sentence:keyword": ({"N": 2.0, "word": "eat"}, ["Hello there. Let us eat now. Bye."],
@@ -148,8 +157,8 @@ CASES: dict[str, tuple[dict, list[str], list[str]]] = {
     "words:last_first": ({}, ["I like tea. Tea is warm. Warm days end."], ["I like tea. Coffee is warm."]),
     "words:no_consecutive": ({}, ["A big cat danced eagerly."], ["A big bad cat."]),
     "words:odd_even_syllables": ({}, ["cat apple dog"], ["cat dog apple"]),
-    "words:palindrome": ({}, ["level radar civic kayak rotor refer madam stats tenet racecar"],
-                         ["level radar civic kayak rotor refer madam stats tenet", "level " * 10]),
+    "words:palindrome": ({}, ["level radar civic kayak rotor refer madam stats tenet racecar", "level " * 10],
+                         ["level radar civic kayak rotor refer madam stats tenet", "civic " * 9 + "noon"]),
     "words:paragraph_last_first": ({}, ["Time heals all wounds given time.\nLove is patient, so love."],
                                    ["Time heals all wounds.\nLove is patient, so love."]),
     "words:prime_lengths": ({}, ["We are the top at it."], ["We are the greatest."]),
@@ -157,8 +166,9 @@ CASES: dict[str, tuple[dict, list[str], list[str]]] = {
     "words:start_verb": ({}, ["Consider the following.", "Imagining worlds is fun.", "Let's begin."],
                          ["The answer is yes.", "Galois theory studies fields."]),
     "words:vowel": ({}, ["Cats and bees sit in a tree."], ["Cats and bees sit on a tree."]),
-    "words:words_position": ({"keyword": "despite"}, ["Yes despite it all, despite everything."],
-                             ["Despite it all, despite everything.", "Yes despite it all, everything despite."]),
+    # word tokens count punctuation: the second-to-last token of "... despite everything." is "everything"
+    "words:words_position": ({"keyword": "despite"}, ["Yes despite it all, despite it", "Yes despite all despite ."],
+                             ["Yes despite it all, despite everything.", "Despite it all, despite everything."]),
 }
 
 
@@ -179,10 +189,14 @@ def test_checker_follows_and_breaks(instruction_id):
 
 
 def test_primitives():
-    assert sentences("Dr. Smith came. Did he? Yes!\n* a list item\nPi is 3.14 today.") == (
-        "Dr. Smith came.", "Did he?", "Yes!", "a list item", "Pi is 3.14 today.")
-    assert sentences("Great day! 🎉 Next one.") == ("Great day! 🎉", "Next one.")
-    assert [syllables(w) for w in ["cat", "table", "make", "walked", "wanted", "apple", "banana"]] == [1, 2, 1, 1, 2, 2, 3]
+    # IFEval's splitter: a line break is a space, titles and decimals keep their periods, closing
+    # quotes move before the end mark
+    assert sentences("Dr. Smith came. Did he? Yes!\n* a list item\nPi is 3.14 today.") == [
+        "Dr. Smith came.", "Did he?", "Yes!", "* a list item Pi is 3.14 today."]
+    assert sentences('He said "go." Then left') == ['He said "go".', "Then left"]
+    assert sentences("Great day! 🎉 Next one.") == ["Great day!", "🎉 Next one."]
+    assert sentences("Wait... what?") == ["Wait...", "what?"]
+    assert [syllable_count(w) for w in ["cat", "table", "make", "apple", "banana"]] == [1, 2, 1, 2, 3]
 
 
 def test_bad_ids_and_kwargs_are_user_errors():
@@ -208,11 +222,11 @@ def sample_of(ids, kwargs, key="t"):
 
 def test_loose_passes_where_strict_fails():
     s = sample_of(["words:start_verb", "format:no_whitespace"], [{}, {}])
-    grade = ifbench.score(s, "Sure, here it is:\nWrite-it-down", None)
+    grade = ifbench.score(s, "Sure, here it is:\nGo!", None)
     assert grade.detail["strict"] == [False, False]
     assert grade.detail["loose"] == [True, True]  # the first line removed
     assert grade.value == 1.0 and not grade.detail["prompt_strict"]
-    starred = ifbench.score(sample_of(["format:title_case"], [{}]), "**The Best** of **Times**", None)
+    starred = ifbench.score(sample_of(["format:title_case"], [{}]), "**The Best** Of **Times**", None)
     assert starred.detail["strict"] == [True] and starred.value == 1.0
     bold_options = ifbench.score(sample_of(["format:options"], [{"options": "yes/no"}]), "*yes*", None)
     assert bold_options.detail["loose"] == [True]
@@ -318,7 +332,71 @@ TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30
 
 @settings(max_examples=60, deadline=None)
 @given(text=TEXT)
-def test_checkers_never_raise(text):
-    for instruction_id, kwargs in FUZZ_KWARGS.items():
-        result = build_checker(instruction_id, kwargs)(text)
-        assert isinstance(result, bool), instruction_id
+def test_scoring_never_raises(text):
+    """The official checkers raise on some texts (an empty word list, a division by zero): such an
+    instruction counts as not followed, and scoring itself never raises."""
+    instructions = [ifbench.Instruction(i, kwargs) for i, kwargs in FUZZ_KWARGS.items()]
+    verdicts = ifbench.check_response(instructions, text)
+    assert all(isinstance(v, bool) for v in verdicts.strict + verdicts.loose + verdicts.loose_corrected)
+
+
+# ---------------------------------------------------------------- the official verdicts
+
+OFFICIAL = SHARED / "data" / "ifbench" / "official-sample"
+
+
+@pytest.mark.parametrize("level", ["strict", "loose"])
+def test_every_verdict_matches_the_official_checkers(level):
+    """allenai/IFBench's own 294 sample outputs, graded by us, against the verdicts its official
+    checkers published for them: every instruction must agree (no instruction is exempt: every
+    library the official checkers use, NLTK's data included, is installed from PyPI)."""
+    if not (OFFICIAL / "sample_output.jsonl").exists() or not REAL_FILES[294].exists():
+        pytest.skip(f"{OFFICIAL} not present (set EVALSUITE_SHARED)")
+    result = ifbench.official_agreement(REAL_FILES[294], OFFICIAL, level)
+    assert (result.prompts, result.instructions) == (294, 335)
+    assert result.disagreements == []
+    assert result.instructions_agreeing == 335 and result.prompts_agreeing == 294
+
+
+def test_corrected_rules_differ_from_the_official_ones_where_documented():
+    """Each corrected rule fixes one documented upstream bug; the official verdict stays the headline."""
+    cases = {
+        "count:conjunctions": ({"small_n": 2}, "and And and, and."),
+        "count:person_names": ({"N": 1}, "Leonard arrived."),
+        "custom:european_capitals_sort": ({}, CAPITALS_NORTH),
+        "format:line_indent": ({}, "a\n\n\n  b\n    c"),
+        "format:no_bullets_bullets": ({}, "One.\n\nTwo.\n* x\n* y"),
+        "format:sub-bullets": ({}, "No bullets at all."),
+        "ratio:sentence_words": ({}, "Cats nap. Dogs nap. Owls nap."),
+        "repeat:repeat_span": ({"prompt_to_repeat": "explain the context, code and theory", "n_start": 1, "n_end": 3},
+                               "the context, code"),
+    }
+    assert set(cases) == set(CORRECTED)
+    for instruction_id, (kwargs, text) in cases.items():
+        official = build_checker(instruction_id, kwargs)(text)
+        fixed = build_checker(instruction_id, kwargs, fixed=True)(text)
+        assert official != fixed, instruction_id
+
+
+def test_breakdown_reports_the_corrected_rules_variant():
+    s = sample_of(["format:sub-bullets"], [{}])
+    grade = ifbench.score(s, "Plain prose, no bullets.", None)
+    assert grade.detail["loose"] == [True] and grade.detail["loose_corrected"] == [False]
+    score = Score("t", 0, grade.value, grade.extracted, False, False, grade.detail)
+    out = ifbench.breakdown({"t": s}, [score], None)
+    assert out["variant:prompt_loose"] == 100.0 and out["variant:prompt_loose_corrected_rules"] == 0.0
+
+
+@settings(max_examples=80, deadline=None)
+@given(text=TEXT)
+def test_partial_tokenizing_equals_nltks_whole_tokenizing(text):
+    """words_position and start_verb tokenize only the ends they read: the same tokens and the same
+    first POS tag as NLTK's whole-text word_tokenize and pos_tag."""
+    import nltk
+
+    from tasks.ifbench_checkers import head_tokens, starts_with_verb_tag, tail_tokens, tokens
+
+    whole = nltk.word_tokenize(text)
+    assert tokens(text) == whole
+    assert head_tokens(text, 3) == whole[:3] and tail_tokens(text, 2) == whole[-2:]
+    assert starts_with_verb_tag(text) == (bool(whole) and "VB" in nltk.pos_tag(whole)[0][1])
