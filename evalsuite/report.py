@@ -127,7 +127,7 @@ class Row:
         return None if ref is None or lo is None or hi is None else lo <= ref <= hi
 
     def variants(self) -> dict[str, float]:
-        """The OPEN choices' candidates (PROTOCOL.md), shown beside the headline."""
+        """The OPEN choices' candidates (docs/protocol.md), shown beside the headline."""
         breakdown = (self.summary or {}).get("breakdown") or {}
         return {k.split(":", 1)[1]: v for k, v in breakdown.items() if k.startswith("variant:") and _num(v) is not None}
 

@@ -1,4 +1,4 @@
-"""The records that flow through a run (see DESIGN.md: load -> render -> generate -> split -> score).
+"""The records that flow through a run (see docs/tasks.md: load -> render -> generate -> split -> score).
 
 Every record is keyed by (sample_id, k): the k-th generation for one item. Records are written as
 one JSON object per line; `to_dict`/`from_dict` are the only (de)serialisers.

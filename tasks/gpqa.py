@@ -27,11 +27,11 @@ CHOICE_COLUMNS = ("Correct Answer", "Incorrect Answer 1", "Incorrect Answer 2", 
 SHUFFLES = ("per_question", "per_sample")
 
 PROMPTS = {
-    # NVIDIA's evaluation harness (PROTOCOL.md), word for word.
+    # NVIDIA's evaluation harness (docs/protocol.md), word for word.
     "answer_line": ("Answer the following multiple choice question. The last line of your response should be in the "
                     "following format: 'Answer: A/B/C/D' (e.g. 'Answer: A').\n\n{question}\n\n{options}"),
     # The card authors' style: the letter in \boxed{}, options "(A) ...". Their exact wording is not
-    # public; this is ours (OPEN in PROTOCOL.md).
+    # public; this is ours (OPEN in docs/protocol.md).
     "boxed": ("Answer the following multiple choice question. Think step by step, then put the letter of the "
               "correct option (A, B, C or D) inside \\boxed{{}}.\n\n{question}\n\n{options}"),
 }

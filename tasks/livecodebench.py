@@ -5,7 +5,7 @@ at revision refs/pr/7 (the loading script is gone from main). Private tests are 
 base64 -> zlib -> pickle -> JSON; a pickle from a download would run code when loaded, so ours
 admits nothing but plain strings, numbers, lists and dicts.
 
-Grading (PROTOCOL.md): the last ```python block after </think> (`task.code_block=first` for
+Grading (docs/protocol.md): the last ```python block after </think> (`task.code_block=first` for
 NVIDIA's rule), run in evalsuite.sandbox on public + private tests, 6 s per test
 (`task.timeout_s=12` for NVIDIA's). Where the first and last blocks differ both are run, and
 programs that timed out are rerun at `task.rerun_timeouts_s` (12 s), so the report shows every

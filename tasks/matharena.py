@@ -11,7 +11,7 @@ from evalsuite.errors import UserError
 from evalsuite.scoring.math import extract_last_boxed, math_equal, parse_integer, strip_answer_decorations
 from evalsuite.types import Grade, Sample
 
-# The card authors' prompt; "simple" is the one other harnesses use (PROTOCOL.md: OPEN, default card).
+# The card authors' prompt; "simple" is the one other harnesses use (docs/protocol.md: OPEN, default card).
 PROMPTS = {
     "card": "{problem}\n\nPlease place your final answer inside \\boxed{{}}.",
     "simple": "Solve the following math problem. Make sure to put the answer (and only answer) inside \\boxed{{}}.\n\n{problem}",

@@ -1,4 +1,4 @@
-"""NIAH@1M: RULER's eight needle-in-a-haystack tasks at any context length (PROTOCOL.md).
+"""NIAH@1M: RULER's eight needle-in-a-haystack tasks at any context length (docs/protocol.md).
 
 Each prompt is sized with the model's own tokenizer so that the chat-templated prompt plus the new
 tokens fit `task.length`; the fitting itself lives in tasks/niah_build.py. At large lengths the
@@ -27,7 +27,7 @@ from tasks import niah_build as build
 
 @dataclass(frozen=True)
 class NiahTask:
-    """One row of PROTOCOL.md's table."""
+    """One row of docs/protocol.md's table."""
 
     name: str
     family: str  # single | multikey | multivalue | multiquery

@@ -1,6 +1,6 @@
 """Code extraction from a model's answer: fenced Markdown blocks.
 
-Which block counts is a protocol choice (PROTOCOL.md: LiveCodeBench's reference takes the last
+Which block counts is a protocol choice (docs/protocol.md: LiveCodeBench's reference takes the last
 fenced block, NVIDIA's scripts the first ```python block), so the caller picks `which`.
 """
 from __future__ import annotations
