@@ -421,7 +421,12 @@ def summarize_task(cfg: DictConfig, samples: list[Sample], task: ModuleType) -> 
     scores = load_scores(cfg)
     ids = {s.id for s in samples}
     scores = [s for s in scores if s.sample_id in ids]
-    summary = metrics.summarize(scores, seed=int(cfg.seed))
+    votes, unresolved = None, 0
+    if hasattr(task, "same_answer"):  # maj@k by equivalence, not by string (math)
+        votes, unresolved = metrics.vote_classes(scores, task.same_answer, float(cfg.task.get("score_timeout_s", 10)))
+    summary = metrics.summarize(scores, seed=int(cfg.seed), votes=votes)
+    summary["maj_votes"] = {"by": "equivalence" if votes is not None else "answer string",
+                            "unresolved": unresolved}
     expected = len(samples) * int(cfg.samples)
     gens = store.latest_by_key(store.read_records(task_dir(cfg) / GENERATIONS))
     lengths = sorted(g.get("tokens", 0) for key, g in gens.items() if key[0] in ids)
