@@ -140,6 +140,8 @@ def test_score_uses_answer_only_and_box_in_thinking_is_ignored():
 def test_unfinished_thinking_has_no_answer():
     assert split_reasoning(r"<think>so \boxed{16}", reasoning=True) == (r"<think>so \boxed{16}", None)
     assert split_reasoning(r"plain \boxed{16}", reasoning=False)[1] == r"plain \boxed{16}"
+    # a model without a thinking mode: a literal tag is text, not a boundary
+    assert split_reasoning(r"\boxed{16} </think> x", reasoning=False) == ("", r"\boxed{16} </think> x")
 
 
 def test_score_and_majority_key():
