@@ -1,6 +1,8 @@
-"""Boxed-answer extraction and answer equivalence for math benchmarks.
+"""Boxed-answer extraction and answer equivalence for math benchmarks. `extract_last_boxed` is the
+one last-box extractor of every task (GPQA's boxed letters too).
 
-Equivalence goes through math-verify (LaTeX -> sympy, sets, intervals, units) with its own signal
+Before any comparison a unit after a value is dropped (`strip_unit`) and an answer of several values
+(a list, a set, "a or b") is split into its values (`answer_parts`). Equivalence goes through math-verify (LaTeX -> sympy, sets, intervals, units) with its own signal
 timeouts off: the hard time limit is the killable worker process the pipeline runs every scorer in
 (evalsuite/workers.py), which a hanging C call inside sympy cannot defeat.
 """
