@@ -1,15 +1,17 @@
 """Math scoring throughput: 5,760 responses (30 items x 64 samples x 3 tasks) of realistic length,
-through the same path a run takes (split at </think>, last box, equivalence in killable workers)."""
+through the same path a run takes (split at </think>, last box, equivalence in killable workers),
+then maj@k's vote by equivalence over the same scores (metrics.vote_classes, in workers too)."""
 from __future__ import annotations
 
 import random
 import resource
 import time
 
+from evalsuite import metrics
 from evalsuite.render import split_reasoning
-from evalsuite.types import Sample
+from evalsuite.types import Sample, Score
 from evalsuite.workers import map_with_deadline
-from tasks.matharena import score
+from tasks.matharena import same_answer, score
 
 # (gold, equivalent forms a model writes, wrong forms): AIME-style integers and HMMT-style LaTeX
 ANSWERS = [
@@ -58,6 +60,11 @@ def run(quick: bool = False) -> dict:
     answers = [(s, split_reasoning(text, reasoning=True)[1]) for s, text in items]
     outcomes = map_with_deadline(lambda pair: score(pair[0], pair[1], None), answers, timeout_s=10.0)
     elapsed = time.perf_counter() - t0
+    scores = [Score(s.id, k, o.value.value, o.value.extracted, False, False, o.value.detail) if o.ok
+              else Score(s.id, k, 0.0, None, False, False) for k, ((s, _), o) in enumerate(zip(answers, outcomes))]
+    t1 = time.perf_counter()
+    votes, unresolved = metrics.vote_classes(scores, same_answer, timeout_s=10.0)
+    vote_seconds = time.perf_counter() - t1
     per_answer = [o.seconds for o in outcomes]
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -68,9 +75,12 @@ def run(quick: bool = False) -> dict:
         "max_answer_seconds": round(max(per_answer), 3),
         "timeouts": sum(1 for o in outcomes if not o.ok),
         "correct": sum(1 for o in outcomes if o.ok and o.value.value == 1.0),
+        "maj_vote_seconds": round(vote_seconds, 2),
+        "maj_vote_unresolved": unresolved,
+        "maj_vote_classes": len(set((sid, key) for (sid, _), key in votes.items())),
         "peak_rss_mb_parent": round(own, 1),
         "peak_rss_mb_worker": round(children, 1),
-        "floor": "all 5,760 scored in < 60 s, none over its 10 s limit",
+        "floor": "all 5,760 scored in < 60 s, none over its 10 s limit; maj@k's vote in < 60 s",
     }
 
 

@@ -3,15 +3,19 @@
 
 Items are the unit of resampling: 30 AIME problems x 64 samples is 30 observations of per-item
 accuracy, not 1,920 independent ones, so the interval is honest about how few problems there are.
+Every figure (headline, OPEN variants, breakdowns) averages the same way: the mean over items of
+each item's mean (`item_mean`), so an item with more samples never weighs more.
 """
 from __future__ import annotations
 
 import math
 import random
 from collections import Counter, defaultdict
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
 from evalsuite.types import Score
+
+VoteKey = tuple[str, int]  # (sample_id, k)
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -42,9 +46,37 @@ def group_by_item(scores: Iterable[Score]) -> dict[str, list[Score]]:
     return dict(by_item)
 
 
-def majority_value(scores: list[Score]) -> float:
-    """The value of the most common answer (ties: the earliest sample's); no answers count as 0."""
-    keys = [s.detail.get("answer_key", s.extracted) for s in scores]
+def item_means(values: Iterable[tuple[Any, float]]) -> dict[Any, float]:
+    """(item, value) pairs -> each item's mean value (0-1), items in first-seen order."""
+    by_item: dict[Any, list[float]] = defaultdict(list)
+    for item, value in values:
+        by_item[item].append(float(value))
+    return {item: sum(v) / len(v) for item, v in by_item.items()}
+
+
+def item_mean(values: Iterable[tuple[Any, float]]) -> float:
+    """The one averaging rule of every figure (headline, OPEN variants, breakdowns), 0-100: the mean
+    over items of each item's mean value; NaN when empty. With equal samples per item it is the flat
+    mean; with unequal ones (a run still going, a shard missing) every item keeps an equal weight.
+    An "item" is whatever is resampled: a sample id, or (sample id, instruction) for a per-instruction
+    figure."""
+    means = item_means(values)
+    return 100.0 * sum(means.values()) / len(means) if means else float("nan")
+
+
+def vote_key(score: Score) -> str | None:
+    """The answer a sample votes for in maj@k by string (the task's normalised key, else the
+    extracted answer); None when it gave no answer."""
+    key = score.detail.get("answer_key", score.extracted)
+    return None if key is None else str(key)
+
+
+def majority_value(scores: list[Score], votes: dict[VoteKey, str] | None = None) -> float:
+    """The value of the most common answer (ties: the earliest sample's); no answers count as 0.
+    `votes` (from `vote_classes`) puts equivalent answers in one class; without it answers vote by
+    their normalised string."""
+    votes = votes or {}
+    keys = [None if vote_key(s) is None else votes.get((s.sample_id, s.k), vote_key(s)) for s in scores]
     counts = Counter(k for k in keys if k is not None)
     if not counts:
         return 0.0
@@ -53,26 +85,73 @@ def majority_value(scores: list[Score]) -> float:
     return next(s.value for s, k in zip(scores, keys) if k == winner)
 
 
-def mean_accuracy(scores: Iterable[Score]) -> float:
-    """avg@k on a 0-100 scale: the mean over items of each item's mean value (NaN when empty)."""
-    by_item = group_by_item(scores)
-    if not by_item:
-        return float("nan")
-    return 100.0 * sum(sum(s.value for s in v) / len(v) for v in by_item.values()) / len(by_item)
+def vote_classes(scores: Iterable[Score], same: Callable[[str, str], bool],
+                 timeout_s: float) -> tuple[dict[VoteKey, str], int]:
+    """For maj@k by equivalence: each answer's class, keyed by the class's first member (lowest k).
+    Returns ({(sample_id, k): class key}, comparisons that failed or ran out of time).
+
+    Answers graded 1.0 all equal the reference, so they are one class, and no answer graded below
+    1.0 can be in it; only wrong answers with different strings are compared, `same(earlier, later)`
+    in killable workers under `timeout_s` per answer (sympy can hang in C code), never in this
+    process. An answer whose comparison failed stays a class of its own."""
+    from evalsuite.workers import map_with_deadline
+
+    classes: dict[VoteKey, str] = {}
+    jobs: list[tuple[list[str], str]] = []  # (the item's earlier wrong answers, this one)
+    # per wrong key: the item's class of each wrong key, the earlier keys, this key, the samples that gave it
+    pending: list[tuple[dict[str, str], list[str], str, list[VoteKey]]] = []
+    for item_scores in group_by_item(scores).values():
+        first_right: str | None = None
+        wrong: dict[str, tuple[str, list[VoteKey]]] = {}  # key -> (its first answer's text, its samples)
+        for s in item_scores:
+            key = vote_key(s)
+            if key is None:
+                continue
+            if s.value >= 1.0:
+                first_right = first_right or key
+                classes[(s.sample_id, s.k)] = first_right
+            else:
+                text = key if s.extracted is None else str(s.extracted)
+                wrong.setdefault(key, (text, []))[1].append((s.sample_id, s.k))
+        keys = list(wrong)
+        class_of = {key: key for key in keys}
+        for j, key in enumerate(keys):
+            if j:
+                jobs.append(([wrong[k][0] for k in keys[:j]], wrong[key][0]))
+            pending.append((class_of, keys[:j], key, wrong[key][1]))
+
+    def first_equal(job: tuple[list[str], str]) -> int | None:
+        earlier, answer = job
+        return next((i for i, other in enumerate(earlier) if same(other, answer)), None)
+
+    outcomes = iter(map_with_deadline(first_equal, jobs, timeout_s))
+    failed = 0
+    for class_of, earlier, key, where in pending:  # in k order: an earlier answer's class is settled first
+        if earlier:
+            outcome = next(outcomes)
+            if not outcome.ok:
+                failed += 1
+            elif outcome.value is not None:
+                class_of[key] = class_of[earlier[outcome.value]]
+        for w in where:
+            classes[w] = class_of[key]
+    return classes, failed
 
 
-def summarize(scores: list[Score], seed: int = 0) -> dict:
+def summarize(scores: list[Score], seed: int = 0, votes: dict[VoteKey, str] | None = None) -> dict:
+    """Every metric of one task's scores. `votes`: maj@k's answer classes (`vote_classes`); without
+    them answers vote by their normalised string."""
     by_item = group_by_item(scores)
     n_items = len(by_item)
     if n_items == 0:
         return {"n_items": 0, "samples": 0, "value": float("nan"), "ci95": [float("nan")] * 2}
-    item_means = [sum(s.value for s in v) / len(v) for v in by_item.values()]
+    all_scores = [s for v in by_item.values() for s in v]
+    means = list(item_means((s.sample_id, s.value) for s in all_scores).values())
     n_min = min(len(v) for v in by_item.values())
     n_max = max(len(v) for v in by_item.values())
-    value = sum(item_means) / n_items
-    sd = math.sqrt(sum((m - value) ** 2 for m in item_means) / (n_items - 1)) if n_items > 1 else 0.0
-    lo, hi = bootstrap_ci(item_means, seed=seed)
-    all_scores = [s for v in by_item.values() for s in v]
+    value = item_mean((s.sample_id, s.value) for s in all_scores) / 100
+    sd = math.sqrt(sum((m - value) ** 2 for m in means) / (n_items - 1)) if n_items > 1 else 0.0
+    lo, hi = bootstrap_ci(means, seed=seed)
     out = {
         "value": 100 * value,
         "stderr": 100 * sd / math.sqrt(n_items),
@@ -92,6 +171,6 @@ def summarize(scores: list[Score], seed: int = 0) -> dict:
         for k in ks
     }
     out["maj_at_k"] = {
-        str(k): 100 * sum(majority_value(v[:k]) for v in by_item.values()) / n_items for k in ks
+        str(k): 100 * sum(majority_value(v[:k], votes) for v in by_item.values()) / n_items for k in ks
     }
     return out

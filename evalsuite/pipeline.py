@@ -26,7 +26,7 @@ from evalsuite.card import CARD_MODEL, card_value
 from evalsuite.data import RESOLVED_REVISIONS
 from evalsuite.errors import UserError
 from evalsuite.sharding import parse_shard, shard_index
-from evalsuite.render import build_messages, render_prompt, split_reasoning
+from evalsuite.render import build_messages, render_prompt, split_generation
 from evalsuite.types import Generation, Request, Sample, Score, from_dict, to_dict
 from evalsuite.workers import Outcome, map_with_deadline
 
@@ -140,6 +140,7 @@ def write_manifest(cfg: DictConfig, samples: list[Sample], source: str) -> None:
                     "source": "local" if data.get("path") else data.get("source"), "path": data.get("path"),
                     "n_items": len(samples)},
         "model": {"path": str(cfg.model.path), "revision": cfg.model.get("revision")},
+        "responses": {"file": str(cfg.responses), "split": responses_split(cfg)} if cfg.get("responses") else None,
         "versions": _versions(), "argv": sys.argv, "host": platform.node(), "pid": os.getpid(), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "config": OmegaConf.to_container(cfg, resolve=True),
     }
@@ -249,11 +250,38 @@ def generate_stage(cfg: DictConfig, samples: list[Sample], task: ModuleType) -> 
 
 # ---------------------------------------------------------------- responses made elsewhere
 
+RESPONSE_SPLITS = ("raw", "answer_only", "reasoning_field")
+
+
+def responses_split(cfg: DictConfig) -> str:
+    split = str(cfg.get("responses_split") or "raw")
+    if split not in RESPONSE_SPLITS:
+        raise UserError(f"unknown responses_split {split!r}; choose one of: {', '.join(RESPONSE_SPLITS)}")
+    return split
+
+
+def response_reasoning(row: dict, split: str, where: str) -> str | None:
+    """Generation.reasoning for one line of a responses file: None keeps the response raw (split at
+    think_end), a string (maybe "") makes the response the answer, whole."""
+    has_field = row.get("reasoning") is not None
+    if split == "reasoning_field":
+        if "reasoning" not in row or not (row["reasoning"] is None or isinstance(row["reasoning"], str)):
+            raise UserError(f'{where}: responses_split=reasoning_field needs a "reasoning" string (or null) on '
+                            f'every line; use responses_split=raw or answer_only for a file without one')
+        return row["reasoning"] or ""
+    if has_field:  # a field the chosen split would silently ignore
+        raise UserError(f'{where}: the line has a "reasoning" field but responses_split={split}; '
+                        f'pass responses_split=reasoning_field to grade "response" as the answer beside it')
+    return "" if split == "answer_only" else None
+
+
 def import_responses(cfg: DictConfig, samples: list[Sample]) -> int:
-    """Turn a jsonl of {"id"|"prompt", "response", "k"?} into this run's generations.jsonl."""
+    """Turn a jsonl of {"id"|"prompt", "response", "k"?, "reasoning"?} into this run's
+    generations.jsonl, the text split as `responses_split` says (see RESPONSE_SPLITS)."""
     path = Path(str(cfg.responses)).expanduser()
     if not path.is_file():
         raise UserError(f"responses file not found: {path}")
+    split = responses_split(cfg)
     by_id = {s.id: s for s in samples}
     by_prompt = {s.messages[-1]["content"].strip(): s.id for s in samples if s.messages}
     next_k: dict[str, int] = {}
@@ -278,10 +306,14 @@ def import_responses(cfg: DictConfig, samples: list[Sample]) -> int:
                 raise UserError(f"{path}:{n}: prompt matches no item of {cfg.task.name}")
         else:
             raise UserError(f'{path}:{n}: give "id" (the task\'s sample id) or "prompt" (the item\'s prompt text)')
-        k = int(row["k"]) if row.get("k") is not None else next_k.get(sid, 0)
+        try:
+            k = int(row["k"]) if row.get("k") is not None else next_k.get(sid, 0)
+            tokens = int(row.get("tokens") or 0)
+        except (TypeError, ValueError):
+            raise UserError(f'{path}:{n}: "k" and "tokens" must be integers (k: the sample index)') from None
         next_k[sid] = max(next_k.get(sid, 0), k + 1)
-        gens.append(Generation(sid, k, row["response"], int(row.get("tokens") or 0),
-                               str(row.get("finish_reason") or "stop"), reasoning=row.get("reasoning")))
+        gens.append(Generation(sid, k, row["response"], tokens, str(row.get("finish_reason") or "stop"),
+                               reasoning=response_reasoning(row, split, f"{path}:{n}")))
     out = task_dir(cfg) / GENERATIONS
     out.unlink(missing_ok=True)
     store.append_records(out, [to_dict(g) for g in gens])
@@ -308,7 +340,7 @@ def score_stage(cfg: DictConfig, samples: list[Sample], task: ModuleType, rescor
     ready: list[Score] = []
     to_grade: list[tuple[dict, str]] = []
     for g in todo:
-        _, answer = split_reasoning(g["text"], expect_reasoning and not g.get("reasoning"), think_end)
+        _, answer = split_generation(g["text"], g.get("reasoning"), expect_reasoning, think_end)
         truncated = g.get("finish_reason") == "length"
         if answer is None:
             ready.append(Score(g["sample_id"], g["k"], 0.0, None, True, truncated, {"reason": "thinking never closed"}))
@@ -421,7 +453,12 @@ def summarize_task(cfg: DictConfig, samples: list[Sample], task: ModuleType) -> 
     scores = load_scores(cfg)
     ids = {s.id for s in samples}
     scores = [s for s in scores if s.sample_id in ids]
-    summary = metrics.summarize(scores, seed=int(cfg.seed))
+    votes, unresolved = None, 0
+    if hasattr(task, "same_answer"):  # maj@k by equivalence, not by string (math)
+        votes, unresolved = metrics.vote_classes(scores, task.same_answer, float(cfg.task.get("score_timeout_s", 10)))
+    summary = metrics.summarize(scores, seed=int(cfg.seed), votes=votes)
+    summary["maj_votes"] = {"by": "equivalence" if votes is not None else "answer string",
+                            "unresolved": unresolved}
     expected = len(samples) * int(cfg.samples)
     gens = store.latest_by_key(store.read_records(task_dir(cfg) / GENERATIONS))
     lengths = sorted(g.get("tokens", 0) for key, g in gens.items() if key[0] in ids)
@@ -466,6 +503,7 @@ def validate_settings(cfg: DictConfig) -> None:
 def run_task(cfg: DictConfig) -> dict | None:
     """All stages (or the one `stage=` names) for cfg.task; returns the summary when one was made."""
     validate_settings(cfg)
+    responses_split(cfg)
     if cfg.task.get("long_context") and cfg.model.get("max_model_len_long"):
         # the card serves at 262,144 but runs NIAH at 1M: a long-context task asks for the model's
         # long window (a model without one keeps its own limit, and the budget check guards it)

@@ -21,15 +21,27 @@ def render_prompt(tokenizer: Any, messages: list[dict[str, str]], thinking: bool
 
 
 def split_reasoning(text: str, reasoning: bool, think_end: str = "</think>") -> tuple[str, str | None]:
-    """(reasoning, answer). For a reasoning model the answer is what follows the last `think_end`;
-    if thinking never closed there is NO answer (None) - the whole text is never graded as the answer.
-    A model without a thinking mode answers with its whole output (a stray tag is still cut)."""
+    """(thinking, answer) of a model's raw output. For a model that thinks the answer is what follows
+    the last `think_end`; if the thinking never closed there is NO answer (None): the whole text is
+    never graded as the answer. A model without a thinking mode (or with it switched off) answers
+    with its whole output: a literal `think_end` in it is text, not a boundary."""
+    if not reasoning:
+        return "", text.strip()
     idx = text.rfind(think_end)
-    if idx >= 0:
-        return text[:idx], text[idx + len(think_end):].strip()
-    if reasoning:
+    if idx < 0:
         return text, None
-    return "", text.strip()
+    return text[:idx], text[idx + len(think_end):].strip()
+
+
+def split_generation(text: str, separate_reasoning: str | None, reasoning: bool,
+                     think_end: str = "</think>") -> tuple[str, str | None]:
+    """The one split of a stored generation, used by the scorer and the viewer alike. When the
+    thinking came separately (a server's reasoning parser; a responses file read with
+    `responses_split=reasoning_field` or `answer_only`, stored as "") the text is the answer, whole;
+    otherwise the text is raw output and `split_reasoning` applies."""
+    if separate_reasoning is not None:
+        return separate_reasoning, text.strip()
+    return split_reasoning(text, reasoning, think_end)
 
 
 def load_tokenizer(model_cfg: Any):

@@ -116,7 +116,8 @@ def task_dirs(run_dir: Path) -> list[Path]:
 
 def recompute_summary(name: str, scores: list[dict], manifest: dict | None) -> dict[str, Any]:
     """A summary from scores.jsonl alone, for runs that stopped before summary.json was written.
-    Lacks what needs the task's items (breakdown) and says so in its notes."""
+    Lacks what needs the task's items (breakdown) and says so in its notes; maj@k votes by answer
+    string here (the equivalence vote runs the task's checker in workers: `stage=report` does it)."""
     from evalsuite import metrics
     from evalsuite.card import CARD_MODEL, card_value
     from evalsuite.types import Score, from_dict
@@ -131,7 +132,7 @@ def recompute_summary(name: str, scores: list[dict], manifest: dict | None) -> d
         "metric": f"avg@{summary.get('samples', 0)}",
         "card_model": CARD_MODEL, "card_value": card_value(str(benchmark)) if benchmark else None,
         "model": (cfg.get("model") or {}).get("name"), "backend": (cfg.get("backend") or {}).get("name"),
-        "deviations": [],
+        "deviations": [], "maj_votes": {"by": "answer string", "unresolved": 0},
     })
     if fingerprint:
         summary["protocol"] = {"samples": cfg.get("samples"), "max_tokens": fingerprint.get("max_tokens"),

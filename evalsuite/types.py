@@ -41,7 +41,10 @@ class Generation:
     finish_reason: str  # "stop" | "length" | "error"
     prompt_tokens: int = 0
     seed: int | None = None
-    reasoning: str | None = None  # thinking a server returned separately (reasoning_content)
+    # The thinking, when it came apart from the answer (a server's reasoning_content, a responses
+    # file's reasoning field; "" when none was given): `text` is then the answer alone, never split.
+    # None: `text` is the raw output, split at the model's think_end (render.split_generation).
+    reasoning: str | None = None
 
 
 @dataclass

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from evalsuite.render import split_reasoning
+from evalsuite.render import split_generation
 from evalsuite.results import TaskResult, load_items
 
 VERDICTS = ("correct", "partial", "wrong", "no answer", "unfinished", "not scored")
@@ -51,12 +51,10 @@ def expects_reasoning(task: TaskResult) -> bool:
     return bool((config.get("model") or {}).get("reasoning")) and bool((config.get("task") or {}).get("thinking", True))
 
 
-def split_generation(gen: dict[str, Any], reasoning_expected: bool, think_end: str) -> tuple[str, str | None]:
-    """(thinking, answer) as the scorer saw them; answer None when thinking never closed."""
-    text = gen.get("text") or ""
-    if gen.get("reasoning"):  # a server that returned the thinking separately
-        return gen["reasoning"], text.strip()
-    thinking, answer = split_reasoning(text, reasoning_expected, think_end)
+def shown_split(gen: dict[str, Any], reasoning_expected: bool, think_end: str) -> tuple[str, str | None]:
+    """(thinking, answer) as the scorer saw them (its own rule, render.split_generation); answer
+    None when thinking never closed."""
+    thinking, answer = split_generation(gen.get("text") or "", gen.get("reasoning"), reasoning_expected, think_end)
     return thinking.strip().removeprefix("<think>").lstrip(), answer
 
 
@@ -103,7 +101,7 @@ def task_items(task: TaskResult) -> tuple[list[dict[str, Any]], str | None]:
         item = items.get(sid)
         samples = []
         for k, gen, score in sorted(by_item[sid], key=lambda t: t[0]):
-            thinking, answer = split_generation(gen, reasoning, think_end) if gen else ("", None)
+            thinking, answer = shown_split(gen, reasoning, think_end) if gen else ("", None)
             value = None if score is None else float(score.get("value") or 0.0)
             view = item.for_k(k) if item else None
             # this k saw its own prompt (GPQA's per-sample shuffle)

@@ -19,6 +19,7 @@ import random
 
 from evalsuite.data import load_rows
 from evalsuite.errors import UserError
+from evalsuite.metrics import item_mean
 from evalsuite.scoring.letters import read_choice_letter
 from evalsuite.types import Grade, Sample, Score
 
@@ -115,10 +116,11 @@ def score(sample: Sample, answer: str, cfg) -> Grade:
 
 
 def breakdown(samples: dict[str, Sample], scores: list[Score], cfg) -> dict[str, float]:
-    """avg pass@1 (0-100) per high-level domain: `domain:Physics`, `domain:Chemistry`, `domain:Biology`."""
-    by_domain: dict[str, list[float]] = {}
+    """avg pass@1 (0-100) per high-level domain: `domain:Physics`, `domain:Chemistry`, `domain:Biology`,
+    averaged as the headline is (metrics.item_mean)."""
+    by_domain: dict[str, list[tuple[str, float]]] = {}
     for s in scores:
         sample = samples.get(s.sample_id)
         if sample is not None:
-            by_domain.setdefault(sample.meta.get("domain", "unknown"), []).append(s.value)
-    return {f"domain:{d}": 100 * sum(v) / len(v) for d, v in sorted(by_domain.items())}
+            by_domain.setdefault(sample.meta.get("domain", "unknown"), []).append((s.sample_id, s.value))
+    return {f"domain:{d}": item_mean(v) for d, v in sorted(by_domain.items())}

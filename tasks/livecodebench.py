@@ -26,6 +26,7 @@ from typing import Any, Iterable, Iterator
 
 from evalsuite.data import load_from_hub, load_rows
 from evalsuite.errors import UserError
+from evalsuite.metrics import item_mean
 from evalsuite.sandbox import Job, Limits, ProgramResult, SandboxPool, TestCase, default_pool
 from evalsuite.scoring.code import extract_code_block
 from evalsuite.types import Grade, Sample, Score
@@ -305,18 +306,20 @@ def breakdown(samples: dict[str, Sample], scores: list[Score], cfg) -> dict[str,
     """avg pass@1 (0-100) by difficulty and platform, and the OPEN variants from the same runs."""
     block, _, rerun, _ = _settings(cfg)
     other = "first" if block == "last" else "last"
-    groups: dict[str, list[float]] = defaultdict(list)
+    groups: dict[str, list[tuple[str, float]]] = defaultdict(list)  # name -> (item, value), averaged per item
     for s in scores:
         sample = samples.get(s.sample_id)
         if sample is None:
             continue
-        groups[f"difficulty:{sample.meta.get('difficulty', '?')}"].append(s.value)
-        groups[f"platform:{sample.meta.get('platform', '?')}"].append(s.value)
+        groups[f"difficulty:{sample.meta.get('difficulty', '?')}"].append((s.sample_id, s.value))
+        groups[f"platform:{sample.meta.get('platform', '?')}"].append((s.sample_id, s.value))
         detail = s.detail or {}
-        groups[f"variant:{other}_block"].append(float(detail.get("value_by_block", {}).get(other, s.value)))
+        groups[f"variant:{other}_block"].append(
+            (s.sample_id, float(detail.get("value_by_block", {}).get(other, s.value))))
         if rerun is not None:
-            groups[f"variant:timeout_{rerun:g}s"].append(float(detail.get(f"value_timeout_{rerun:g}s", s.value)))
-    return {name: 100.0 * sum(v) / len(v) for name, v in sorted(groups.items()) if v}
+            groups[f"variant:timeout_{rerun:g}s"].append(
+                (s.sample_id, float(detail.get(f"value_timeout_{rerun:g}s", s.value))))
+    return {name: item_mean(v) for name, v in sorted(groups.items()) if v}
 
 
 def iter_verdicts(scores: Iterable[Score]) -> dict[str, int]:

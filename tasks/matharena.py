@@ -2,7 +2,8 @@
 
 Rows: MathArena's schema (problem_idx, problem, answer) or NeMo-Skills' (id, problem,
 expected_answer). Graded on the last \\boxed{} after </think>: integers as integers ("016" == 16),
-everything else by symbolic equivalence, comma-separated answers as sets.
+everything else by symbolic equivalence, a unit after the value ignored, answers of several values
+(comma-separated, a set, "a or b") as sets. maj@k votes by the same equivalence (`same_answer`).
 """
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ def load(cfg) -> list[Sample]:
 
 
 def answer_key(answer: str) -> str:
-    """Equal answers share a key, so maj@k counts "016" and "16" as one vote."""
+    """Equal strings after normalisation share a key ("016" and "16"); answers equal only
+    symbolically are put in one maj@k class by `same_answer`."""
     as_int = parse_integer(answer)
     return str(as_int) if as_int is not None else strip_answer_decorations(answer).replace(" ", "")
 
@@ -47,3 +49,9 @@ def score(sample: Sample, answer: str, cfg) -> Grade:
     if boxed is None:
         return Grade(0.0, None, {"reason": "no \\boxed{} after the thinking"})
     return Grade(float(math_equal(sample.reference, boxed)), boxed, {"answer_key": answer_key(boxed)})
+
+
+def same_answer(earlier: str, later: str) -> bool:
+    """Are two extracted answers one maj@k vote? The grader's own equivalence (the pipeline calls it
+    in killable workers)."""
+    return math_equal(earlier, later)

@@ -20,6 +20,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from evalsuite.errors import UserError
+from evalsuite.metrics import item_mean
 from evalsuite.scoring.strings import matched_golds
 from evalsuite.types import Grade, Sample, Score, from_dict, to_dict
 from tasks import niah_build as build
@@ -325,35 +326,32 @@ def score(sample: Sample, answer: str, cfg: Any) -> Grade:
     return Grade(value=value, extracted=(answer or "").strip()[:500] or None, detail={"found": found})
 
 
-def _mean100(values: list[float]) -> float:
-    return 100.0 * sum(values) / len(values)
-
-
 def breakdown(samples: dict[str, Sample], scores: list[Score], cfg: Any) -> dict[str, float]:
     """Per task, per family, the OPEN averages (`variant:`), per length, and needle recall by depth
-    and length (`depth_length:<depth>:<length>`, one cell per depth of the grid and length run)."""
-    by_task: dict[str, list[float]] = defaultdict(list)
-    by_family: dict[str, list[float]] = defaultdict(list)
-    by_length: dict[int, list[float]] = defaultdict(list)
-    by_depth_length: dict[tuple[int, int], list[float]] = defaultdict(list)
+    and length (`depth_length:<depth>:<length>`, one cell per depth of the grid and length run).
+    Each figure is a mean of per-item means (metrics.item_mean), as the headline is."""
+    by_task: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    by_family: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    by_length: dict[int, list[tuple[str, float]]] = defaultdict(list)
+    by_depth_length: dict[tuple[int, int], list[tuple[str, float]]] = defaultdict(list)
     for s in scores:
         sample = samples.get(s.sample_id)
         if sample is None:
             continue
-        meta = sample.meta
-        by_task[meta["niah_task"]].append(s.value)
-        by_family[meta["family"]].append(s.value)
-        by_length[meta["length"]].append(s.value)
+        meta, value = sample.meta, (s.sample_id, s.value)
+        by_task[meta["niah_task"]].append(value)
+        by_family[meta["family"]].append(value)
+        by_length[meta["length"]].append(value)
         found = (s.detail or {}).get("found") or [False] * len(meta["depths"])  # unfinished: nothing found
         for depth, hit in zip(meta["depths"], found):
-            by_depth_length[(depth, meta["length"])].append(float(hit))
+            by_depth_length[(depth, meta["length"])].append((s.sample_id, float(hit)))
     out: dict[str, float] = {}
     for name in TASKS:
         if by_task[name]:
-            out[f"task:{name}"] = _mean100(by_task[name])
+            out[f"task:{name}"] = item_mean(by_task[name])
     for family in FAMILIES:
         if by_family[family]:
-            out[f"family:{family}"] = _mean100(by_family[family])
+            out[f"family:{family}"] = item_mean(by_family[family])
     task_means = [out[f"task:{n}"] for n in TASKS if f"task:{n}" in out]
     family_means = [out[f"family:{f}"] for f in FAMILIES if f"family:{f}" in out]
     if len(task_means) == len(TASKS):
@@ -364,7 +362,7 @@ def breakdown(samples: dict[str, Sample], scores: list[Score], cfg: Any) -> dict
         out["variant:mean_of_families"] = sum(family_means) / len(family_means)
     if len(by_length) > 1:
         for length in sorted(by_length):
-            out[f"length:{length}"] = _mean100(by_length[length])
+            out[f"length:{length}"] = item_mean(by_length[length])
     for (depth, length), hits in sorted(by_depth_length.items()):
-        out[f"depth_length:{depth}:{length}"] = _mean100(hits)
+        out[f"depth_length:{depth}:{length}"] = item_mean(hits)
     return out

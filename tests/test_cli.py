@@ -116,3 +116,71 @@ def test_bad_numbers_and_unwritable_run_dir(cli, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     assert_one_line_error(cli("task=aime25", "data=sample", "limit=1", "samples=1", f"run_dir={blocker}/run"), "run_dir")
+
+
+def _score_file(cli, tmp_path, name, rows, *overrides):
+    responses = tmp_path / f"{name}.jsonl"
+    _write(responses, rows)
+    run_dir = tmp_path / name
+    proc = cli("task=aime25", "data=sample", "limit=1", f"samples={len(rows)}", "stage=score",
+               f"responses={responses}", f"run_dir={run_dir}", *overrides)
+    return proc, run_dir / "aime25"
+
+
+def test_responses_split_is_one_setting_recorded_in_run_json(cli, tmp_path):
+    """The same two responses of a thinking model, read three ways. Item 1's answer is 55."""
+    literal = "\\boxed{55}, and the tag </think> is text here"
+    rows = [{"id": "1", "response": "\\boxed{55}"}, {"id": "1", "response": literal}]
+    think = "model=nemotron-cascade-2"
+
+    # raw (the default): the model's output as it came; no closing tag = thinking never closed
+    proc, task_dir = _score_file(cli, tmp_path, "raw", rows, think)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((task_dir / "summary.json").read_text())
+    assert summary["value"] == 0.0 and summary["unfinished_rate"] == 50.0  # k=1's answer is "is text here"
+    assert json.loads((task_dir / "run.json").read_text())["responses"]["split"] == "raw"
+
+    # answer_only: the thinking was removed elsewhere; each response is graded whole, tag and all
+    proc, task_dir = _score_file(cli, tmp_path, "answer_only", rows, think, "responses_split=answer_only")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((task_dir / "summary.json").read_text())
+    assert summary["value"] == 100.0 and summary["unfinished_rate"] == 0.0
+    manifest = json.loads((task_dir / "run.json").read_text())
+    assert manifest["responses"]["split"] == "answer_only" and manifest["config"]["responses_split"] == "answer_only"
+
+    # reasoning_field: the thinking beside the answer; a box in the thinking is never graded
+    fields = [{"id": "1", "reasoning": "maybe \\boxed{55}", "response": "\\boxed{54}"},
+              {"id": "1", "reasoning": None, "response": literal}]
+    proc, task_dir = _score_file(cli, tmp_path, "fields", fields, think, "responses_split=reasoning_field")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((task_dir / "summary.json").read_text())["value"] == 50.0
+    gens = [json.loads(line) for line in (task_dir / "generations.jsonl").read_text().splitlines()]
+    assert [g["reasoning"] for g in gens] == ["maybe \\boxed{55}", ""]
+
+
+def test_a_literal_think_tag_never_cuts_a_model_without_thinking(cli, tmp_path):
+    proc, task_dir = _score_file(cli, tmp_path, "plain", [{"id": "1", "response": "\\boxed{55} </think> done"}])
+    assert proc.returncode == 0, proc.stderr  # the default model (smollm2) has no thinking mode
+    assert json.loads((task_dir / "summary.json").read_text())["value"] == 100.0
+
+
+def test_responses_split_errors_name_the_setting(cli, tmp_path):
+    fields = [{"id": "1", "reasoning": "t", "response": "\\boxed{55}"}]
+    assert_one_line_error(_score_file(cli, tmp_path, "a", fields)[0], "a.jsonl:1", "responses_split=reasoning_field")
+    plain = [{"id": "1", "response": "\\boxed{55}"}]
+    assert_one_line_error(_score_file(cli, tmp_path, "b", plain, "responses_split=reasoning_field")[0],
+                          "b.jsonl:1", '"reasoning"')
+    assert_one_line_error(_score_file(cli, tmp_path, "c", plain, "responses_split=thinking")[0],
+                          "unknown responses_split 'thinking'", "raw, answer_only, reasoning_field")
+    assert_one_line_error(_score_file(cli, tmp_path, "d", [{"id": "1", "response": "x", "k": "first"}])[0],
+                          "d.jsonl:1", '"k"')
+
+
+def test_maj_at_k_votes_by_equivalence_in_a_run(cli, tmp_path):
+    """3 right answers in three forms against a wrong one written twice: maj@5 = 100, not 0."""
+    answers = ["54", "55", "\\frac{110}{2}", "54", "5 \\cdot 11"]
+    proc, task_dir = _score_file(cli, tmp_path, "maj", [{"id": "1", "response": f"\\boxed{{{a}}}"} for a in answers])
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((task_dir / "summary.json").read_text())
+    assert summary["value"] == 60.0 and summary["maj_at_k"]["5"] == 100.0
+    assert summary["maj_votes"] == {"by": "equivalence", "unresolved": 0}

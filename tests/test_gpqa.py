@@ -203,4 +203,25 @@ def test_breakdown_by_domain(samples):
     biology = [s.id for s in samples if s.meta["domain"] == "Biology"]
     scores = [Score(physics[0], 0, 1.0, "A", False, False), Score(physics[0], 1, 0.0, "B", False, False),
               Score(physics[1], 0, 1.0, "C", False, False), Score(biology[0], 0, 0.0, None, True, False)]
-    assert gpqa.breakdown(by_id, scores, make_cfg()) == {"domain:Biology": 0.0, "domain:Physics": pytest.approx(200 / 3)}
+    # Physics: item 0 scores 1/2, item 1 scores 1/1 -> (0.5 + 1) / 2 = 75, the headline's per-item rule
+    # (a flat mean over the 3 samples would say 66.7)
+    assert gpqa.breakdown(by_id, scores, make_cfg()) == {"domain:Biology": 0.0, "domain:Physics": pytest.approx(75.0)}
+
+
+def test_unclosed_boxes_are_read_in_linear_time():
+    """The letter path reads boxes with the math path's extractor, on the math path's hostile input:
+    150,000 unclosed boxes. A quadratic rescan (each box scanned to the end) would take ~10^10 steps
+    and never finish within a test run; the shared linear one takes milliseconds."""
+    hostile = "\\boxed{" * 150_000
+    assert read_choice_letter(hostile) == read_choice_letter("no choice here")
+    assert read_choice_letter(hostile + "\nAnswer: C").letter == "C"
+    reading = read_choice_letter("\\boxed{B}" + hostile)  # the last complete box counts
+    assert reading.letter == "B" and reading.source == "boxed"
+
+
+def test_one_box_extractor_for_every_task():
+    from evalsuite.scoring import letters
+    from evalsuite.scoring.math import extract_last_boxed
+
+    assert letters.extract_last_boxed is extract_last_boxed
+    assert read_choice_letter("\\boxed {A or C}").ambiguous  # a space before the brace keeps the whole box

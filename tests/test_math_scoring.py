@@ -26,6 +26,7 @@ EXTRACTION = [
     ("", None),
     (r"\boxed{}", ""),
     (r"\fbox{1} \boxed{2} \fbox{3}", "3"),
+    (r"\boxed {A or B}", "A or B"),  # a space before the brace: still the braced content
 ]
 
 
@@ -69,6 +70,52 @@ def test_not_equivalent(gold, pred):
     assert not math_equal(gold, pred), (gold, pred)
 
 
+# A unit after the value (`\text{}` with an exponent or a symbol) is never compared: the golds are bare
+# numbers, so even a wrong unit (units^3 for an area) keeps a right number right.
+UNITS = [
+    ("468", r"468 \text{ units}^2"), ("468", r"468 \text{ units}^3"), ("200", r"200 \text{ doors}"),
+    ("336", r"336\text{°}"), ("336", "336°"), ("336", r"336^{\circ}"), ("90", r"90^\circ"),
+    ("8", r"8 \text{ cm}^3"), ("8", r"8\,\text{cm}^{3}"), ("5", r"5 \mathrm{cm}"), ("5", r"5 \text{ m}\text{/s}"),
+    ("1000", r"1{,}000 \text{ dollars}"), ("468", r"$468 \text{ square units}$."),
+]
+# Several values written as a set or joined by "or"/"and" compare as the set of the gold's values.
+SETS = [
+    ("1, 2", r"\{1, 2\}"), ("1, 2", r"\left\{2, 1\right\}"), ("1, 2", r"x = 1 \text{ or } 2"),
+    ("1, 2", r"x = 1 \text{ or } x = 2"), ("1, 2", r"1 \text{ and } 2"), ("1, 2", r"1 \quad\text{or}\quad 2"),
+    ("1, 2", r"x \in \{1, 2\}"), ("5", r"\{5\}"), ("2, 3", r"2 \text{ cm}, 3 \text{ cm}"),
+    (r"\frac{-1+\sqrt{17}}{2}, \frac{-1-\sqrt{17}}{2}",
+     r"x = \frac{-1-\sqrt{17}}{2} \text{ or } x = \frac{-1+\sqrt{17}}{2}"),
+    (r"\frac{-1+\sqrt{17}}{2}, \frac{-1-\sqrt{17}}{2}", r"\left\{\frac{-1-\sqrt{17}}{2}, \frac{-1+\sqrt{17}}{2}\right\}"),
+]
+UNITS_AND_SETS_WRONG = [
+    ("468", r"469 \text{ units}^2"),  # a unit never rescues a wrong number
+    ("468", r"468^2"),  # an exponent without a unit is mathematics
+    ("2", r"2\mathrm{e}"), ("2", r"2\mathrm{i}"),  # one-letter \mathrm is a constant, not a unit
+    ("5", r"\text{ apples}"),  # only text: nothing to compare
+    ("1, 2, 3", r"\{1,2\}"), ("1, 2", r"\{1,2,3\}"), ("1, 2", r"\{1, 3\}"),
+    ("16", r"16 \text{ or } 17"), ("16", r"16 \text{ or } 16"),  # hedging between values is not an answer
+    (r"\frac{1}{2}", r"\frac{1}{2} \text{ or } \frac{1}{3}"),
+    ("(1, 2)", r"\{1, 2\}"), ("1, 2", "(1, 2)"),  # a tuple is not a set of values
+    (r"\frac{-1+\sqrt{17}}{2}, \frac{-1-\sqrt{17}}{2}", r"\left\{\frac{-1+\sqrt{17}}{2}, \frac{-1+\sqrt{17}}{2}\right\}"),
+    ("2304", r"2\;304 \text{ or } 1"),
+]
+
+
+@pytest.mark.parametrize("gold,pred", UNITS + SETS)
+def test_units_and_sets_equivalent(gold, pred):
+    assert math_equal(gold, pred), (gold, pred)
+
+
+@pytest.mark.parametrize("gold,pred", UNITS_AND_SETS_WRONG)
+def test_units_and_sets_not_equivalent(gold, pred):
+    assert not math_equal(gold, pred), (gold, pred)
+
+
+def test_unit_forms_score_through_the_task():
+    grade = score(_sample("468"), r"The area is $\boxed{468 \text{ units}^2}$.", None)
+    assert grade.value == 1.0 and grade.detail["answer_key"] == answer_key("468") == "468"
+
+
 def test_case_count_floor():
     assert len(EXTRACTION) + len(EQUIVALENT) + len(NOT_EQUIVALENT) >= 60
 
@@ -93,6 +140,8 @@ def test_score_uses_answer_only_and_box_in_thinking_is_ignored():
 def test_unfinished_thinking_has_no_answer():
     assert split_reasoning(r"<think>so \boxed{16}", reasoning=True) == (r"<think>so \boxed{16}", None)
     assert split_reasoning(r"plain \boxed{16}", reasoning=False)[1] == r"plain \boxed{16}"
+    # a model without a thinking mode: a literal tag is text, not a boundary
+    assert split_reasoning(r"\boxed{16} </think> x", reasoning=False) == ("", r"\boxed{16} </think> x")
 
 
 def test_score_and_majority_key():
@@ -134,3 +183,4 @@ def test_adversarial_inputs():
     assert extract_last_boxed(hostile[0]) is None
     assert extract_last_boxed(hostile[1]) == "1"
     assert extract_last_boxed(hostile[2]) == "{" * 100_000 + "}" * 100_000
+    assert math_equal("16", "x" + " " * 100_000 + r"\text{ cm}") is False  # long answers are refused, not scanned

@@ -166,6 +166,12 @@ def test_breakdown_per_task_family_variants_and_depth_length(samples):
     assert all(int(k.split(":")[1]) in niah.depth_grid(11) for k in cells)
     unfinished = [Score(s.id, 0, 0.0, None, True, False, {}) for s in samples]
     assert niah.breakdown(by_id, unfinished, None)["variant:mean_of_8"] == 0.0
+    # unequal samples per item: one niah_single_1 item answered right once and wrong three more times
+    # weighs as much as its right-once sibling: (1/4 + 1) / 2, not the flat 2/5
+    single = [s for s in samples if s.meta["niah_task"] == "niah_single_1"][:2]
+    right = [sc for sc in scores if sc.sample_id in {s.id for s in single}]
+    extra = [Score(single[0].id, k, 0.0, "x", False, False, {"found": [False]}) for k in (1, 2, 3)]
+    assert niah.breakdown({s.id: s for s in single}, right + extra, None)["task:niah_single_1"] == pytest.approx(62.5)
 
 
 def test_prose_generator_is_seeded_and_varied():

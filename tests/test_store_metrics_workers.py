@@ -83,6 +83,77 @@ def test_majority_uses_answer_key():
     assert metrics.majority_value(scores) == 1.0
 
 
+def _math_scores(gold: str, answers: list[str]) -> list[Score]:
+    """Scores as the math task writes them: its real grade and answer key for each boxed answer."""
+    from tasks.matharena import score
+    from evalsuite.types import Sample
+
+    sample = Sample("a", [{"role": "user", "content": "q"}], gold)
+    out = []
+    for k, answer in enumerate(answers):
+        grade = score(sample, rf"\boxed{{{answer}}}", None)
+        out.append(Score("a", k, grade.value, grade.extracted, False, False, grade.detail))
+    return out
+
+
+def test_majority_votes_by_equivalence():
+    """3 right answers of 5 in three forms win maj@5; by string the twice-written wrong one would."""
+    from tasks.matharena import same_answer
+
+    scores = _math_scores(r"\frac{1}{2}", ["3", r"\frac{1}{2}", "3", "0.5", "1/2"])
+    assert metrics.summarize(scores)["maj_at_k"]["5"] == 0.0  # by string: "3" has 2 votes, each right form 1
+    votes, unresolved = metrics.vote_classes(scores, same_answer, timeout_s=10)
+    assert unresolved == 0
+    assert [votes[("a", k)] for k in range(5)] == ["3", r"\frac{1}{2}", "3", r"\frac{1}{2}", r"\frac{1}{2}"]
+    assert metrics.summarize(scores, votes=votes)["maj_at_k"]["5"] == 100.0
+
+
+def test_equivalent_wrong_answers_are_one_class_keyed_by_the_first():
+    """Wrong answers are compared too: three forms of 1/4 outvote a right answer written twice."""
+    from tasks.matharena import same_answer
+
+    scores = _math_scores(r"\frac{1}{2}", [r"\frac{1}{2}", "0.25", r"\frac{1}{2}", r"\frac{1}{4}", "1/4", "7"])
+    votes, unresolved = metrics.vote_classes(scores, same_answer, timeout_s=10)
+    assert unresolved == 0
+    assert [votes[("a", k)] for k in range(6)] == [r"\frac{1}{2}", "0.25", r"\frac{1}{2}", "0.25", "0.25", "7"]
+    assert metrics.summarize(scores)["maj_at_k"]["4"] == 100.0  # by string: 1/2 twice, 1/4's forms once each
+    summary = metrics.summarize(scores, votes=votes)
+    assert summary["maj_at_k"]["4"] == 100.0  # k=0..3: 2 right vs 2 of 1/4, the earliest (right) wins the tie
+    assert summary["maj_at_k"]["6"] == 0.0  # 3 of 1/4 beat 2 right
+
+
+def _equal_unless_hung(a: str, b: str) -> bool:
+    """A stand-in for a symbolic comparison that hangs inside C code (sympy can; no input is known
+    that always does), so the time limit is tested deterministically."""
+    if b == "hang":
+        time.sleep(60)
+    return a == b
+
+
+def test_vote_comparison_that_hangs_is_bounded():
+    scores = [Score("a", k, 0.0, answer, False, False) for k, answer in enumerate(["1", "hang", "2", "1"])]
+    t0 = time.perf_counter()
+    votes, unresolved = metrics.vote_classes(scores, _equal_unless_hung, timeout_s=1.0)
+    assert time.perf_counter() - t0 < 30  # a guard against a hang, not a speed target
+    assert unresolved == 1 and votes[("a", 1)] == "hang"  # its own class, nothing merged into it
+    assert votes[("a", 3)] == "1" and votes[("a", 2)] == "2"
+
+
+def test_one_averaging_rule_on_unequal_samples():
+    """Headline and every breakdown average the same way: per-item means, then their mean."""
+    from omegaconf import OmegaConf
+    from evalsuite.types import Sample
+    from tasks import gpqa
+
+    # item a: 4 samples, 1 right; item b: 1 sample, right. Flat mean 2/5 = 40; per item (0.25 + 1) / 2 = 62.5
+    scores = [Score("a", k, float(k == 0), "A", False, False) for k in range(4)] + [Score("b", 0, 1.0, "B", False, False)]
+    assert metrics.item_mean((s.sample_id, s.value) for s in scores) == pytest.approx(62.5)
+    assert metrics.summarize(scores)["value"] == pytest.approx(62.5)
+    samples = {sid: Sample(sid, [], {"letter": "A", "order": [0, 1, 2, 3]}, {"domain": "Physics"}) for sid in "ab"}
+    cfg = OmegaConf.create({"task": {}})
+    assert gpqa.breakdown(samples, scores, cfg) == {"domain:Physics": pytest.approx(62.5)}
+
+
 def test_rates():
     scores = [Score("a", 0, 0.0, None, True, True), Score("a", 1, 1.0, "1", False, False)]
     s = metrics.summarize(scores)

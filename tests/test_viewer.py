@@ -29,6 +29,19 @@ def test_long_texts_keep_head_and_tail():
     assert clipped.startswith("A" * 2_000) and clipped.endswith("B" * 1_000) and "17,000 characters elided" in clipped
 
 
+def test_viewer_splits_as_the_scorer_does():
+    """The viewer shows the answer the scorer graded: the one rule (render.split_generation)."""
+    gens = [({"text": "<think>t</think> \\boxed{1}"}, True, "\\boxed{1}"),
+            ({"text": "<think>never closed"}, True, None),
+            ({"text": "plain </think> text"}, False, "plain </think> text"),  # no thinking mode: no cut
+            ({"text": "a </think> b", "reasoning": ""}, True, "a </think> b"),  # answer_only import
+            ({"text": "answer", "reasoning": "thinking"}, True, "answer")]
+    for gen, thinks, answer in gens:
+        assert viewer.shown_split(gen, thinks, "</think>")[1] == answer, gen
+    assert viewer.shown_split(gens[0][0], True, "</think>")[0] == "t"
+    assert viewer.shown_split(gens[4][0], True, "</think>")[0] == "thinking"
+
+
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
@@ -59,7 +72,9 @@ def counts(page) -> tuple[int, int]:
 
 
 def test_viewer_counts_filters_and_hostile_text(browser, tmp_path):
-    config = compose(["task=aime25", "data=sample", "limit=3"])
+    # a thinking model's run: its texts are split at </think> (a model without a thinking mode would
+    # show each whole text as the answer)
+    config = compose(["task=aime25", "data=sample", "limit=3", "model=nemotron-cascade-2"])
     from omegaconf import OmegaConf
 
     write_fake_task(tmp_path, "aime25", "AIME 2025",

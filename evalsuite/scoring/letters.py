@@ -1,6 +1,7 @@
 """Multiple-choice letter extraction, shared by the tasks that grade a chosen option (GPQA ...).
 
-Read in order of how explicitly the model committed: the last \\boxed{X}, else the last "The final
+Read in order of how explicitly the model committed: the last \\boxed{X} (the one linear-time
+extractor every task uses, evalsuite/scoring/math.py), else the last "The final
 answer is X", else the last "Answer: X" (markdown bold, brackets and case tolerated). The text given
 is only the answer after </think>: a letter inside the thinking is never consulted.
 
@@ -12,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from evalsuite.scoring.math import extract_last_boxed
+
 
 @dataclass(frozen=True)
 class ChoiceReading:
@@ -21,19 +24,6 @@ class ChoiceReading:
 
 
 _WRAPPERS = re.compile(r"\\(?:text|textbf|mathrm|mathbf|textit|mbox|operatorname)\s*\{([^{}]*)\}")
-
-
-def _last_boxed(text: str) -> str | None:
-    """Content of the last \\boxed{...} (or \\fbox{...}), braces balanced; None if there is none."""
-    starts = [m.end() for m in re.finditer(r"\\(?:boxed|fbox)\s*\{", text)]
-    for start in reversed(starts):
-        depth, i = 1, start
-        while i < len(text) and depth:
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            i += 1
-        if depth == 0:
-            return text[start:i - 1]
-    return None
 
 
 def letters_named(fragment: str, letters: str) -> list[str]:
@@ -79,7 +69,7 @@ def read_choice_letter(text: str, letters: str = "ABCD") -> ChoiceReading:
     """The letter the answer commits to, and where it was read (see the module doc)."""
     if not isinstance(text, str) or not text.strip():
         return ChoiceReading(None, "none")
-    boxed = _last_boxed(text)
+    boxed = extract_last_boxed(text)
     if boxed is not None:
         reading = _reading(boxed, letters, "boxed")
         if reading:
