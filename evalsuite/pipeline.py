@@ -31,6 +31,7 @@ from evalsuite.types import Generation, Request, Sample, Score, from_dict, to_di
 from evalsuite.workers import Outcome, map_with_deadline
 
 GENERATIONS, SCORES, SUMMARY, MANIFEST = "generations.jsonl", "scores.jsonl", "summary.json", "run.json"
+FAILURE = "failure.json"  # a suite's task that could not run: its one-line reason, for the report
 VERSIONED = ("evalsuite", "torch", "transformers", "vllm", "datasets", "math-verify", "sympy", "hydra-core", "openai")
 
 
@@ -443,7 +444,18 @@ def summarize_task(cfg: DictConfig, samples: list[Sample], task: ModuleType) -> 
     if hasattr(task, "breakdown") and scores:
         summary["breakdown"] = task.breakdown({s.id: s for s in samples}, scores, cfg)
     store.write_json(task_dir(cfg) / SUMMARY, summary)
+    (task_root(cfg) / FAILURE).unlink(missing_ok=True)  # an earlier failed attempt no longer stands
     return summary
+
+
+def record_failure(cfg: DictConfig, reason: str) -> None:
+    """A suite's task that failed: its reason goes where `evalsuite report` finds it (the row reads
+    "not run: <reason>"); the next successful run of the task removes it."""
+    dataset = cfg.task.get("dataset") or {}
+    store.write_json(task_root(cfg) / FAILURE, {
+        "task": cfg.task.name, "benchmark": cfg.task.get("benchmark"), "group": cfg.task.get("group"),
+        "reason": reason, "dataset": dataset.get("hub_id"), "stage": str(cfg.stage),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
 
 
 def validate_settings(cfg: DictConfig) -> None:
