@@ -63,13 +63,19 @@ def run_config(cfg: DictConfig, user_overrides: list[str]) -> tuple[list[dict], 
     """Runs the task or suite; returns (summaries, {task: reason} for the suite's tasks that failed).
     A suite goes on past a task that fails: the task is recorded with its reason and its row in the
     table reads "not run: <reason>"."""
-    from evalsuite import backends, pipeline, report
+    from evalsuite import backends, data, pipeline, preflight, report
 
     cfgs = task_configs(cfg, user_overrides)
     in_suite = bool(cfg.get("suite"))
     if in_suite:
         print(f"suite {cfg.suite.name}: {', '.join(cfg.suite.tasks)} | model {cfg.model.name} | backend {cfg.backend.name}",
               file=sys.stderr)
+    offline = data.ensure_fast_hub_failures()
+    if offline:
+        print(f"note: {offline}", file=sys.stderr)
+    checked = [c for c in cfgs if preflight.wanted(c)]
+    if checked:
+        preflight.check(checked)
     summaries: list[dict] = []
     failures: dict[str, str] = {}
     try:

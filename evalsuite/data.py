@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -54,8 +56,69 @@ def read_table(path: str | Path) -> list[dict[str, Any]]:
     raise UserError(f"{path}: unsupported file type {suffix!r}; use .jsonl, .json, .parquet or .csv")
 
 
+# ---------------------------------------------------------------- the hub, reachable or not
+
+OFFLINE_HINT = "or `evalsuite prepare ... data_dir=DIR` where the hub is reachable, then data_dir=DIR here"
+_REACHABLE: dict[str, bool] = {}
+
+
+def hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def hub_reachable(timeout_s: float = 5.0) -> bool:
+    """One HEAD request to the hub's endpoint (proxies honoured), remembered for the process."""
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    if endpoint not in _REACHABLE:
+        import urllib.error
+        import urllib.request
+
+        try:
+            urllib.request.urlopen(urllib.request.Request(endpoint, method="HEAD"), timeout=timeout_s).close()
+            _REACHABLE[endpoint] = True
+        except urllib.error.HTTPError:  # it answered, if with an error status
+            _REACHABLE[endpoint] = True
+        except (OSError, ValueError):
+            _REACHABLE[endpoint] = False
+    return _REACHABLE[endpoint]
+
+
+def go_offline() -> None:
+    """Hub clients in this process stop reaching out: a lookup is served from the local cache or
+    fails at once (unreachable, they retry for about 25 s per dataset and 50 s per tokenizer)."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    for module in ("huggingface_hub.constants", "datasets.config"):  # already imported: they read it once
+        if module in sys.modules:
+            setattr(sys.modules[module], "HF_HUB_OFFLINE", True)
+
+
+def ensure_fast_hub_failures() -> str | None:
+    """Offline mode when the hub cannot be reached from here; returns the line that says so."""
+    if hub_offline() or hub_reachable():
+        return None
+    go_offline()
+    return ("the Hugging Face hub is not reachable from here: hub datasets and models come from the local "
+            "cache only (HF_HUB_OFFLINE=1)")
+
+
+def hub_token() -> str | None:
+    """The token hub clients would send (HF_TOKEN or a `huggingface-cli login`), if any."""
+    try:
+        from huggingface_hub import get_token
+
+        return get_token()
+    except ImportError:
+        return os.environ.get("HF_TOKEN") or None
+
+
 def load_from_hub(dataset: Any) -> list[dict[str, Any]]:
     """datasets.load_dataset at the pinned revision; network/gating failures become one line."""
+    return [dict(r) for r in hub_dataset(dataset)]
+
+
+def hub_dataset(dataset: Any):
+    """The `datasets.Dataset` of the split at the pinned revision (a local directory in the hub's
+    layout works too); every failure is one UserError line naming the dataset and the fixes."""
     hub_id = dataset.hub_id
     import logging
 
@@ -75,18 +138,21 @@ def load_from_hub(dataset: Any) -> list[dict[str, Any]]:
                                    revision=dataset.get("revision"))
     except Exception as e:
         text = f"{type(e).__name__}: {e}"
-        if dataset.get("gated") and any(w in text.lower() for w in ("gated", "401", "403", "authenticat", "token")):
+        gated_words = any(w in text.lower() for w in ("gated", "401", "403", "authenticat", "token"))
+        if dataset.get("gated") and (gated_words or hub_token() is None):
+            why = "is gated" if hub_token() else "is gated and no Hugging Face token is set"
             raise UserError(
-                f"{hub_id} is gated: accept its terms on the hub page and set HF_TOKEN (or `huggingface-cli login`), "
+                f"{hub_id} {why}: accept its terms on the hub page and set HF_TOKEN (or `huggingface-cli login`), "
                 f"or pass data.path=FILE with a local copy"
             ) from None
         first = text.strip().splitlines()[0][:200] if text.strip() else type(e).__name__
         raise UserError(
             f"cannot load {hub_id} (split {dataset.split}, revision {dataset.get('revision')}) from the hub: {first}; "
-            f"pass data.path=FILE (jsonl/parquet/csv in the same schema) or data=sample"
+            f"pass data.path=FILE (jsonl/parquet/csv in the same schema) or data=sample, {OFFLINE_HINT}"
         ) from None
-    RESOLVED_REVISIONS[hub_id] = _resolved_sha(hub_id, dataset.get("revision"))
-    return [dict(r) for r in ds]
+    if not os.path.isdir(hub_id):
+        RESOLVED_REVISIONS[hub_id] = _resolved_sha(hub_id, dataset.get("revision"))
+    return ds
 
 
 # hub id -> the commit sha a branch/tag name resolved to when the data was loaded (run.json records it,
@@ -95,6 +161,8 @@ RESOLVED_REVISIONS: dict[str, str | None] = {}
 
 
 def _resolved_sha(hub_id: str, revision: str | None) -> str | None:
+    if hub_offline():
+        return None
     try:
         from huggingface_hub import HfApi
 

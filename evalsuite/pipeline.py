@@ -121,16 +121,25 @@ def protocol_fingerprint(cfg: DictConfig) -> dict[str, Any]:
     }
 
 
+def settings_conflict(cfg: DictConfig) -> str | None:
+    """Why this run_dir cannot take this run's generations (made under other settings), if so."""
+    path = task_dir(cfg) / MANIFEST
+    if not path.exists():
+        return None
+    old = store.read_json(path).get("fingerprint", {})
+    changed = {k: (old.get(k), v) for k, v in protocol_fingerprint(cfg).items() if k in old and old.get(k) != v}
+    if not changed:
+        return None
+    what = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items())
+    return f"{task_dir(cfg)} holds generations made with other settings ({what}); use a new run_dir=... or delete that directory"
+
+
 def write_manifest(cfg: DictConfig, samples: list[Sample], source: str) -> None:
     path = task_dir(cfg) / MANIFEST
     fingerprint = protocol_fingerprint(cfg)
-    if path.exists():
-        old = store.read_json(path).get("fingerprint", {})
-        changed = {k: (old.get(k), v) for k, v in fingerprint.items() if k in old and old.get(k) != v}
-        if changed:
-            what = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items())
-            raise UserError(f"{task_dir(cfg)} holds generations made with other settings ({what}); "
-                            f"use a new run_dir=... or delete that directory")
+    conflict = settings_conflict(cfg)
+    if conflict:
+        raise UserError(conflict)
     data = cfg.data
     dataset = cfg.task.get("dataset") or {}  # generated tasks (NIAH) have none
     manifest = {
@@ -475,8 +484,8 @@ def validate_settings(cfg: DictConfig) -> None:
             raise UserError(f"{key}={value!r} must be at least {lowest}")
 
 
-def run_task(cfg: DictConfig) -> dict | None:
-    """All stages (or the one `stage=` names) for cfg.task; returns the summary when one was made."""
+def settle(cfg: DictConfig) -> str:
+    """The settings checked and the task's context window in place; returns the stage to run."""
     validate_settings(cfg)
     if cfg.task.get("long_context") and cfg.model.get("max_model_len_long"):
         # the card serves at 262,144 but runs NIAH at 1M: a long-context task asks for the model's
@@ -485,6 +494,12 @@ def run_task(cfg: DictConfig) -> dict | None:
     stage = str(cfg.stage)
     if stage not in ("generate", "score", "report", "all"):
         raise UserError(f"unknown stage {stage!r}; use stage=generate, score, report or all")
+    return stage
+
+
+def run_task(cfg: DictConfig) -> dict | None:
+    """All stages (or the one `stage=` names) for cfg.task; returns the summary when one was made."""
+    stage = settle(cfg)
     task = import_task(cfg)
     samples = load_samples(cfg, task)
     if cfg.get("dry_run"):

@@ -189,13 +189,18 @@ def plan_engines(n_engines: int, gpus_per_engine: int, gpus: list[str], memory_f
 _ENGINE: dict[str, Any] = {}  # {"key": json of the kwargs, "llm": the engine}
 
 
-def vllm_module(cfg: DictConfig):
-    """The module providing LLM and SamplingParams: vllm, or a stand-in module in tests."""
+def vllm_module_name(cfg: DictConfig) -> str:
+    """The module providing LLM and SamplingParams (vllm, or a stand-in in tests), found but not
+    imported (importing vllm takes seconds)."""
     name = str(cfg.backend.get("vllm_module") or "vllm")
     if importlib.util.find_spec(name) is None:
         raise UserError(f"backend=vllm needs the {name!r} package, not importable here; on a CUDA machine "
                         f"`pip install 'evalsuite[vllm]'`, or use backend=hf (CPU) or backend=openai (a server)")
-    return importlib.import_module(name)
+    return name
+
+
+def vllm_module(cfg: DictConfig):
+    return importlib.import_module(vllm_module_name(cfg))
 
 
 def shared_engine(module: Any, kwargs: dict[str, Any]) -> Any:
