@@ -4,6 +4,7 @@
     evalsuite suite=smoke                      # several tasks, one table
     evalsuite task=aime25 stage=score responses=answers.jsonl
     evalsuite --cfg job task=hmmt_feb25        # print the resolved config
+    evalsuite prepare suite=card data_dir=DIR  # fetch every input for nodes without network
 
 Exit status: 0 done; 2 a mistake the user can fix (one line naming cause and fix); 3 a suite ran
 but some of its tasks could not (their rows read "not run: <reason>", the other tasks' numbers
@@ -23,22 +24,10 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from evalsuite.config import CONFIG_DIR, compose
+from evalsuite.config import CONFIG_DIR, compose, task_configs
 from evalsuite.errors import UserError
 
 EXIT_USER_ERROR, EXIT_TASKS_FAILED = 2, 3
-
-
-def task_configs(cfg: DictConfig, user_overrides: list[str]) -> list[DictConfig]:
-    """One task, or every task of the suite (each composed with its own protocol, then the suite's
-    settings, then the user's overrides, which win)."""
-    if not cfg.get("suite"):
-        return [cfg]
-    # suite.* overrides shaped the suite itself (its tasks, per-task settings): not a task's keys
-    overrides = [o for o in user_overrides if not o.lstrip("+~").startswith(("task=", "suite=", "suite."))]
-    per_task = cfg.suite.get("per_task") or {}
-    return [compose([f"task={t}", *cfg.suite.get("overrides", []), *per_task.get(t, []), *overrides])
-            for t in cfg.suite.tasks]
 
 
 def os_error_text(e: OSError) -> str:
@@ -70,12 +59,19 @@ def run_config(cfg: DictConfig, user_overrides: list[str]) -> tuple[list[dict], 
     if in_suite:
         print(f"suite {cfg.suite.name}: {', '.join(cfg.suite.tasks)} | model {cfg.model.name} | backend {cfg.backend.name}",
               file=sys.stderr)
-    offline = data.ensure_fast_hub_failures()
-    if offline:
-        print(f"note: {offline}", file=sys.stderr)
+    if cfg.get("data_dir"):
+        for task_cfg in cfgs:
+            data.use_data_dir(task_cfg)
+    else:
+        offline = data.ensure_fast_hub_failures()
+        if offline:
+            print(f"note: {offline}", file=sys.stderr)
     checked = [c for c in cfgs if preflight.wanted(c)]
     if checked:
         preflight.check(checked)
+    if cfg.get("data_dir"):
+        print(f"data_dir {cfg.data_dir}: every dataset (and the model, if prepared) from there; no network used",
+              file=sys.stderr)
     summaries: list[dict] = []
     failures: dict[str, str] = {}
     try:
@@ -155,6 +151,10 @@ def _main(argv: list[str] | None) -> None:
             from evalsuite import report
 
             sys.exit(report.main(argv))
+        if argv and argv[0] == "prepare":
+            from evalsuite import prepare
+
+            sys.exit(prepare.main(argv[1:]))
         multirun_or_help = any(a in ("-m", "--multirun", "--help", "-h", "--hydra-help") for a in argv)
         if os.environ.get("EVALSUITE_PROFILE") == "auto" and not multirun_or_help:
             # `make eval`: the card's suite on a GPU node with vLLM, else the smoke suite; the

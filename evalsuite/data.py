@@ -1,8 +1,10 @@
 """Where a task's rows come from: the hub (pinned revision), a local file, or the bundled sample set.
 
 `cfg.data.source` picks: `hub` (default), `sample` (`data=sample`), and `data.path=FILE` always wins
-(jsonl, json, parquet or csv in the dataset's own schema). Every failure is one UserError line that
-names the dataset and the local override.
+(jsonl, json, parquet or csv in the dataset's own schema). `data_dir=DIR` (a directory made by
+`evalsuite prepare`, evalsuite/prepare.py) serves the hub's part from local copies, checked
+against their sha256, with hub clients offline. Every failure is one UserError line that names the
+dataset and the local override.
 """
 from __future__ import annotations
 
@@ -139,7 +141,7 @@ def hub_dataset(dataset: Any):
     except Exception as e:
         text = f"{type(e).__name__}: {e}"
         gated_words = any(w in text.lower() for w in ("gated", "401", "403", "authenticat", "token"))
-        if dataset.get("gated") and (gated_words or hub_token() is None):
+        if dataset.get("gated") and not os.path.isdir(hub_id) and (gated_words or hub_token() is None):
             why = "is gated" if hub_token() else "is gated and no Hugging Face token is set"
             raise UserError(
                 f"{hub_id} {why}: accept its terms on the hub page and set HF_TOKEN (or `huggingface-cli login`), "
@@ -171,6 +173,97 @@ def _resolved_sha(hub_id: str, revision: str | None) -> str | None:
         return None
 
 
+# ---------------------------------------------------------------- data_dir: what `evalsuite prepare` fetched
+
+PREPARED = "manifest.json"
+_VERIFIED: set[tuple[str, str]] = set()  # (file, sha256) already checked in this process
+
+
+def read_prepared(data_dir: str | Path) -> dict[str, Any]:
+    path = Path(data_dir).expanduser() / PREPARED
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"data_dir {data_dir} has no {PREPARED}; make it with `evalsuite prepare suite=... "
+                        f"data_dir={data_dir}` where the hub is reachable") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise UserError(f"{path} is corrupt; run `evalsuite prepare ... data_dir={data_dir}` again") from None
+
+
+def sha256_file(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 24), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_files(root: Path, files: dict[str, dict[str, Any]]) -> None:
+    """Every file of a prepared entry present with its recorded sha256."""
+    for rel, facts in files.items():
+        path = root / rel
+        if (str(path), facts["sha256"]) in _VERIFIED:
+            continue
+        if not path.is_file():
+            raise UserError(f"{path} is missing from data_dir; copy the whole directory, or run prepare again")
+        if path.stat().st_size != facts["bytes"] or sha256_file(path) != facts["sha256"]:
+            raise UserError(f"{path} does not match its sha256 in {root / PREPARED} (damaged or changed); "
+                            f"run `evalsuite prepare ... data_dir={root}` again")
+        _VERIFIED.add((str(path), facts["sha256"]))
+
+
+def dataset_key(dataset: Any) -> dict[str, Any]:
+    """What a prepared copy must match: the dataset at the revision the task pins."""
+    return {k: dataset.get(k) for k in ("hub_id", "config", "split", "revision")}
+
+
+def prepared_dataset(cfg: Any) -> Any:
+    """The task's dataset as a local directory of data_dir (its files checked), for the hub loader."""
+    from omegaconf import OmegaConf
+
+    root = Path(str(cfg.data_dir)).expanduser()
+    dataset = cfg.task.dataset
+    entry = (read_prepared(root).get("datasets") or {}).get(str(cfg.task.name)) or {}
+    want = dataset_key(dataset)
+    if entry.get("kind") != "hub" or {k: entry.get(k) for k in want} != want:
+        raise UserError(f"data_dir {root} holds no copy of {dataset.hub_id} ({dataset.get('config') or 'default'}/"
+                        f"{dataset.split} at revision {dataset.get('revision')}) for task {cfg.task.name}; run "
+                        f"`evalsuite prepare task={cfg.task.name} data_dir={root}` where the hub is reachable")
+    verify_files(root, entry["files"])
+    RESOLVED_REVISIONS[dataset.hub_id] = entry.get("resolved_sha")
+    return OmegaConf.create({"hub_id": str(root / entry["dir"]), "config": None, "split": dataset.split,
+                             "revision": None, "gated": False})
+
+
+def model_key(model_cfg: Any) -> str:
+    return f"{model_cfg.path}@{model_cfg.get('revision')}"
+
+
+def use_data_dir(cfg: Any) -> None:
+    """A run with data_dir=DIR: hub clients go offline, and the model comes from DIR when prepare
+    fetched its snapshot (`prepare.model=true`)."""
+    from omegaconf import OmegaConf
+
+    root = Path(str(cfg.data_dir)).expanduser()
+    model = (read_prepared(root).get("models") or {}).get(model_key(cfg.model))
+    go_offline()
+    if model:
+        verify_files(root, model["files"])
+        OmegaConf.update(cfg, "model.path", str(root / model["dir"]))
+
+
+def data_dir_facts(cfg: Any) -> dict[str, Any] | None:
+    """What run.json says about a run made from data_dir: no network, where data and model came from."""
+    if not cfg.get("data_dir"):
+        return None
+    root = Path(str(cfg.data_dir)).expanduser()
+    return {"data_dir": str(root), "network": "none: hub clients offline (HF_HUB_OFFLINE=1), data from data_dir",
+            "model_from_data_dir": Path(str(cfg.model.path)).expanduser().is_relative_to(root),
+            "prepared": read_prepared(root).get("prepared")}
+
+
 def load_rows(cfg: Any, hub_loader: Callable[[Any], list[dict[str, Any]]] = load_from_hub) -> list[dict[str, Any]]:
     """The task's raw rows according to cfg.data; `hub_loader` lets a task with unusual hub files
     (LiveCodeBench's release files, ...) replace only the hub step."""
@@ -183,5 +276,5 @@ def load_rows(cfg: Any, hub_loader: Callable[[Any], list[dict[str, Any]]] = load
             raise UserError(f"task {cfg.task.name} ships no sample set; use data=hub or data.path=FILE")
         return read_table(SAMPLES_DIR / dataset.sample)
     if source == "hub":
-        return hub_loader(dataset)
+        return hub_loader(prepared_dataset(cfg) if cfg.get("data_dir") else dataset)
     raise UserError(f"unknown data.source {source!r}; use data=hub, data=sample or data.path=FILE")

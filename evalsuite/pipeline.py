@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from evalsuite import metrics, store
 from evalsuite.card import CARD_MODEL, card_value
-from evalsuite.data import RESOLVED_REVISIONS
+from evalsuite.data import RESOLVED_REVISIONS, data_dir_facts
 from evalsuite.errors import UserError
 from evalsuite.sharding import parse_shard, shard_index
 from evalsuite.render import build_messages, render_prompt, split_reasoning
@@ -147,9 +147,12 @@ def write_manifest(cfg: DictConfig, samples: list[Sample], source: str) -> None:
         "fingerprint": fingerprint,
         "dataset": {"hub_id": dataset.get("hub_id"), "revision": dataset.get("revision"),
                     "resolved_sha": RESOLVED_REVISIONS.get(dataset.get("hub_id")),
-                    "source": "local" if data.get("path") else data.get("source"), "path": data.get("path"),
-                    "n_items": len(samples)},
+                    "source": "local" if data.get("path") else
+                              "data_dir" if cfg.get("data_dir") and data.get("source") == "hub" and dataset else
+                              data.get("source"),
+                    "path": data.get("path"), "n_items": len(samples)},
         "model": {"path": str(cfg.model.path), "revision": cfg.model.get("revision")},
+        "offline": data_dir_facts(cfg),
         "versions": _versions(), "argv": sys.argv, "host": platform.node(), "pid": os.getpid(), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "config": OmegaConf.to_container(cfg, resolve=True),
     }
