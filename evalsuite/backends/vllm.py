@@ -211,7 +211,9 @@ def shared_engine(module: Any, kwargs: dict[str, Any]) -> Any:
         return _ENGINE["llm"]
     shutdown_engine()
     print(f"[vllm] starting the engine: {_describe(kwargs)}", file=sys.stderr)
+    t0 = time.perf_counter()
     llm = module.LLM(**kwargs)
+    print(f"[vllm] engine ready in {time.perf_counter() - t0:.1f} s", file=sys.stderr)  # bench/gpu_session.py reads it
     _ENGINE.update(key=key, llm=llm)
     return llm
 
