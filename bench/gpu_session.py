@@ -6,17 +6,26 @@
            then the same command again: every (sample_id, k) present exactly once
   dp       backend.data_parallel=2 on one GPU (two engines at half memory each), merged by key
   ratio    bench.vllm_ratio: evalsuite's generate stage against a bare LLM.generate
+  rehearse the card's model config (model=nemotron-cascade-2) on a random-weight NemotronH of the
+           card's architecture (bench/tiny_nemotronh.py, load_format=dummy) through every card task
+           that runs offline, one CLI process per task: each must exit 0 within 30 s of writing its
+           report; records engine start, prefill tokens/s at 1M (NIAH) and peak host memory.
+           `rehearse=aime25,niah` runs some of them (to split the step over calls).
 
-    python bench/gpu_session.py OUT_DIR [step ...]     # default: every step
+    python bench/gpu_session.py OUT_DIR [step ...]     # default: every step but rehearse
 
 Writes OUT_DIR/session.log (every command's output), OUT_DIR/results.json, OUT_DIR/runs.tar.gz
 (run.json, summary.json and generations of each run). Needs vllm, the staged model in
-$EVALSUITE_SMOLLM2_DIR, and evalsuite's own dependencies on PYTHONPATH.
+$EVALSUITE_SMOLLM2_DIR (its tokenizer also serves the tiny NemotronH), and evalsuite's own
+dependencies on PYTHONPATH. The rehearsal reads the real files from $GPU_SESSION_DATA (default
+.stage/data: aime25.jsonl and hmmt_feb25.jsonl in MathArena's schema, IFBench_test.294.jsonl);
+a task whose file is missing runs on its bundled sample set, and says so in results.json.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -127,7 +136,115 @@ def step_ratio(s: Session) -> None:
     s.results["ratio"]["seconds"] = round(sec, 1)
 
 
-STEPS = {"dryrun": step_dryrun, "run": step_run, "resume": step_resume, "dp": step_dp, "ratio": step_ratio}
+# ---------------------------------------------------------------- rehearse: the card's architecture
+
+EXIT_LIMIT_S = 30  # a finished run must be gone this long after its report (the NIAH hang: forever)
+TASK_LIMIT_S = 540  # one task's whole run, inside a device call's 10 minutes
+# task -> (local file under $GPU_SESSION_DATA, overrides); everything else runs on the card's protocol
+REHEARSAL = {
+    "aime25": ("aime25.jsonl", ["samples=2"]),
+    "hmmt_feb25": ("hmmt_feb25.jsonl", ["samples=2"]),
+    "livecodebench": (None, ["data=sample", "samples=2"]),  # through the sandbox on this node
+    "ifbench": ("IFBench_test.294.jsonl", ["samples=2"]),  # the card's 294-row file
+    "niah": (None, ["task.instances=1"]),  # 8 prompts at 1,048,576 tokens
+}
+# random weights rarely stop: cap the reasoning tasks' budget (NIAH keeps its protocol's 128)
+CAPPED = ["sampling.max_tokens=1024"]
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of a process and everything below it, from /proc."""
+    from evalsuite.cli import descendants
+
+    total = 0
+    for p in [pid, *descendants(pid)]:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except (OSError, ValueError):
+            pass
+    return total
+
+
+def watch(s: Session, cmd: list[str], report: Path, limit_s: float) -> dict:
+    """Runs cmd in its own process group; the exit must follow the report within EXIT_LIMIT_S.
+    Samples the process tree's memory meanwhile."""
+    s.log.write(f"\n$ {' '.join(cmd)}\n")
+    before = report.stat().st_mtime if report.exists() else None
+    t0 = time.time()
+    proc = subprocess.Popen(cmd, stdout=s.log, stderr=subprocess.STDOUT, start_new_session=True)
+    peak, reported, verdict = 0, None, None
+    while proc.poll() is None:
+        peak = max(peak, tree_rss(proc.pid))
+        if reported is None and report.exists() and report.stat().st_mtime != before:
+            reported = report.stat().st_mtime
+        now = time.time()
+        if reported is not None and now - reported > EXIT_LIMIT_S:
+            verdict = f"still running {now - reported:.0f} s after its report: killed"
+        elif now - t0 > limit_s:
+            verdict = f"no exit within {limit_s:.0f} s: killed"
+        if verdict:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            break
+        time.sleep(0.25)
+    ended = time.time()
+    if reported is None and report.exists() and report.stat().st_mtime != before:
+        reported = report.stat().st_mtime
+    after = None if reported is None else round(ended - reported, 1)
+    ok = verdict is None and proc.returncode == 0 and after is not None and after <= EXIT_LIMIT_S
+    s.log.write(f"# rc={proc.returncode} in {ended - t0:.1f} s; exit {after} s after the report; {verdict or ''}\n")
+    print(f"  rc={proc.returncode} {ended - t0:.1f}s exit+{after}s {verdict or ''}: {' '.join(cmd[3:6])}", flush=True)
+    return {"rc": proc.returncode, "seconds": round(ended - t0, 1), "exit_after_report_s": after,
+            "exits": ok, "failure": verdict, "peak_host_rss_gb": round(peak / 2**30, 2)}
+
+
+def log_since(s: Session, mark: int) -> str:
+    s.log.flush()
+    with open(s.out / "session.log", encoding="utf-8", errors="replace") as f:
+        f.seek(mark)
+        return f.read()
+
+
+def step_rehearse(s: Session, only: list[str] | None = None) -> None:
+    from bench.tiny_nemotronh import build
+
+    model = build(RUNS / "tiny-nemotronh")
+    data = Path(os.environ.get("GPU_SESSION_DATA", ".stage/data")).resolve()
+    run_dir = RUNS / "rehearse"
+    results = s.results.setdefault("rehearse", {})
+    for task in only or list(REHEARSAL):
+        name, overrides = REHEARSAL[task]
+        local = data / name if name else None
+        source = ([f"data.path={local}"] if local and local.is_file() else ["data=sample"]) if name else []
+        cmd = [sys.executable, "-m", "evalsuite", f"task={task}", "model=nemotron-cascade-2", f"model.path={model}",
+               "model.revision=null", "backend=vllm", "+backend.engine_args.load_format=dummy",
+               *source, *overrides, *([] if task == "niah" else CAPPED), f"run_dir={run_dir}", *EXTRA]
+        mark = (s.out / "session.log").stat().st_size
+        row = watch(s, cmd, run_dir / "report.md", TASK_LIMIT_S)
+        text = log_since(s, mark)
+        starts = re.findall(r"\[vllm\] engine ready in ([0-9.]+) s", text)
+        used = source or [o for o in overrides if o.startswith("data=")] or ["generated"]
+        row.update(data=used[0], engine_start_s=float(starts[0]) if starts else None)
+        gens = [json.loads(line) for line in (run_dir / task / "generations.jsonl").read_text().splitlines()
+                if line.strip()] if (run_dir / task / "generations.jsonl").exists() else []
+        summary = run_dir / task / "summary.json"
+        row.update(generations=len(gens), tokens=sum(g.get("tokens", 0) for g in gens),
+                   scored=json.loads(summary.read_text()).get("n_scores") if summary.exists() else None)
+        if task == "niah":  # prefill-bound: 8 prompts of 1M tokens, 128 new tokens each
+            chunks = [float(x) for x in re.findall(r"\[vllm\] chunk \d+/\d+: .* in ([0-9.]+) s", text)]
+            prompt = sum(g.get("prompt_tokens", 0) for g in gens)
+            row.update(prompt_tokens=prompt, generate_s=round(sum(chunks), 1),
+                       prefill_tok_s=round(prompt / sum(chunks)) if chunks and sum(chunks) else None)
+        results[task] = row
+        s.save()
+    results["all_exit"] = all(r.get("exits") for t, r in results.items() if t in REHEARSAL)
+
+
+STEPS = {"dryrun": step_dryrun, "run": step_run, "resume": step_resume, "dp": step_dp, "ratio": step_ratio,
+         "rehearse": step_rehearse}
+DEFAULT_STEPS = ["dryrun", "run", "resume", "dp", "ratio"]
 
 
 def main(argv: list[str]) -> None:
@@ -135,20 +252,22 @@ def main(argv: list[str]) -> None:
     repo = Path(__file__).resolve().parent.parent
     os.chdir(repo)  # finish.sh runs us from the stage folder; `python -m evalsuite` needs the repo
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(repo), os.environ.get("PYTHONPATH")) if p)
+    sys.path.insert(0, str(repo))  # bench.* and evalsuite.* for the steps run in this process
     out.mkdir(parents=True, exist_ok=True)
     s = Session(out)
     if (out / "results.json").exists():
         s.results.update(json.loads((out / "results.json").read_text()))
-    for name in argv[1:] or list(STEPS):
-        print(f"== {name}", flush=True)
+    for arg in argv[1:] or DEFAULT_STEPS:
+        name, _, tasks = arg.partition("=")  # rehearse=aime25,niah: some of the rehearsal's tasks
+        print(f"== {arg}", flush=True)
         try:
-            STEPS[name](s)
+            STEPS[name](s, tasks.split(",")) if tasks else STEPS[name](s)
         except Exception as e:  # one step's failure must not cost the others
-            s.results[name] = {"failed": f"{type(e).__name__}: {e}"}
+            s.results[name] = {**(s.results.get(name) or {}), "failed": f"{type(e).__name__}: {e}"}
         s.save()
     with tarfile.open(out / "runs.tar.gz", "w:gz") as tar:
-        for path in sorted(RUNS.glob("*/aime25/*")):
-            if path.name in ("run.json", "summary.json", "generations.jsonl", "report.md"):
+        for path in sorted([*RUNS.glob("*/aime25/*"), *RUNS.glob("rehearse/*/*"), *RUNS.glob("rehearse/report.md")]):
+            if path.name in ("run.json", "summary.json", "generations.jsonl", "report.md") and path.is_file():
                 tar.add(path, arcname=str(path.relative_to(RUNS)))
     print(json.dumps(s.results, indent=2))
 

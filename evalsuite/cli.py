@@ -4,65 +4,140 @@
     evalsuite suite=smoke                      # several tasks, one table
     evalsuite task=aime25 stage=score responses=answers.jsonl
     evalsuite --cfg job task=hmmt_feb25        # print the resolved config
+    evalsuite prepare suite=card data_dir=DIR  # fetch every input for nodes without network
+
+Exit status: 0 done; 2 a mistake the user can fix (one line naming cause and fix); 3 a suite ran
+but some of its tasks could not (their rows read "not run: <reason>", the other tasks' numbers
+stand); 130 interrupted. Whatever the status, the process ends within seconds of its last line:
+the engines and every process the run started are stopped first (`release_processes`).
 """
 from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
+import traceback
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from evalsuite.config import CONFIG_DIR, compose
+from evalsuite.config import CONFIG_DIR, compose, task_configs
 from evalsuite.errors import UserError
 
+EXIT_USER_ERROR, EXIT_TASKS_FAILED = 2, 3
 
-def run_config(cfg: DictConfig, user_overrides: list[str]) -> list[dict]:
-    """One task, or every task of the suite (each composed with its own protocol, then the suite's
-    settings, then the user's overrides, which win)."""
-    from evalsuite import pipeline, report
 
-    if cfg.get("suite"):
-        overrides = [o for o in user_overrides if not o.startswith(("task=", "suite="))]
-        per_task = cfg.suite.get("per_task") or {}
-        cfgs = [compose([f"task={t}", *cfg.suite.get("overrides", []), *per_task.get(t, []), *overrides])
-                for t in cfg.suite.tasks]
+def os_error_text(e: OSError) -> str:
+    where = f": {e.filename}" if e.filename else ""
+    return f"{e.strerror or e}{where} (check run_dir=... and free space)"
+
+
+def failure_text(e: BaseException) -> str:
+    """One line: why a task of a suite could not run, and what to do."""
+    if isinstance(e, UserError):
+        text = str(e)
+    elif isinstance(e, OSError):
+        text = os_error_text(e)
+    else:  # a backend's error (CUDA out of memory, a dead engine) or ours: its traceback is printed above
+        first = (str(e).strip().splitlines() or [""])[0][:300]
+        text = (f"{type(e).__name__}: {first} (the traceback is above the table; fix the cause and rerun "
+                f"the same command: finished tasks are kept)")
+    return " ".join(text.split())
+
+
+def run_config(cfg: DictConfig, user_overrides: list[str]) -> tuple[list[dict], dict[str, str]]:
+    """Runs the task or suite; returns (summaries, {task: reason} for the suite's tasks that failed).
+    A suite goes on past a task that fails: the task is recorded with its reason and its row in the
+    table reads "not run: <reason>"."""
+    from evalsuite import backends, data, pipeline, preflight, report
+
+    cfgs = task_configs(cfg, user_overrides)
+    in_suite = bool(cfg.get("suite"))
+    if in_suite:
         print(f"suite {cfg.suite.name}: {', '.join(cfg.suite.tasks)} | model {cfg.model.name} | backend {cfg.backend.name}",
               file=sys.stderr)
+    if cfg.get("data_dir"):
+        for task_cfg in cfgs:
+            data.use_data_dir(task_cfg)
     else:
-        cfgs = [cfg]
-    summaries = []
-    for task_cfg in cfgs:
-        summary = pipeline.run_task(task_cfg)
-        if summary is not None:
-            summaries.append(summary)
-    if cfg.get("dry_run") and summaries:
-        from evalsuite.dryrun import dry_run_table
+        offline = data.ensure_fast_hub_failures()
+        if offline:
+            print(f"note: {offline}", file=sys.stderr)
+    checked = [c for c in cfgs if preflight.wanted(c)]
+    if checked:
+        preflight.check(checked)
+    if cfg.get("data_dir"):
+        print(f"data_dir {cfg.data_dir}: every dataset (and the model, if prepared) from there; no network used",
+              file=sys.stderr)
+    summaries: list[dict] = []
+    failures: dict[str, str] = {}
+    try:
+        for task_cfg in cfgs:
+            try:
+                summary = pipeline.run_task(task_cfg)
+            except Exception as e:
+                if not in_suite:
+                    raise
+                backend_error = not isinstance(e, (UserError, OSError))
+                if backend_error:
+                    traceback.print_exc()
+                    backends.close_all()  # the next task never inherits an engine that just failed
+                name = str(task_cfg.task.name)
+                failures[name] = failure_text(e)
+                print(f"[{name}] not run: {failures[name]}", file=sys.stderr)
+                try:
+                    pipeline.record_failure(task_cfg, failures[name])
+                except OSError:
+                    pass  # an unwritable run_dir: the line above and the exit status still say it
+                continue
+            if summary is not None:
+                summaries.append(summary)
+    finally:
+        backends.close_all()
+    if cfg.get("dry_run"):
+        if summaries:
+            from evalsuite.dryrun import dry_run_table
 
-        print(dry_run_table(summaries))
-    if summaries and not cfg.get("dry_run"):
-        run_dir = Path(cfgs[0].run_dir)
-        print(report.write_run_report(run_dir, summaries))
-    return summaries
+            print(dry_run_table(summaries))
+    elif summaries or failures:
+        print(report.write_run_report(Path(cfgs[0].run_dir), summaries))
+    if failures:
+        print(f"suite {cfg.suite.name}: {len(failures)} of {len(cfgs)} tasks not run "
+              f"({', '.join(failures)}); exit status {EXIT_TASKS_FAILED}", file=sys.stderr)
+    return summaries, failures
 
 
 @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
 def _hydra_entry(cfg: DictConfig) -> None:
     overrides = list(HydraConfig.get().overrides.task)
     try:
-        run_config(cfg, overrides)
+        _, failures = run_config(cfg, overrides)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(EXIT_USER_ERROR)
     except OSError as e:  # the environment, not the input: an unwritable run_dir, a full disk
-        where = f": {e.filename}" if e.filename else ""
-        print(f"error: {e.strerror or e}{where} (check run_dir=... and free space)", file=sys.stderr)
-        sys.exit(2)
+        print(f"error: {os_error_text(e)}", file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)
+    if failures:
+        sys.exit(EXIT_TASKS_FAILED)
 
 
 def main(argv: list[str] | None = None) -> None:
+    code = 1  # an exception nobody caught
+    try:
+        _main(argv)
+        code = 0
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        raise
+    finally:
+        release_processes(code)
+
+
+def _main(argv: list[str] | None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] == "status":
@@ -76,6 +151,10 @@ def main(argv: list[str] | None = None) -> None:
             from evalsuite import report
 
             sys.exit(report.main(argv))
+        if argv and argv[0] == "prepare":
+            from evalsuite import prepare
+
+            sys.exit(prepare.main(argv[1:]))
         multirun_or_help = any(a in ("-m", "--multirun", "--help", "-h", "--hydra-help") for a in argv)
         if os.environ.get("EVALSUITE_PROFILE") == "auto" and not multirun_or_help:
             # `make eval`: the card's suite on a GPU node with vLLM, else the smoke suite; the
@@ -104,3 +183,89 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("interrupted: rerun the same command to resume where it stopped", file=sys.stderr)
         sys.exit(130)
+
+
+# ---------------------------------------------------------------- the end of the process
+
+def release_processes(code: int, grace_s: float = 3.0, exit_after_s: float = 15.0) -> None:
+    """The run is over: stop what it started so the process exits within seconds of its last line
+    (on a cluster a lingering job holds its GPUs until its time limit). The engines first, through
+    their own teardown; then any multiprocessing child still alive (vLLM's engine core, a worker),
+    terminated and if need be killed with its own children; and should the interpreter's exit still
+    block after that (a non-daemon thread, an exit handler waiting on something else), a watchdog
+    ends the process with the same status."""
+    from evalsuite.backends import close_all
+
+    try:
+        close_all()
+    except Exception as e:  # noqa: BLE001 - a failing teardown must not keep the process alive
+        print(f"[evalsuite] warning: engine shutdown failed ({type(e).__name__}: {e})", file=sys.stderr)
+    stopped = end_children(grace_s)
+    if stopped:
+        print(f"[evalsuite] stopped {len(stopped)} process(es) still running at exit: {', '.join(stopped)}",
+              file=sys.stderr)
+    exit_watchdog(code, exit_after_s)
+
+
+def end_children(grace_s: float) -> list[str]:
+    """Multiprocessing children of this process still alive `grace_s` seconds from now: SIGTERM (vLLM's
+    engine core shuts down on it), SIGKILL 5 s later if need be, and their own children killed with
+    them. Returns "name (pid N)" for each one stopped."""
+    import multiprocessing as mp
+
+    deadline = time.monotonic() + grace_s
+    for p in mp.active_children():
+        p.join(max(0.0, deadline - time.monotonic()))
+    left = mp.active_children()
+    if not left:
+        return []
+    grandchildren = [pid for p in left for pid in descendants(p.pid)]
+    for p in left:
+        p.terminate()
+    for p in left:
+        p.join(5)
+        if p.is_alive():
+            p.kill()
+            p.join(2)
+    for pid in grandchildren:
+        try:
+            os.kill(pid, 9)
+        except (ProcessLookupError, PermissionError):
+            pass
+    return [f"{p.name} (pid {p.pid})" for p in left]
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid`, from /proc (empty where there is no /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = entry.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def exit_watchdog(code: int, after_s: float) -> None:
+    """A daemon thread that ends the process `after_s` seconds from now if it is still alive,
+    naming what held it up."""
+    def fire() -> None:
+        time.sleep(after_s)
+        waiting = [t.name for t in threading.enumerate()
+                   if not t.daemon and t is not threading.main_thread() and t is not threading.current_thread()]
+        print(f"[evalsuite] the process had not exited {after_s:.0f} s after the run ended "
+              f"(non-daemon threads: {', '.join(waiting) or 'none'}); forcing exit status {code}", file=sys.stderr)
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001 - a closed stream must not stop the exit
+                pass
+        os._exit(code)
+
+    threading.Thread(target=fire, name="evalsuite-exit-watchdog", daemon=True).start()

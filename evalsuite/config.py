@@ -50,3 +50,15 @@ def task_defaults(name: str) -> DictConfig | None:
         return compose([f"task={name}"])
     except UserError:
         return None
+
+
+def task_configs(cfg: DictConfig, user_overrides: list[str]) -> list[DictConfig]:
+    """One task, or every task of the suite (each composed with its own protocol, then the suite's
+    settings, then the user's overrides, which win)."""
+    if not cfg.get("suite"):
+        return [cfg]
+    # suite.* overrides shaped the suite itself (its tasks, per-task settings): not a task's keys
+    overrides = [o for o in user_overrides if not o.lstrip("+~").startswith(("task=", "suite=", "suite."))]
+    per_task = cfg.suite.get("per_task") or {}
+    return [compose([f"task={t}", *cfg.suite.get("overrides", []), *per_task.get(t, []), *overrides])
+            for t in cfg.suite.tasks]

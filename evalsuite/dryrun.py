@@ -97,10 +97,7 @@ def describe_size(size: TaskSize) -> str:
     if size.max_model_len is None:
         return line + " | no max_model_len to check against"
     if size.misfits:
-        first = ", ".join(f"{m['sample_id']} ({m['prompt_tokens']:,}+{m['max_tokens']:,})" for m in size.misfits[:3])
-        line += (f" | {len(size.misfits)} items do NOT fit max_model_len {size.max_model_len:,}: {first}"
-                 f"{' ...' if len(size.misfits) > 3 else ''}; lower sampling.max_tokens, raise "
-                 f"model.max_model_len, or set task.clamp_budget=true")
+        line += f" | {misfit_text(size)}"
     else:
         line += f" | all fit max_model_len {size.max_model_len:,}"
     if size.clamped:
@@ -108,7 +105,15 @@ def describe_size(size: TaskSize) -> str:
     return line
 
 
-def dry_run_task(cfg: DictConfig, samples: list[Sample]) -> dict:
+def misfit_text(size: TaskSize) -> str:
+    """The items whose prompt + max_tokens exceed max_model_len, and the fixes."""
+    first = ", ".join(f"{m['sample_id']} ({m['prompt_tokens']:,}+{m['max_tokens']:,})" for m in size.misfits[:3])
+    return (f"{len(size.misfits)} items do NOT fit max_model_len {size.max_model_len:,}: {first}"
+            f"{' ...' if len(size.misfits) > 3 else ''}; lower sampling.max_tokens, raise "
+            f"model.max_model_len, or set task.clamp_budget=true")
+
+
+def measure_task(cfg: DictConfig, samples: list[Sample]) -> TaskSize:
     """Every prompt built and tokenized as the run would; nothing generated, no weights loaded."""
     from evalsuite.pipeline import build_requests, import_task, wanted_keys
 
@@ -116,7 +121,11 @@ def dry_run_task(cfg: DictConfig, samples: list[Sample]) -> dict:
     requests = build_requests(cfg, samples, tokenizer, wanted_keys(cfg, samples), import_task(cfg))
     prompts = list(dict.fromkeys(r.prompt for r in requests))  # an item's samples mostly share one prompt
     counts = dict(zip(prompts, count_prompt_tokens(tokenizer, prompts)))
-    size = size_task(cfg, [(r.sample_id, r.prompt, counts[r.prompt]) for r in requests])
+    return size_task(cfg, [(r.sample_id, r.prompt, counts[r.prompt]) for r in requests])
+
+
+def dry_run_task(cfg: DictConfig, samples: list[Sample]) -> dict:
+    size = measure_task(cfg, samples)
     print(describe_size(size), file=sys.stderr)
     return {"dry_run": True, **asdict(size)}
 

@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from evalsuite import metrics, store
 from evalsuite.card import CARD_MODEL, card_value
-from evalsuite.data import RESOLVED_REVISIONS
+from evalsuite.data import RESOLVED_REVISIONS, data_dir_facts
 from evalsuite.errors import UserError
 from evalsuite.sharding import parse_shard, shard_index
 from evalsuite.render import build_messages, render_prompt, split_generation
@@ -31,6 +31,7 @@ from evalsuite.types import Generation, Request, Sample, Score, from_dict, to_di
 from evalsuite.workers import Outcome, map_with_deadline
 
 GENERATIONS, SCORES, SUMMARY, MANIFEST = "generations.jsonl", "scores.jsonl", "summary.json", "run.json"
+FAILURE = "failure.json"  # a suite's task that could not run: its one-line reason, for the report
 VERSIONED = ("evalsuite", "torch", "transformers", "vllm", "datasets", "math-verify", "sympy", "hydra-core", "openai")
 
 
@@ -120,16 +121,25 @@ def protocol_fingerprint(cfg: DictConfig) -> dict[str, Any]:
     }
 
 
+def settings_conflict(cfg: DictConfig) -> str | None:
+    """Why this run_dir cannot take this run's generations (made under other settings), if so."""
+    path = task_dir(cfg) / MANIFEST
+    if not path.exists():
+        return None
+    old = store.read_json(path).get("fingerprint", {})
+    changed = {k: (old.get(k), v) for k, v in protocol_fingerprint(cfg).items() if k in old and old.get(k) != v}
+    if not changed:
+        return None
+    what = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items())
+    return f"{task_dir(cfg)} holds generations made with other settings ({what}); use a new run_dir=... or delete that directory"
+
+
 def write_manifest(cfg: DictConfig, samples: list[Sample], source: str) -> None:
     path = task_dir(cfg) / MANIFEST
     fingerprint = protocol_fingerprint(cfg)
-    if path.exists():
-        old = store.read_json(path).get("fingerprint", {})
-        changed = {k: (old.get(k), v) for k, v in fingerprint.items() if k in old and old.get(k) != v}
-        if changed:
-            what = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items())
-            raise UserError(f"{task_dir(cfg)} holds generations made with other settings ({what}); "
-                            f"use a new run_dir=... or delete that directory")
+    conflict = settings_conflict(cfg)
+    if conflict:
+        raise UserError(conflict)
     data = cfg.data
     dataset = cfg.task.get("dataset") or {}  # generated tasks (NIAH) have none
     manifest = {
@@ -137,10 +147,13 @@ def write_manifest(cfg: DictConfig, samples: list[Sample], source: str) -> None:
         "fingerprint": fingerprint,
         "dataset": {"hub_id": dataset.get("hub_id"), "revision": dataset.get("revision"),
                     "resolved_sha": RESOLVED_REVISIONS.get(dataset.get("hub_id")),
-                    "source": "local" if data.get("path") else data.get("source"), "path": data.get("path"),
-                    "n_items": len(samples)},
+                    "source": "local" if data.get("path") else
+                              "data_dir" if cfg.get("data_dir") and data.get("source") == "hub" and dataset else
+                              data.get("source"),
+                    "path": data.get("path"), "n_items": len(samples)},
         "model": {"path": str(cfg.model.path), "revision": cfg.model.get("revision")},
         "responses": {"file": str(cfg.responses), "split": responses_split(cfg)} if cfg.get("responses") else None,
+        "offline": data_dir_facts(cfg),
         "versions": _versions(), "argv": sys.argv, "host": platform.node(), "pid": os.getpid(), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "config": OmegaConf.to_container(cfg, resolve=True),
     }
@@ -480,7 +493,18 @@ def summarize_task(cfg: DictConfig, samples: list[Sample], task: ModuleType) -> 
     if hasattr(task, "breakdown") and scores:
         summary["breakdown"] = task.breakdown({s.id: s for s in samples}, scores, cfg)
     store.write_json(task_dir(cfg) / SUMMARY, summary)
+    (task_root(cfg) / FAILURE).unlink(missing_ok=True)  # an earlier failed attempt no longer stands
     return summary
+
+
+def record_failure(cfg: DictConfig, reason: str) -> None:
+    """A suite's task that failed: its reason goes where `evalsuite report` finds it (the row reads
+    "not run: <reason>"); the next successful run of the task removes it."""
+    dataset = cfg.task.get("dataset") or {}
+    store.write_json(task_root(cfg) / FAILURE, {
+        "task": cfg.task.name, "benchmark": cfg.task.get("benchmark"), "group": cfg.task.get("group"),
+        "reason": reason, "dataset": dataset.get("hub_id"), "stage": str(cfg.stage),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
 
 
 def validate_settings(cfg: DictConfig) -> None:
@@ -500,8 +524,8 @@ def validate_settings(cfg: DictConfig) -> None:
             raise UserError(f"{key}={value!r} must be at least {lowest}")
 
 
-def run_task(cfg: DictConfig) -> dict | None:
-    """All stages (or the one `stage=` names) for cfg.task; returns the summary when one was made."""
+def settle(cfg: DictConfig) -> str:
+    """The settings checked and the task's context window in place; returns the stage to run."""
     validate_settings(cfg)
     responses_split(cfg)
     if cfg.task.get("long_context") and cfg.model.get("max_model_len_long"):
@@ -511,6 +535,12 @@ def run_task(cfg: DictConfig) -> dict | None:
     stage = str(cfg.stage)
     if stage not in ("generate", "score", "report", "all"):
         raise UserError(f"unknown stage {stage!r}; use stage=generate, score, report or all")
+    return stage
+
+
+def run_task(cfg: DictConfig) -> dict | None:
+    """All stages (or the one `stage=` names) for cfg.task; returns the summary when one was made."""
+    stage = settle(cfg)
     task = import_task(cfg)
     samples = load_samples(cfg, task)
     if cfg.get("dry_run"):

@@ -148,11 +148,19 @@ def build_rows(tasks: list[TaskResult]) -> list[Row]:
     return rows
 
 
+def failure_reason(row: Row) -> str | None:
+    """Why the suite could not run this task (its failure.json), while it has no scores."""
+    if row.task is None or row.summary is not None or not row.task.failure:
+        return None
+    return str(row.task.failure.get("reason") or "unknown")
+
+
 def ours_text(row: Row) -> str:
     if row.task is None:
         return "not run"
     if row.summary is None:
-        return "no scores"
+        reason = failure_reason(row)
+        return f"not run: {reason}" if reason else "no scores"
     lo, hi = row.ci
     return f"{_fmt(row.value)} [{_fmt(lo)}, {_fmt(hi)}]"
 
@@ -215,7 +223,8 @@ def csv_record(row: Row) -> dict[str, Any]:
     lo, hi = row.ci
     rec: dict[str, Any] = {
         "group": row.group, "benchmark": row.benchmark, "task": row.task.name if row.task else "",
-        "status": "not run" if row.task is None else ("ok" if s else "no scores"),
+        "status": "not run" if row.task is None or failure_reason(row) else ("ok" if s else "no scores"),
+        "reason": failure_reason(row) or "",
         "metric": s.get("metric", ""), "value": row.value, "ci_low": lo, "ci_high": hi, "stderr": _num(s.get("stderr")),
         "n_items": s.get("n_items"), "samples": s.get("samples"), "missing_scores": s.get("missing_scores"),
     }
@@ -273,10 +282,10 @@ def csv_text(records: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def format_table(summaries: list[dict]) -> str:
-    """The terminal's table: only the tasks run, in the card's order, beside Cascade-2's number."""
-    tasks = [TaskResult(s["task"], Path("."), s, None) for s in summaries]
-    rows = [r for r in build_rows(tasks) if r.task is not None]
+def format_table(tasks: list[TaskResult]) -> str:
+    """The terminal's table: the tasks this run has scores for, and those the suite could not run
+    (with the reason), in the card's order, beside Cascade-2's number."""
+    rows = [r for r in build_rows([t for t in tasks if t.summary or t.failure]) if r.task is not None]
     header = ["task", "benchmark", "avg@k [95% CI]", "items x samples", "card", "gap", "in CI", "no answer %",
               "truncated %", "OPEN variants", "deviations"]
     cells = [[r.task.name, r.benchmark, ours_text(r), size_text(r.summary),
@@ -419,7 +428,7 @@ def card_table_html(rows: list[Row]) -> str:
             elif name == "OPEN variants":
                 cls = "variants"
             tds.append(f'<td class="{cls}">{html.escape(text)}</td>' if cls else f"<td>{html.escape(text)}</td>")
-        out.append(("<tr class=\"notrun\">" if row.task is None else "<tr>") + "".join(tds) + "</tr>")
+        out.append(("<tr class=\"notrun\">" if row.task is None or failure_reason(row) else "<tr>") + "".join(tds) + "</tr>")
     return "\n".join(out) + "</tbody></table>"
 
 
@@ -501,8 +510,8 @@ def write_run_report(run_dir: Path, summaries: list[dict], extras: bool = True) 
     (run_dir / "report.csv").write_text(csv_text([csv_record(r) for r in rows]), encoding="utf-8")
     html_links = {k: v for k, v in links.items() if k != "report.html"} | {"report.md": "report.md"}
     (run_dir / "report.html").write_text(report_html(title, rows, tasks, html_links, images), encoding="utf-8")
-    run_summaries = [t.summary for t in tasks if t.summary]
-    table = format_table(run_summaries) if run_summaries else "(no task of this run has scores yet)"
+    table = (format_table(tasks) if any(t.summary or t.failure for t in tasks)
+             else "(no task of this run has scores yet)")
     missing = missing_notes(tasks)
     tail = [f"report: {run_dir / 'report.md'} (also .csv, .html{', viewer.html' if viewer_ok else ''})"]
     tail += [f"missing: {n}" for n in missing if not n.startswith("tasks this harness has")]

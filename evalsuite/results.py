@@ -23,9 +23,9 @@ import pandas as pd
 from evalsuite import store
 from evalsuite.errors import UserError
 
-GENERATIONS, SCORES, SUMMARY, MANIFEST, ITEMS = (
-    "generations.jsonl", "scores.jsonl", "summary.json", "run.json", "samples.jsonl")
-RUN_FILES = (GENERATIONS, SCORES, SUMMARY, MANIFEST)
+GENERATIONS, SCORES, SUMMARY, MANIFEST, ITEMS, FAILURE = (
+    "generations.jsonl", "scores.jsonl", "summary.json", "run.json", "samples.jsonl", "failure.json")
+RUN_FILES = (GENERATIONS, SCORES, SUMMARY, MANIFEST, FAILURE)
 
 SAMPLE_COLUMNS = ["task", "sample_id", "k", "extracted", "score", "unfinished", "truncated",
                   "tokens", "finish_reason", "detail"]
@@ -70,6 +70,7 @@ class TaskResult:
     summary: dict[str, Any] | None  # summary.json, or recomputed from scores.jsonl
     manifest: dict[str, Any] | None  # run.json
     notes: list[str] = field(default_factory=list)  # what is missing or was rebuilt, for the report
+    failure: dict[str, Any] | None = None  # failure.json: the suite's last attempt at this task failed (reason)
     # the records by (sample_id, k), read once: a card run's generations.jsonl is hundreds of MB
     generations: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict, repr=False)
     scores: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict, repr=False)
@@ -78,7 +79,8 @@ class TaskResult:
     def benchmark(self) -> str | None:
         if self.summary and self.summary.get("benchmark"):
             return self.summary["benchmark"]
-        return ((self.manifest or {}).get("config") or {}).get("task", {}).get("benchmark")
+        return (((self.manifest or {}).get("config") or {}).get("task", {}).get("benchmark")
+                or (self.failure or {}).get("benchmark"))
 
     @property
     def expected_scores(self) -> int | None:
@@ -150,7 +152,8 @@ def load_task(path: Path) -> TaskResult:
     manifests = [d / MANIFEST for d in (path, *shards) if (d / MANIFEST).exists()]
     manifest = read_json_file(manifests[0]) if manifests else None
     gens, scores = merged_records(path, GENERATIONS), merged_records(path, SCORES)
-    result = TaskResult(path.name, path, None, manifest, generations=gens, scores=scores)
+    failure = read_json_file(path / FAILURE) if (path / FAILURE).exists() else None
+    result = TaskResult(path.name, path, None, manifest, generations=gens, scores=scores, failure=failure)
     summary_path = path / SUMMARY
     # shards written after the summary: the summary predates their records
     unmerged = bool(shards) and _newest(d / f for d in shards for f in (GENERATIONS, SCORES)) > _newest([summary_path])
@@ -168,8 +171,11 @@ def load_task(path: Path) -> TaskResult:
     elif gens:
         result.notes.append(f"{len(gens)} generations but nothing scored yet "
                             f"(`evalsuite task={path.name} stage=score run_dir=...`)")
-    else:
+    elif not failure:
         result.notes.append("started but nothing generated yet")
+    if failure:
+        result.notes.append(("not run: " if result.summary is None else "its last attempt failed: ")
+                            + str(failure.get("reason")))
     expected = result.expected_scores
     if result.summary is not None and expected and "expected_scores" not in result.summary:  # recomputed
         result.summary.update(expected_scores=expected, missing_scores=max(0, expected - len(scores)))

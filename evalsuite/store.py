@@ -88,3 +88,16 @@ def read_json(path: str | Path) -> Any:
         raise UserError(f"{path} not found: run the earlier stage first (stage=generate or stage=score)") from None
     except json.JSONDecodeError as e:
         raise UserError(f"{path}: corrupt JSON ({e.msg} at line {e.lineno}); delete it and rerun stage=score") from None
+
+
+def unwritable(directory: str | Path) -> str | None:
+    """Why files cannot be written in `directory` (created if missing), or None when they can."""
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        return f"{e.strerror or e}: {e.filename or directory}"
+    return None

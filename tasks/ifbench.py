@@ -21,6 +21,7 @@ from pathlib import Path
 from evalsuite import nltk_data
 from evalsuite.data import load_rows
 from evalsuite.errors import UserError
+from evalsuite.metrics import item_mean
 from evalsuite.types import Grade, Sample, Score
 from tasks.ifbench_checkers import CORRECTED, build_checker
 
@@ -164,44 +165,36 @@ def breakdown(samples: dict[str, Sample], scores: list[Score], cfg) -> dict[str,
     loose per category (count, custom, format, ratio, repeat, sentence, words). A generation that
     was never graded (unfinished thinking, scorer failure) fails all its instructions.
 
-    Averaging is the headline's: each item first averages over its own samples, then items are
-    combined as the official scorer combines responses (prompt level: the mean over items;
-    instruction level: followed over all instructions). With one sample per item this is the
-    official number exactly; with several it weighs every item alike however many samples it has."""
-    per_item: dict[str, list[Score]] = {}
+    Averaged as the headline is (metrics.item_mean): the item of a prompt-level figure is the
+    prompt, of an instruction-level one the (prompt, instruction) pair. With one sample per prompt
+    these are the official scorer's numbers exactly."""
+    prompt_level: dict[str, list] = {"strict": [], "loose": [], "loose_corrected": []}
+    instruction_level: dict[str, list] = {"strict": [], "loose": []}
+    per_category: dict[str, list] = {}
     for s in scores:
-        if s.sample_id in samples:
-            per_item.setdefault(s.sample_id, []).append(s)
-    if not per_item:
-        return {}
-    prompt = {"strict": 0.0, "loose": 0.0, "loose_corrected": 0.0}
-    followed = {"strict": 0.0, "loose": 0.0}
-    per_category: dict[str, list[float]] = {}
-    n_instructions = 0
-    for sample_id, item_scores in per_item.items():
-        ids = samples[sample_id].reference["instruction_id_list"]
-        n_instructions += len(ids)
-        k = len(item_scores)
-        for kind in prompt:
-            lists = [s.detail.get(kind) or [False] * len(ids) for s in item_scores]
-            prompt[kind] += sum(all(v) for v in lists) / k
-            if kind in followed:
-                followed[kind] += sum(sum(v) for v in lists) / k
+        sample = samples.get(s.sample_id)
+        if sample is None:
+            continue
+        ids = sample.reference["instruction_id_list"]
+        for kind, pairs in prompt_level.items():
+            verdicts = s.detail.get(kind) or [False] * len(ids)
+            pairs.append((s.sample_id, all(verdicts)))
+            if kind in instruction_level:
+                instruction_level[kind] += [((s.sample_id, j), ok) for j, ok in enumerate(verdicts)]
             if kind == "loose":
-                for j, instruction_id in enumerate(ids):
-                    tally = per_category.setdefault(instruction_id.split(":")[0], [0.0, 0])
-                    tally[0] += sum(bool(v[j]) for v in lists) / k
-                    tally[1] += 1
-    n_items = len(per_item)
+                for j, (instruction_id, ok) in enumerate(zip(ids, verdicts)):
+                    per_category.setdefault(instruction_id.split(":")[0], []).append(((s.sample_id, j), ok))
+    if not prompt_level["loose"]:
+        return {}
     out = {
-        "variant:prompt_loose": 100 * prompt["loose"] / n_items,
-        "variant:prompt_strict": 100 * prompt["strict"] / n_items,
-        "variant:instruction_loose": 100 * followed["loose"] / n_instructions,
-        "variant:instruction_strict": 100 * followed["strict"] / n_instructions,
-        "variant:prompt_loose_corrected_rules": 100 * prompt["loose_corrected"] / n_items,
+        "variant:prompt_loose": item_mean(prompt_level["loose"]),
+        "variant:prompt_strict": item_mean(prompt_level["strict"]),
+        "variant:instruction_loose": item_mean(instruction_level["loose"]),
+        "variant:instruction_strict": item_mean(instruction_level["strict"]),
+        "variant:prompt_loose_corrected_rules": item_mean(prompt_level["loose_corrected"]),
     }
-    for category, (ok, total) in sorted(per_category.items()):
-        out[f"category:{category}"] = 100 * ok / total
+    for category, pairs in sorted(per_category.items()):
+        out[f"category:{category}"] = item_mean(pairs)
     return out
 
 

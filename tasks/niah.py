@@ -307,6 +307,26 @@ def load(cfg: Any) -> list[Sample]:
         return [from_dict(Sample, json.loads(line)) for line in f]
 
 
+def preflight(cfg: Any) -> list[str]:
+    """What can be known before building the prompts (800 of them at 1M tokens take minutes): the
+    settings, the tokenizer, every length within max_model_len, the prompt cache writable."""
+    from evalsuite.store import unwritable
+
+    opts = settings(cfg)
+    tokenizer_for(cfg, opts)
+    problems = []
+    limit = (cfg.get("model") or {}).get("max_model_len")
+    too_long = [n for n in opts.lengths if limit and n > int(limit)]
+    if too_long:
+        problems.append(f"task.length {too_long[0]:,} > the model's max_model_len {int(limit):,}; lower task.length "
+                        f"or raise model.max_model_len_long (the window long-context tasks run at)")
+    if len(opts.tasks) * opts.instances * sum(opts.lengths) > IN_MEMORY_TOKENS and not cache_path(cfg).is_file():
+        why = unwritable(opts.cache_dir)
+        if why:
+            problems.append(f"the prompt cache cannot be written ({why}); set task.cache_dir=DIR or EVALSUITE_CACHE")
+    return problems
+
+
 # ---------------------------------------------------------------- scoring
 
 

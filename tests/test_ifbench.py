@@ -400,3 +400,14 @@ def test_partial_tokenizing_equals_nltks_whole_tokenizing(text):
     assert tokens(text) == whole
     assert head_tokens(text, 3) == whole[:3] and tail_tokens(text, 2) == whole[-2:]
     assert starts_with_verb_tag(text) == (bool(whole) and "VB" in nltk.pos_tag(whole)[0][1])
+
+
+def test_breakdown_weighs_every_prompt_alike_with_unequal_samples():
+    """A prompt with 3 samples does not outweigh one with 1 (the headline's averaging rule)."""
+    samples = {"a": sample_of(["x:a"], [{}], "a"), "b": sample_of(["x:b"], [{}], "b")}
+    passing = {"strict": [True], "loose": [True], "loose_corrected": [True]}
+    failing = {"strict": [False], "loose": [False], "loose_corrected": [False]}
+    scores = [Score("a", k, 1.0, "1/1 loose", False, False, passing) for k in range(3)]
+    scores.append(Score("b", 0, 0.0, "0/1 loose", False, False, failing))
+    out = ifbench.breakdown(samples, scores, None)
+    assert out["variant:prompt_loose"] == 50.0 and out["variant:instruction_strict"] == 50.0  # flat: 75

@@ -293,3 +293,24 @@ def test_per_sample_variants_from_the_tasks_detail_shapes():
     assert results.sample_variants(lcb) == {"first_block": 0.0, "last_block": 1.0, "timeout_12s": 1.0}
     ifbench = {"strict": [True, False], "loose": [True, True], "instruction_id_list": ["x", "y"]}
     assert results.sample_variants(ifbench) == {"prompt_strict": 0.0, "prompt_loose": 1.0}
+
+
+def test_a_suites_failed_task_is_a_not_run_row_with_its_reason(tmp_path, capsys):
+    """failure.json (written by a suite for a task that could not run) survives into every rebuild
+    of the report; the task's next successful summary removes it."""
+    from evalsuite import pipeline
+    from evalsuite.config import compose
+
+    write_fake_task(tmp_path, "aime25", "AIME 2025", {"1": ["correct"], "2": ["wrong"]})
+    cfg = compose(["task=gpqa_diamond", f"run_dir={tmp_path}"])
+    reason = "Idavidrein/gpqa is gated: accept its terms on the hub page and set HF_TOKEN"
+    pipeline.record_failure(cfg, reason)
+    assert report.main(["report", f"run_dir={tmp_path}"]) == 0
+    terminal = capsys.readouterr().out
+    assert f"| gpqa_diamond | GPQA-Diamond | not run: {reason} |" in terminal
+    assert f"missing: gpqa_diamond: not run: {reason}" in terminal
+    row = ours_row(read_csv(tmp_path / "report.csv"), "gpqa_diamond")
+    assert row["status"] == "not run" and row["reason"] == reason and row["value"] == ""
+    assert ours_row(read_csv(tmp_path / "report.csv"), "aime25")["status"] == "ok"
+    assert f"not run: {reason}" in (tmp_path / "report.md").read_text()
+    assert '<tr class="notrun"><td>GPQA-Diamond</td><td>gpqa_diamond</td>' in (tmp_path / "report.html").read_text()

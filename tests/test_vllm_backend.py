@@ -26,6 +26,7 @@ def _fresh_engine(monkeypatch):
     monkeypatch.delenv("EVALSUITE_SMOLLM2_DIR", raising=False)
     vb._ENGINE.clear()
     FakeLLMStandIn.instances.clear()
+    FakeLLMStandIn.failed_once = False
     yield
     vb._ENGINE.clear()
 
@@ -224,3 +225,83 @@ def test_data_parallel_engine_failure_is_one_clear_line(tmp_path, monkeypatch):
                    "backend.gpu_ids=[0,1]", "+backend.engine_args.stand_in_fail=CUDA out of memory"])
     with pytest.raises(UserError, match=r"vllm engine \d failed: RuntimeError: CUDA out of memory; .*rerun"):
         pipeline.run_task(cfg)
+
+
+# ---------------------------------------------------------------- the engine's end: task, suite, failure, exit
+
+def test_engine_is_shut_down_at_the_end_of_a_task(tmp_path):
+    from evalsuite.cli import run_config
+
+    run_config(compose([*STAND_IN, "task=aime25", "limit=1", "samples=1", f"run_dir={tmp_path}"]), [])
+    assert [e.shutdowns for e in FakeLLMStandIn.instances] == [1] and vb._ENGINE == {}
+
+
+def test_suite_reuses_one_engine_and_shuts_it_down_at_the_end(tmp_path):
+    from evalsuite.cli import run_config
+
+    overrides = [*STAND_IN, "suite.tasks=[aime25,hmmt_feb25]", "limit=1", "samples=1", f"run_dir={tmp_path}"]
+    summaries, failures = run_config(compose(["suite=smoke", *overrides]), ["suite=smoke", *overrides])
+    assert [s["task"] for s in summaries] == ["aime25", "hmmt_feb25"] and failures == {}
+    engine, = FakeLLMStandIn.instances  # the same settings: one engine for both tasks ...
+    assert engine.calls == [1, 1] and engine.shutdowns == 1  # ... stopped once, when the suite ended
+
+
+def test_a_backend_error_ends_its_engine_the_suite_goes_on_and_its_row_says_why(tmp_path):
+    from evalsuite.cli import run_config
+
+    overrides = [*STAND_IN, "suite.tasks=[aime25,hmmt_feb25]", "limit=1", "samples=1", f"run_dir={tmp_path}",
+                 "+backend.engine_args.stand_in_first_generate_fails=CUDA error: an illegal memory access"]
+    summaries, failures = run_config(compose(["suite=smoke", *overrides]), ["suite=smoke", *overrides])
+    assert [s["task"] for s in summaries] == ["hmmt_feb25"]
+    assert failures["aime25"].startswith("RuntimeError: CUDA error: an illegal memory access (the traceback is above")
+    failed, fresh = FakeLLMStandIn.instances  # the failed engine is not handed to the next task
+    assert failed.calls == [] and failed.shutdowns == 1 and fresh.calls == [1] and fresh.shutdowns == 1
+    report_md = (tmp_path / "report.md").read_text()
+    assert "| aime25 | not run: RuntimeError: CUDA error: an illegal memory access" in report_md
+    assert json.loads((tmp_path / "aime25" / "failure.json").read_text())["reason"] == failures["aime25"]
+    # the same command again (the engine no longer fails): the task runs, its failure record goes
+    summaries, failures = run_config(compose(["suite=smoke", *overrides]), ["suite=smoke", *overrides])
+    assert failures == {} and not (tmp_path / "aime25" / "failure.json").exists()
+    assert "aime25: not run" not in (tmp_path / "report.md").read_text()
+
+
+def _stand_in_cli(run_dir, *extra, events=None):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+           "PYTHONPATH": os.pathsep.join([os.path.dirname(vllm_stand_in.__file__), os.environ.get("PYTHONPATH", "")]),
+           "VLLM_STAND_IN_EVENTS": str(events)}
+    # timeout: a hang guard only (without the fix this run never exits)
+    return subprocess.run([sys.executable, "-m", "evalsuite", *STAND_IN, "task=aime25", "limit=2", "samples=1",
+                           f"run_dir={run_dir}", "+backend.engine_args.stand_in_engine_core=true", *extra],
+                          cwd=os.path.dirname(os.path.dirname(__file__)), capture_output=True, text=True,
+                          timeout=300, env=env)
+
+
+@pytest.mark.slow
+def test_cli_exits_though_the_engine_core_process_outlives_its_shutdown(tmp_path):
+    """The reported hang, on a CPU: an engine core child that its engine's shutdown leaves waiting
+    for input. Python's exit handler would join it forever; the CLI stops it and exits."""
+    events = tmp_path / "events.jsonl"
+    proc = _stand_in_cli(tmp_path / "run", "+backend.engine_args.stand_in_ignore_shutdown=true", events=events)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    core_pid = next(e["engine_core_pid"] for e in map(json.loads, events.read_text().splitlines()) if "engine_core_pid" in e)
+    assert f"stopped 1 process(es) still running at exit: EngineCore_stand_in (pid {core_pid})" in proc.stderr
+    assert (tmp_path / "run" / "report.md").exists()
+    with pytest.raises(ProcessLookupError):
+        os.kill(core_pid, 0)
+    # an engine whose own shutdown works: stopped by it, nothing left over for the last resort
+    proc = _stand_in_cli(tmp_path / "run2", events=tmp_path / "events2.jsonl")
+    assert proc.returncode == 0 and "[vllm] engine stopped (FakeLLMStandIn.shutdown)" in proc.stderr
+    assert "still running at exit" not in proc.stderr
+
+
+def test_exit_watchdog_ends_a_process_a_non_daemon_thread_holds(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import threading, time; from evalsuite.cli import exit_watchdog; "
+            "threading.Thread(target=time.sleep, args=(600,), name='stuck').start(); exit_watchdog(5, 1)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 5 and "non-daemon threads: stuck" in proc.stderr and "forcing exit status 5" in proc.stderr

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing as mp
 import os
 from dataclasses import dataclass, field
 
@@ -44,21 +45,53 @@ class RequestOutputStandIn:
     finished: bool = True
 
 
+def _engine_core_stand_in(conn) -> None:
+    """Like vLLM's engine core process: waits for input until told to stop (a non-daemon child,
+    so Python's exit handler joins it: the hang of a run whose engine was never shut down)."""
+    while conn.recv() != "stop":
+        pass
+
+
 class FakeLLMStandIn:
-    """Mimics vllm.LLM: constructor kwargs are recorded, generate(prompts, params) answers in order."""
+    """Mimics vllm.LLM: constructor kwargs are recorded, generate(prompts, params) answers in order.
+    Test-only kwargs: stand_in_fail (the engine cannot start), stand_in_generate_fail (generate
+    raises, a backend error mid-run; stand_in_first_generate_fails: only the process's first call
+    does), stand_in_engine_core (start an engine-core-like child process
+    that `shutdown` stops), stand_in_ignore_shutdown (shutdown leaves that child waiting)."""
 
     instances: list["FakeLLMStandIn"] = []
+    failed_once = False
 
     def __init__(self, **kwargs):
         if kwargs.get("stand_in_fail"):  # an engine that cannot start (tests of the error path)
             raise RuntimeError(kwargs["stand_in_fail"])
         self.kwargs = kwargs
         self.calls: list[int] = []  # size of each generate call
+        self.shutdowns = 0
         self.cuda_visible_devices = os.environ.get("CUDA_VISIBLE_DEVICES")
+        self.core = self._core_conn = None
+        if kwargs.get("stand_in_engine_core"):
+            ctx = mp.get_context("spawn")  # as vLLM starts its engine core
+            self._core_conn, child = ctx.Pipe()
+            self.core = ctx.Process(target=_engine_core_stand_in, args=(child,), name="EngineCore_stand_in")
+            self.core.start()
+            self._log_event({"engine_core_pid": self.core.pid})
         FakeLLMStandIn.instances.append(self)
+
+    def shutdown(self) -> None:
+        self.shutdowns += 1
+        self._log_event({"shutdown": self.shutdowns})
+        if self.core is not None and not self.kwargs.get("stand_in_ignore_shutdown"):
+            self._core_conn.send("stop")
+            self.core.join(10)
 
     def generate(self, prompts, sampling_params, use_tqdm=True):
         assert isinstance(sampling_params, list) and len(sampling_params) == len(prompts)
+        if self.kwargs.get("stand_in_generate_fail"):
+            raise RuntimeError(self.kwargs["stand_in_generate_fail"])
+        if self.kwargs.get("stand_in_first_generate_fails") and not FakeLLMStandIn.failed_once:
+            FakeLLMStandIn.failed_once = True
+            raise RuntimeError(self.kwargs["stand_in_first_generate_fails"])
         self.calls.append(len(prompts))
         outputs = []
         for i, (prompt, params) in enumerate(zip(prompts, sampling_params)):
@@ -71,6 +104,13 @@ class FakeLLMStandIn:
                                                 [CompletionOutputStandIn(0, text, list(range(n_tokens)), finish)]))
         self._log([p.seed for p in sampling_params])
         return outputs
+
+    def _log_event(self, event: dict) -> None:
+        """With VLLM_STAND_IN_EVENTS set, one line per engine event (its engine core's pid, a shutdown)."""
+        path = os.environ.get("VLLM_STAND_IN_EVENTS")
+        if path:
+            with open(path, "a") as f:
+                f.write(json.dumps({"pid": os.getpid(), **event}) + "\n")
 
     def _log(self, seeds) -> None:
         """With VLLM_STAND_IN_LOG set, one line per call: which process, GPUs and memory share made it."""

@@ -8,7 +8,9 @@ gives the same text whatever chunk or shard it lands in.
 The engine is built lazily, on the first `generate`: the pipeline's budget check (prompt +
 max_tokens <= max_model_len) runs on the tokenizer alone before any GPU time is spent. Engines are
 kept per process and reused by later tasks of a suite with the same settings (a 30B engine takes
-minutes to start and holds most of the GPU).
+minutes to start and holds most of the GPU). `shutdown_engine` stops it explicitly, through vLLM's
+own teardown, when its settings change, after a failed task and when the run ends: an engine core
+process left waiting for input kept a finished run from exiting (Python's exit handler joins it).
 
 `backend.data_parallel=N` starts N engine processes, each pinned to its GPUs with
 CUDA_VISIBLE_DEVICES and given the requests of one shard (evalsuite.sharding); their results come
@@ -187,13 +189,18 @@ def plan_engines(n_engines: int, gpus_per_engine: int, gpus: list[str], memory_f
 _ENGINE: dict[str, Any] = {}  # {"key": json of the kwargs, "llm": the engine}
 
 
-def vllm_module(cfg: DictConfig):
-    """The module providing LLM and SamplingParams: vllm, or a stand-in module in tests."""
+def vllm_module_name(cfg: DictConfig) -> str:
+    """The module providing LLM and SamplingParams (vllm, or a stand-in in tests), found but not
+    imported (importing vllm takes seconds)."""
     name = str(cfg.backend.get("vllm_module") or "vllm")
     if importlib.util.find_spec(name) is None:
         raise UserError(f"backend=vllm needs the {name!r} package, not importable here; on a CUDA machine "
                         f"`pip install 'evalsuite[vllm]'`, or use backend=hf (CPU) or backend=openai (a server)")
-    return importlib.import_module(name)
+    return name
+
+
+def vllm_module(cfg: DictConfig):
+    return importlib.import_module(vllm_module_name(cfg))
 
 
 def shared_engine(module: Any, kwargs: dict[str, Any]) -> Any:
@@ -202,13 +209,45 @@ def shared_engine(module: Any, kwargs: dict[str, Any]) -> Any:
     key = json.dumps(kwargs, sort_keys=True, default=str)
     if _ENGINE.get("key") == key:
         return _ENGINE["llm"]
-    if _ENGINE:
-        _ENGINE.clear()
-        gc.collect()
+    shutdown_engine()
     print(f"[vllm] starting the engine: {_describe(kwargs)}", file=sys.stderr)
+    t0 = time.perf_counter()
     llm = module.LLM(**kwargs)
+    print(f"[vllm] engine ready in {time.perf_counter() - t0:.1f} s", file=sys.stderr)  # bench/gpu_session.py reads it
     _ENGINE.update(key=key, llm=llm)
     return llm
+
+
+def stop_engine(llm: Any) -> str | None:
+    """vLLM's own teardown of one engine: `LLM.shutdown` in versions that have it, else the engine's,
+    else its engine core client's (which stops the engine core process). Returns which one ran."""
+    engine = getattr(llm, "llm_engine", None)
+    for owner in (llm, engine, getattr(engine, "engine_core", None)):
+        stop = getattr(owner, "shutdown", None) if owner is not None else None
+        if callable(stop):
+            name = f"{type(owner).__name__}.shutdown"
+            try:
+                stop()
+            except Exception as e:  # noqa: BLE001 - a dead engine may fail its own teardown; the CLI's exit stops its processes
+                print(f"[vllm] warning: {name} failed ({type(e).__name__}: {e})", file=sys.stderr)
+            return name
+    return None
+
+
+def shutdown_engine() -> None:
+    """Stop this process's engine, if any, and free its GPU memory: vLLM's teardown, then every
+    reference dropped and collected. Safe to call when none is running."""
+    llm = _ENGINE.pop("llm", None)
+    _ENGINE.clear()
+    if llm is None:
+        return
+    how = stop_engine(llm)
+    del llm
+    gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.empty_cache()
+    print(f"[vllm] engine stopped ({how or 'no shutdown method in this vLLM: released'})", file=sys.stderr)
 
 
 # ---------------------------------------------------------------- the backend
@@ -342,6 +381,8 @@ def _engine_worker(placement: EnginePlacement, cfg_data: dict, sampling_data: di
     except BaseException as e:  # reported to the parent, which stops the run with this message
         ready.set()
         results.put(("error", placement.index, f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"))
+    finally:
+        shutdown_engine()
 
 
 def generate_data_parallel(cfg: DictConfig, requests: list[Request], sampling: Any,
