@@ -24,9 +24,11 @@ def split_reasoning(text: str, reasoning: bool, think_end: str = "</think>") -> 
     """(thinking, answer) of a model's raw output. For a model that thinks the answer is what follows
     the last `think_end`; if the thinking never closed there is NO answer (None): the whole text is
     never graded as the answer. A model without a thinking mode (or with it switched off) answers
-    with its whole output: a literal `think_end` in it is text, not a boundary."""
+    with its whole output, as it is: a literal `think_end` in it is text, not a boundary, and its
+    spacing is the model's (IFBench's strict checks read it). After `think_end` the whitespace
+    around the answer is the template's separator and is dropped, as NVIDIA's tooling does."""
     if not reasoning:
-        return "", text.strip()
+        return "", text
     idx = text.rfind(think_end)
     if idx < 0:
         return text, None
@@ -38,9 +40,10 @@ def split_generation(text: str, separate_reasoning: str | None, reasoning: bool,
     """The one split of a stored generation, used by the scorer and the viewer alike. When the
     thinking came separately (a server's reasoning parser; a responses file read with
     `responses_split=reasoning_field` or `answer_only`, stored as "") the text is the answer, whole;
-    otherwise the text is raw output and `split_reasoning` applies."""
+    otherwise the text is raw output and `split_reasoning` applies. An answer that came apart from
+    its thinking is graded exactly as given, as the benchmarks' own scorers grade a responses file."""
     if separate_reasoning is not None:
-        return separate_reasoning, text.strip()
+        return separate_reasoning, text
     return split_reasoning(text, reasoning, think_end)
 
 

@@ -411,3 +411,29 @@ def test_breakdown_weighs_every_prompt_alike_with_unequal_samples():
     scores.append(Score("b", 0, 0.0, "0/1 loose", False, False, failing))
     out = ifbench.breakdown(samples, scores, None)
     assert out["variant:prompt_loose"] == 50.0 and out["variant:instruction_strict"] == 50.0  # flat: 75
+
+
+def test_the_cli_reproduces_the_official_scores_of_the_sample_outputs(tmp_path):
+    """The whole path a user takes (`responses=` with the answers as given) prints the official
+    scorer's four numbers for its own sample outputs."""
+    import subprocess
+    import sys
+
+    if not (OFFICIAL / "sample_output.jsonl").exists() or not REAL_FILES[294].exists():
+        pytest.skip(f"{OFFICIAL} not present (set EVALSUITE_SHARED)")
+    expected = {}
+    for level in ("strict", "loose"):
+        rows = [json.loads(line) for line in (OFFICIAL / f"eval_results_{level}.jsonl").read_text().splitlines()]
+        expected[f"variant:prompt_{level}"] = 100 * sum(r["follow_all_instructions"] for r in rows) / len(rows)
+        expected[f"variant:instruction_{level}"] = (100 * sum(sum(r["follow_instruction_list"]) for r in rows)
+                                                    / sum(len(r["follow_instruction_list"]) for r in rows))
+    done = subprocess.run(
+        [sys.executable, "-m", "evalsuite", "task=ifbench", "stage=score", "samples=1",
+         f"responses={OFFICIAL / 'sample_output.jsonl'}", "responses_split=answer_only",
+         f"data.path={REAL_FILES[294]}", f"run_dir={tmp_path}"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads((tmp_path / "ifbench" / "summary.json").read_text())
+    for key, value in expected.items():
+        assert summary["breakdown"][key] == pytest.approx(value), key
+    assert summary["value"] == pytest.approx(expected["variant:prompt_loose"])
