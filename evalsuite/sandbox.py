@@ -181,6 +181,8 @@ def _grade(job: Job, index: int, kind: str, stdout: bytes, payload: bytes) -> tu
         except (ValueError, KeyError, TypeError):
             return "runtime_error", "unreadable failure report"
         return (verdict if verdict in SELF_REPORTED else "runtime_error"), msg
+    if kind != {"stdin": "end", "call": "returned"}[job.mode]:
+        return "runtime_error", f"a {kind!r} report from a {job.mode} program"
     expected = job.tests[index].output
     if kind == "end":
         msg = compare_stdout(stdout.decode("utf-8", "replace"), expected)

@@ -703,6 +703,7 @@ class Server:
             if kind != LOADED:
                 self._report(-1, kind, watch)
             else:
+                answers = (END, RAISED) if job["mode"] == "stdin" else (RETURNED, RAISED)
                 for i in range(n):
                     current = i
                     try:
@@ -710,7 +711,7 @@ class Server:
                     except OSError:
                         raise ProgramKilled("runtime_error", f"the program stopped reading its orders during test {i}")
                     begun = time.monotonic()
-                    kind = watch.next_frame(begun + timeout, f"test {i}", (END, RETURNED, RAISED))
+                    kind = watch.next_frame(begun + timeout, f"test {i}", answers)
                     self._report(i, kind, watch, time.monotonic() - begun)
                     if not self._harness_says_next(watch):
                         break
