@@ -22,6 +22,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from evalsuite import metrics, store
+from evalsuite.store import generation_digest
 from evalsuite.card import CARD_MODEL, card_value
 from evalsuite.data import RESOLVED_REVISIONS
 from evalsuite.errors import UserError
@@ -329,21 +330,10 @@ def import_responses(cfg: DictConfig, samples: list[Sample]) -> int:
 
 # ---------------------------------------------------------------- score
 
-def generation_digest(g: dict[str, Any]) -> str:
-    """Which generation a score graded: its text, separate reasoning and finish reason."""
-    h = hashlib.sha256()
-    for part in (g.get("text"), g.get("reasoning"), g.get("finish_reason")):
-        h.update(str(part or "").encode("utf-8", "surrogatepass") + b"\0")
-    return h.hexdigest()[:16]
-
-
 def current_scores(d: Path) -> dict[tuple[str, int], dict]:
-    """The scores in `d` that graded the generation stored now for their key. A score of a
-    generation since regenerated, changed or failed (finish_reason=error) is stale: not counted."""
-    gens = store.latest_by_key(store.read_records(d / GENERATIONS, repair=False))
-    scores = store.latest_by_key(store.read_records(d / SCORES, repair=False))
-    return {key: s for key, s in scores.items()
-            if key in gens and gens[key].get("finish_reason") != "error" and s.get("graded") == generation_digest(gens[key])}
+    """The scores in `d` that graded the generation stored now for their key (store.current)."""
+    return store.current(store.latest_by_key(store.read_records(d / GENERATIONS, repair=False)),
+                         store.latest_by_key(store.read_records(d / SCORES, repair=False)))
 
 
 def score_stage(cfg: DictConfig, samples: list[Sample], task: ModuleType, rescore: bool) -> int:

@@ -95,6 +95,26 @@ def latest_by_key(records: Iterable[dict[str, Any]]) -> dict[tuple[str, int], di
     return out
 
 
+def generation_digest(g: dict[str, Any]) -> str:
+    """Which generation a score graded (a score's `graded`): its text, reasoning and finish reason."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for part in (g.get("text"), g.get("reasoning"), g.get("finish_reason")):
+        h.update(str(part or "").encode("utf-8", "surrogatepass") + b"\0")
+    return h.hexdigest()[:16]
+
+
+def current(generations: dict[tuple[str, int], dict[str, Any]],
+            scores: dict[tuple[str, int], dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:
+    """The scores that graded the generation stored now for their key. A score of a generation
+    since regenerated, changed or failed (finish_reason=error), or one without a digest (written
+    before scores recorded it), is stale: never counted, and re-graded by the next score stage."""
+    return {key: s for key, s in scores.items()
+            if key in generations and generations[key].get("finish_reason") != "error"
+            and s.get("graded") == generation_digest(generations[key])}
+
+
 def write_json(path: str | Path, obj: Any) -> None:
     """Whole-file JSON written atomically (summaries, manifests)."""
     path = Path(path)
