@@ -614,6 +614,6 @@ def run_status(run_dir: Path) -> str:
         gens, scores = set(), set()
         for d in dirs:
             gens |= set(store.latest_by_key(store.read_records(d / GENERATIONS, repair=False)))
-            scores |= set(store.latest_by_key(store.read_records(d / SCORES, repair=False)))
+            scores |= set(current_scores(d))
         lines.append(f"| {root.name} | {expected} | {len(gens)} | {len(scores)} | {len(dirs) - 1} |")
     return "\n".join(lines)
