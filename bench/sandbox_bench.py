@@ -22,7 +22,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from evalsuite import sandbox
 from evalsuite.sandbox import Job, Limits, SandboxPool, TestCase
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,27 +31,64 @@ MIX_TIMEOUT_S = 1.0  # short, so the timing-out programs do not dominate the run
 # a realistic mix of what models write: mostly right, some wrong, some crash, a few too slow
 MIX_WEIGHTS = {"correct": 0.62, "wrong": 0.2, "crash": 0.15, "slow": 0.03}
 
-# The reference approach: one fresh interpreter per program; the same grading code (drive) so
-# verdicts are comparable; per-test timeout by SIGALRM as the reference runner does.
+# The reference approach: one fresh interpreter per program, its tests run and graded inside it
+# with a per-test SIGALRM (as the reference runner does), with the same prelude, value conversion
+# and comparison as the sandbox, so verdicts are comparable.
 REFERENCE_DRIVER = r"""
-import importlib.util, json, os, signal, sys
-spec = importlib.util.spec_from_file_location("sandbox_grading", sys.argv[1])
-grading = importlib.util.module_from_spec(spec); sys.modules["sandbox_grading"] = grading
-spec.loader.exec_module(grading)
+import io, json, os, signal, sys
+from evalsuite import sandbox_server as server
+from evalsuite.sandbox import compare_plain, compare_stdout, loads_untrusted, _unplain_hook
 job = json.loads(sys.stdin.read())
 out = os.dup(1)
-records, current = [], [None]
+records, current = [], [-1]
 def emit():
     os.write(out, json.dumps(records).encode()); os._exit(0)
 def on_alarm(*_):
     records.append({"test": current[0], "verdict": "timeout"}); emit()
 signal.signal(signal.SIGALRM, on_alarm)
-def report(rec):
-    if "begin" in rec:
-        current[0] = rec["begin"]; signal.setitimer(signal.ITIMER_REAL, job["limits"]["timeout_s"])
-    elif "test" in rec:
-        signal.setitimer(signal.ITIMER_REAL, 0); records.append(rec)
-grading.drive(job, job["tests"], grading.build_prelude(), report)
+def clock(i):
+    current[0] = i; signal.setitimer(signal.ITIMER_REAL, job["limits"]["timeout_s"])
+def stdio(data):
+    fd = os.memfd_create("in"); os.write(fd, data.encode()); os.lseek(fd, 0, 0); os.dup2(fd, 0); os.close(fd)
+    fd = os.memfd_create("out"); os.dup2(fd, 1); os.close(fd)
+    sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)))
+    sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False)))
+def verdict_of(e):
+    return server.exc_verdict(e)
+prelude = server.build_prelude()
+clock(-1)
+try:
+    code = compile(job["code"], "<solution>", "exec")
+except BaseException:
+    records.append({"test": -1, "verdict": "compile_error"}); emit()
+try:
+    if job["mode"] == "call":
+        stdio(""); ns = dict(prelude); exec(code, ns)
+        func = getattr(ns["Solution"](), job["func_name"]) if isinstance(ns.get("Solution"), type) else ns[job["func_name"]]
+except BaseException as e:
+    records.append({"test": -1, "verdict": verdict_of(e)}); emit()
+for i, (test_in, test_out) in enumerate(job["tests"]):
+    clock(i)
+    try:
+        if job["mode"] == "call":
+            got = func(*[json.loads(line) for line in test_in.split("\n")])
+            got = loads_untrusted(json.dumps(server.to_plain(got)), _unplain_hook)
+            wrong = compare_plain(got, json.loads(test_out))
+        else:
+            stdio(test_in); ns = dict(prelude)
+            try:
+                exec(code, ns)
+            except SystemExit:
+                pass
+            sys.stdout.flush()
+            wrong = compare_stdout(os.pread(1, os.fstat(1).st_size, 0).decode("utf-8", "replace"), test_out)
+        verdict = "wrong" if wrong else "pass"
+    except BaseException as e:
+        verdict = verdict_of(e)
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    records.append({"test": i, "verdict": verdict})
+    if verdict != "pass":
+        break
 emit()
 """
 
@@ -64,7 +100,7 @@ def _reference_run(job: Job) -> tuple[str, float]:
     t0 = time.perf_counter()
     guard = (len(job.tests) + 2) * (job.limits.timeout_s + 1) + 10
     try:
-        proc = subprocess.run([sys.executable, "-c", REFERENCE_DRIVER, sandbox.__file__], input=payload.encode(),
+        proc = subprocess.run([sys.executable, "-c", REFERENCE_DRIVER], input=payload.encode(),
                               capture_output=True, timeout=guard)
         records = json.loads(proc.stdout or b"[]")
     except (subprocess.TimeoutExpired, ValueError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from evalsuite.errors import UserError
 
@@ -34,14 +34,45 @@ def compose(overrides: list[str]) -> DictConfig:
         check_group_choice(o)
     try:
         if GlobalHydra.instance().is_initialized():
-            return hydra_compose(config_name="config", overrides=list(overrides))
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            return hydra_compose(config_name="config", overrides=list(overrides))
+            cfg = hydra_compose(config_name="config", overrides=list(overrides))
+        else:
+            with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+                cfg = hydra_compose(config_name="config", overrides=list(overrides))
+        check_added_keys(list(overrides), cfg)
+        return cfg
     except UserError:
         raise
     except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UserError(f"bad override: {first} (syntax: key=value; `evalsuite --cfg job` lists the keys)") from None
+
+
+# what the backends read from sampling.* (evalsuite/backends): any other key would be ignored
+SAMPLING_KEYS = ("temperature", "top_p", "max_tokens", "top_k", "min_p", "repetition_penalty",
+                 "presence_penalty", "frequency_penalty", "stop")
+
+
+def check_added_keys(overrides: list[str], cfg: DictConfig) -> None:
+    """`+sampling.temprature=0.5` adds a key nothing reads while the real setting keeps its value:
+    refuse an added key that is a near-miss of an existing one, and any sampling key no backend reads."""
+    import difflib
+
+    for o in overrides:
+        if not o.startswith("+") or o.startswith("++"):
+            continue
+        key = o[1:].partition("=")[0]
+        parent, _, leaf = key.rpartition(".")
+        node = OmegaConf.select(cfg, parent) if parent else cfg
+        if not OmegaConf.is_dict(node):
+            continue
+        siblings = [k for k in node.keys() if k != leaf]
+        if parent == "sampling":
+            siblings = sorted(set(siblings) | set(SAMPLING_KEYS))
+        near = difflib.get_close_matches(leaf, siblings, n=1, cutoff=0.75)
+        if near:
+            raise UserError(f"+{key} adds a new key; did you mean {parent + '.' if parent else ''}{near[0]}= ?")
+        if parent == "sampling" and leaf not in SAMPLING_KEYS:
+            raise UserError(f"+{key}: no backend reads sampling.{leaf}; the sampling keys are {', '.join(SAMPLING_KEYS)}")
 
 
 def task_defaults(name: str) -> DictConfig | None:

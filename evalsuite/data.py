@@ -23,6 +23,8 @@ SAMPLES_DIR = Path(__file__).resolve().parent.parent / "tasks" / "samples"
 def read_table(path: str | Path) -> list[dict[str, Any]]:
     """Rows of a local jsonl/json/parquet/csv file."""
     path = Path(path).expanduser()
+    if path.is_dir():
+        raise UserError(f"data.path={path} is a directory; give one file (.jsonl, .json, .parquet or .csv)")
     if not path.is_file():
         raise UserError(f"data file not found: {path} (check data.path=...)")
     suffix = path.suffix.lower()
@@ -33,7 +35,7 @@ def read_table(path: str | Path) -> list[dict[str, Any]]:
                 for n, line in enumerate(f, 1):
                     if line.strip():
                         try:
-                            rows.append(json.loads(line))
+                            rows.append(_row(json.loads(line), f"{path}:{n}"))
                         except json.JSONDecodeError as e:
                             raise UserError(f"{path}:{n}: not valid JSON ({e.msg}); fix or remove that line") from None
             return rows
@@ -43,7 +45,7 @@ def read_table(path: str | Path) -> list[dict[str, Any]]:
                 data = next((v for v in data.values() if isinstance(v, list)), None)
             if not isinstance(data, list):
                 raise UserError(f"{path}: expected a JSON list of rows")
-            return data
+            return [_row(row, f"{path} row {n}") for n, row in enumerate(data, 1)]
         if suffix == ".parquet":
             import pandas as pd
 
@@ -111,6 +113,11 @@ def hub_token() -> str | None:
         return get_token()
     except ImportError:
         return os.environ.get("HF_TOKEN") or None
+def _row(row: Any, where: str) -> dict[str, Any]:
+    if not isinstance(row, dict):
+        raise UserError(f"{where}: a row must be a JSON object of the dataset's columns, not {type(row).__name__}; "
+                        f"fix or remove it")
+    return row
 
 
 def load_from_hub(dataset: Any) -> list[dict[str, Any]]:

@@ -1,5 +1,5 @@
 """Metrics over scores: avg@k (mean pass@1), unbiased pass@k, maj@k, standard error and a bootstrap
-95% interval over items, no-answer / unfinished / truncated rates. Everything on a 0-100 scale.
+95% interval over items, no-answer / scoring-error / unfinished / truncated rates. Everything on a 0-100 scale.
 
 Items are the unit of resampling: 30 AIME problems x 64 samples is 30 observations of per-item
 accuracy, not 1,920 independent ones, so the interval is honest about how few problems there are.
@@ -136,6 +136,13 @@ def vote_classes(scores: Iterable[Score], same: Callable[[str, str], bool],
         for w in where:
             classes[w] = class_of[key]
     return classes, failed
+def is_scoring_error(score: Score) -> bool:
+    return bool((score.detail or {}).get("scoring_error"))
+
+
+def mean_accuracy(scores: Iterable[Score]) -> float:
+    """avg@k on a 0-100 scale, by the one averaging rule (`item_mean`)."""
+    return item_mean((s.sample_id, s.value) for s in scores)
 
 
 def summarize(scores: list[Score], seed: int = 0, votes: dict[VoteKey, str] | None = None) -> dict:
@@ -160,7 +167,10 @@ def summarize(scores: list[Score], seed: int = 0, votes: dict[VoteKey, str] | No
         "samples": n_min,
         "samples_max": n_max,
         "n_scores": len(all_scores),
-        "no_answer_rate": 100 * sum(s.extracted is None for s in all_scores) / len(all_scores),
+        # a scorer that failed (timeout, crash, memory cap, sandbox failure) is not an answer the
+        # model never gave: its own rate, out of no_answer_rate
+        "no_answer_rate": 100 * sum(s.extracted is None and not is_scoring_error(s) for s in all_scores) / len(all_scores),
+        "scoring_error_rate": 100 * sum(is_scoring_error(s) for s in all_scores) / len(all_scores),
         "unfinished_rate": 100 * sum(s.unfinished for s in all_scores) / len(all_scores),
         "truncated_rate": 100 * sum(s.truncated for s in all_scores) / len(all_scores),
     }

@@ -22,6 +22,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from evalsuite import metrics, store
+from evalsuite.store import generation_digest
 from evalsuite.card import CARD_MODEL, card_value
 from evalsuite.data import RESOLVED_REVISIONS, data_dir_facts
 from evalsuite.errors import UserError
@@ -126,7 +127,10 @@ def settings_conflict(cfg: DictConfig) -> str | None:
     path = task_dir(cfg) / MANIFEST
     if not path.exists():
         return None
-    old = store.read_json(path).get("fingerprint", {})
+    old = store.read_json(path, expect=dict).get("fingerprint", {})
+    if not isinstance(old, dict):
+        return (f"{path}: its fingerprint is not a JSON object; it was not written by evalsuite: "
+                f"delete it (or use a new run_dir=...)")
     changed = {k: (old.get(k), v) for k, v in protocol_fingerprint(cfg).items() if k in old and old.get(k) != v}
     if not changed:
         return None
@@ -180,6 +184,7 @@ def write_items(cfg: DictConfig, samples: list[Sample], max_chars: int = 20_000)
     store.append_records(tmp, [{"id": s.id, "reference": clip_reference(s.reference),
                                 "meta": s.meta, "messages": [{**m, "content": clip(m.get("content"))} for m in s.messages]}
                                for s in samples])
+    os.chmod(tmp, 0o600)  # the references are hidden tests: no other uid (a sandboxed program) reads them
     tmp.replace(path)
 
 
@@ -290,22 +295,34 @@ def response_reasoning(row: dict, split: str, where: str) -> str | None:
 
 def import_responses(cfg: DictConfig, samples: list[Sample]) -> int:
     """Turn a jsonl of {"id"|"prompt", "response", "k"?, "reasoning"?} into this run's
-    generations.jsonl, the text split as `responses_split` says (see RESPONSE_SPLITS)."""
+    generations.jsonl, the text split as `responses_split` says (see RESPONSE_SPLITS). The new
+    file is written aside and renamed over the old one only when complete; scores of texts that
+    changed are stale (their digest no longer matches) and get re-graded."""
     path = Path(str(cfg.responses)).expanduser()
+    if path.is_dir():
+        raise UserError(f"responses={path} is a directory; give the .jsonl file of responses")
     if not path.is_file():
         raise UserError(f"responses file not found: {path}")
     split = responses_split(cfg)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise UserError(f"{path}:{line}: not UTF-8 (byte {e.start}); re-save the file as UTF-8") from None
     by_id = {s.id: s for s in samples}
     by_prompt = {s.messages[-1]["content"].strip(): s.id for s in samples if s.messages}
+    n_samples = int(cfg.samples)
     next_k: dict[str, int] = {}
+    seen: dict[tuple[str, int], int] = {}
     gens = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise UserError(f"{path}:{n}: not valid JSON ({e.msg})") from None
+        except (json.JSONDecodeError, RecursionError) as e:
+            raise UserError(f"{path}:{n}: not valid JSON ({getattr(e, 'msg', type(e).__name__)})") from None
         if not isinstance(row, dict) or not isinstance(row.get("response"), str):
             raise UserError(f'{path}:{n}: each line needs a "response" string and an "id" or "prompt"')
         if row.get("id") is not None:
@@ -319,33 +336,65 @@ def import_responses(cfg: DictConfig, samples: list[Sample]) -> int:
                 raise UserError(f"{path}:{n}: prompt matches no item of {cfg.task.name}")
         else:
             raise UserError(f'{path}:{n}: give "id" (the task\'s sample id) or "prompt" (the item\'s prompt text)')
-        try:
-            k = int(row["k"]) if row.get("k") is not None else next_k.get(sid, 0)
-            tokens = int(row.get("tokens") or 0)
-        except (TypeError, ValueError):
-            raise UserError(f'{path}:{n}: "k" and "tokens" must be integers (k: the sample index)') from None
+        k = row.get("k")
+        if k is None:
+            k = next_k.get(sid, 0)
+        elif not isinstance(k, int) or isinstance(k, bool):
+            raise UserError(f'{path}:{n}: "k" must be an integer sample index, not {k!r}')
+        if not 0 <= k < n_samples:
+            raise UserError(f"{path}:{n}: k={k} is outside 0..{n_samples - 1} (samples={n_samples}); "
+                            f"fix k or set samples= to the number of responses per item")
+        if (sid, k) in seen:
+            raise UserError(f"{path}:{n}: ({sid}, k={k}) was already given on line {seen[(sid, k)]}; "
+                            f"each (id, k) once")
+        seen[(sid, k)] = n
         next_k[sid] = max(next_k.get(sid, 0), k + 1)
+        for field, value in (("response", row["response"]), ("reasoning", row.get("reasoning"))):
+            if isinstance(value, str):
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError as e:
+                    raise UserError(f"{path}:{n}: the {field} holds a lone surrogate ({value[e.start]!r} at "
+                                    f"character {e.start}), which is not text; fix what wrote the file") from None
+        tokens = row.get("tokens") or 0
+        if not isinstance(tokens, int) or isinstance(tokens, bool):
+            raise UserError(f'{path}:{n}: "tokens" must be an integer, not {tokens!r}')
         gens.append(Generation(sid, k, row["response"], tokens, str(row.get("finish_reason") or "stop"),
                                reasoning=response_reasoning(row, split, f"{path}:{n}")))
     out = task_dir(cfg) / GENERATIONS
-    out.unlink(missing_ok=True)
-    store.append_records(out, [to_dict(g) for g in gens])
-    (task_dir(cfg) / SCORES).unlink(missing_ok=True)
+    aside = out.with_name(GENERATIONS + ".import")
+    aside.unlink(missing_ok=True)
+    store.append_records(aside, [to_dict(g) for g in gens])
+    aside.replace(out)
     return len(gens)
 
 
 # ---------------------------------------------------------------- score
 
+def current_scores(d: Path) -> dict[tuple[str, int], dict]:
+    """The scores in `d` that graded the generation stored now for their key (store.current)."""
+    return store.current(store.latest_by_key(store.read_records(d / GENERATIONS, repair=False)),
+                         store.latest_by_key(store.read_records(d / SCORES, repair=False)))
+
+
 def score_stage(cfg: DictConfig, samples: list[Sample], task: ModuleType, rescore: bool) -> int:
+    """Grade every stored generation that has no current score. `rescore` grades all of them again
+    into a file beside scores.jsonl that replaces it only once complete."""
     gen_path, score_path = task_dir(cfg) / GENERATIONS, task_dir(cfg) / SCORES
     gens = store.latest_by_key(store.read_records(gen_path))
     if not gens:
         raise UserError(f"{gen_path}: no generations to score; run stage=generate first or pass responses=FILE")
     by_id = {s.id: s for s in samples}
+    out_path = score_path.with_name(SCORES + ".rescore") if rescore else score_path
     if rescore:
-        score_path.unlink(missing_ok=True)
-    scored = set(store.latest_by_key(store.read_records(score_path)))
-    todo = [g for key, g in sorted(gens.items()) if key not in scored and key[0] in by_id]
+        out_path.unlink(missing_ok=True)  # a partial re-grade a crash left behind
+    scored = {} if rescore else current_scores(task_dir(cfg))
+    failed = [key for key, g in gens.items() if g.get("finish_reason") == "error" and key[0] in by_id]
+    if failed:  # never an answer: the next generate or all run makes them again
+        print(f"[{cfg.task.name}] {len(failed)} generations failed (finish_reason=error) and are not scored; "
+              f"rerun with stage=generate or stage=all to make them again", file=sys.stderr)
+    todo = [g for key, g in sorted(gens.items())
+            if key not in scored and key[0] in by_id and g.get("finish_reason") != "error"]
     if not todo:
         return 0
     expect_reasoning = reasoning_expected(cfg)
@@ -356,10 +405,11 @@ def score_stage(cfg: DictConfig, samples: list[Sample], task: ModuleType, rescor
         _, answer = split_generation(g["text"], g.get("reasoning"), expect_reasoning, think_end)
         truncated = g.get("finish_reason") == "length"
         if answer is None:
-            ready.append(Score(g["sample_id"], g["k"], 0.0, None, True, truncated, {"reason": "thinking never closed"}))
+            ready.append(Score(g["sample_id"], g["k"], 0.0, None, True, truncated, {"reason": "thinking never closed"},
+                               graded=generation_digest(g)))
         else:
             to_grade.append((g, answer))
-    store.append_records(score_path, [to_dict(s) for s in ready])
+    store.append_records(out_path, [to_dict(s) for s in ready])
 
     buffer: list[dict] = []
 
@@ -369,11 +419,12 @@ def score_stage(cfg: DictConfig, samples: list[Sample], task: ModuleType, rescor
         if outcome.ok:
             grade = outcome.value
             s = Score(g["sample_id"], g["k"], float(grade.value), grade.extracted, False, truncated, dict(grade.detail))
-        else:  # a scorer that hung or crashed: a wrong answer, with the reason kept
+        else:  # a scorer that hung, crashed or ran out of memory: a scoring error, not the model's answer
             s = Score(g["sample_id"], g["k"], 0.0, None, False, truncated, {"scoring_error": outcome.error})
+        s.graded = generation_digest(g)
         buffer.append(to_dict(s))
         if len(buffer) >= 256:
-            store.append_records(score_path, buffer)
+            store.append_records(out_path, buffer)
             buffer.clear()
 
     def grade_one(item: tuple[Sample, str]):
@@ -385,9 +436,23 @@ def score_stage(cfg: DictConfig, samples: list[Sample], task: ModuleType, rescor
             keep(i, Outcome(True, grade))
     else:
         map_with_deadline(grade_one, items, float(cfg.task.get("score_timeout_s", 10)),
-                          desc=f"score {cfg.task.name}", on_result=keep)
-    store.append_records(score_path, buffer)
+                          desc=f"score {cfg.task.name}", on_result=keep,
+                          memory_mb=int(cfg.task.get("score_memory_mb", 2048)))
+    store.append_records(out_path, buffer)
+    if rescore:
+        out_path.replace(score_path)
+    record_scoring_environment(cfg, task)
     return len(todo)
+
+
+def record_scoring_environment(cfg: DictConfig, task: ModuleType) -> None:
+    """Add to run.json what a task's scoring ran under (the sandbox's isolation and limits)."""
+    path = task_dir(cfg) / MANIFEST
+    if not hasattr(task, "scoring_environment") or not path.exists():
+        return
+    manifest = store.read_json(path, expect=dict)
+    manifest["scoring_environment"] = task.scoring_environment(cfg)
+    store.write_json(path, manifest)
 
 
 # ---------------------------------------------------------------- shards
@@ -418,14 +483,15 @@ def merge_shards(cfg: DictConfig) -> dict[str, int]:
 
 
 def missing_keys(cfg: DictConfig, samples: list[Sample]) -> list[tuple[str, int]]:
-    have = set(store.latest_by_key(store.read_records(task_root(cfg) / SCORES)))
+    have = set(current_scores(task_root(cfg)))
     return sorted({(s.id, k) for s in samples for k in range(int(cfg.samples))} - have)
 
 
 # ---------------------------------------------------------------- summary
 
 def load_scores(cfg: DictConfig) -> list[Score]:
-    return [from_dict(Score, r) for r in store.latest_by_key(store.read_records(task_dir(cfg) / SCORES)).values()]
+    """The current scores only: one per generation stored now, never a stale one."""
+    return [from_dict(Score, r) for r in current_scores(task_dir(cfg)).values()]
 
 
 def protocol_deviations(cfg: DictConfig) -> list[str]:
@@ -454,7 +520,7 @@ def protocol_deviations(cfg: DictConfig) -> list[str]:
     if cfg.data.get("source") == "sample" and not cfg.data.get("path") and cfg.task.get("dataset"):
         out.append("bundled sample set, not the benchmark")
     for key, card in base.task.items():  # task settings: niah length, code block, prompt style ...
-        if key in ("thinking", "dataset", "score_timeout_s") or cfg.task.get(key) == card:
+        if key in ("thinking", "dataset", "score_timeout_s", "score_memory_mb") or cfg.task.get(key) == card:
             continue
         ours = OmegaConf.to_container(cfg.task[key]) if OmegaConf.is_config(cfg.task.get(key)) else cfg.task.get(key)
         card = OmegaConf.to_container(card) if OmegaConf.is_config(card) else card
@@ -509,19 +575,37 @@ def record_failure(cfg: DictConfig, reason: str) -> None:
 
 def validate_settings(cfg: DictConfig) -> None:
     """Numbers given as overrides are checked here, so `samples=abc` is one line, not a traceback."""
-    checks = [("samples", int, 1), ("limit", int, 0), ("seed", int, None), ("shards", int, 1),
-              ("sampling.temperature", float, 0.0), ("sampling.top_p", float, 0.0), ("sampling.max_tokens", int, 1),
-              ("task.score_timeout_s", float, 0.0)]
-    for key, kind, lowest in checks:
+    checks = [("samples", int, 1, None), ("limit", int, 1, None), ("seed", int, None, None), ("shards", int, 1, None),
+              ("sampling.temperature", float, 0.0, None), ("sampling.top_p", float, 0.0, 1.0),
+              ("sampling.max_tokens", int, 1, None), ("task.score_timeout_s", float, 0.0, None),
+              ("task.score_memory_mb", int, 64, None)]
+    for key, kind, lowest, highest in checks:
         value = OmegaConf.select(cfg, key)
         if value is None:
             continue
         try:
             number = kind(value)
+            if kind is int and (isinstance(value, bool) or number != float(value)):
+                raise ValueError
         except (TypeError, ValueError):
-            raise UserError(f"{key}={value!r} is not {'an integer' if kind is int else 'a number'}") from None
+            hint = "; limit=null runs every item" if key == "limit" else ""
+            raise UserError(f"{key}={value!r} is not {'an integer' if kind is int else 'a number'}{hint}") from None
         if lowest is not None and number < lowest:
-            raise UserError(f"{key}={value!r} must be at least {lowest}")
+            hint = "; limit=null runs every item" if key == "limit" else ""
+            raise UserError(f"{key}={value!r} must be at least {lowest}{hint}")
+        if highest is not None and number > highest:
+            raise UserError(f"{key}={value!r} must be at most {highest}")
+    if key_is_blank(cfg.get("run_dir")):
+        raise UserError("run_dir is empty; give the directory for this run's files, e.g. run_dir=results/mine")
+    if cfg.get("responses") is not None and key_is_blank(cfg.get("responses")):
+        raise UserError("responses= is empty; give the .jsonl file of responses, or drop it to generate")
+    if cfg.get("responses") and str(cfg.get("stage")) in ("generate", "report"):
+        raise UserError(f"responses=FILE is read by stage=score or stage=all, not stage={cfg.stage}; "
+                        f"use stage=score (or drop responses= to generate)")
+
+
+def key_is_blank(value: Any) -> bool:
+    return value is None or not str(value).strip()
 
 
 def settle(cfg: DictConfig) -> str:
@@ -585,11 +669,15 @@ def run_status(run_dir: Path) -> str:
         manifests = [d / MANIFEST for d in dirs if (d / MANIFEST).exists()]
         if not manifests:
             continue
-        manifest = store.read_json(manifests[0])
-        expected = int(manifest["dataset"]["n_items"]) * int(manifest["config"]["samples"])
+        manifest = store.read_json(manifests[0], expect=dict)
+        try:
+            expected = int(manifest["dataset"]["n_items"]) * int(manifest["config"]["samples"])
+        except (KeyError, TypeError, ValueError):
+            raise UserError(f"{manifests[0]}: no dataset.n_items or config.samples; it was not written by "
+                            f"evalsuite: delete it and rerun the task") from None
         gens, scores = set(), set()
         for d in dirs:
             gens |= set(store.latest_by_key(store.read_records(d / GENERATIONS, repair=False)))
-            scores |= set(store.latest_by_key(store.read_records(d / SCORES, repair=False)))
+            scores |= set(current_scores(d))
         lines.append(f"| {root.name} | {expected} | {len(gens)} | {len(scores)} | {len(dirs) - 1} |")
     return "\n".join(lines)

@@ -232,7 +232,8 @@ def csv_record(row: Row) -> dict[str, Any]:
         cell = row.card.get(model)
         rec[f"card:{model}"] = cell.text if cell else ""
     rec.update({"gap": row.gap, "card_in_ci": row.card_in_ci,
-                "no_answer_rate": _num(s.get("no_answer_rate")), "unfinished_rate": _num(s.get("unfinished_rate")),
+                "no_answer_rate": _num(s.get("no_answer_rate")), "scoring_error_rate": _num(s.get("scoring_error_rate")),
+                "unfinished_rate": _num(s.get("unfinished_rate")),
                 "truncated_rate": _num(s.get("truncated_rate")),
                 "protocol_samples": p.get("samples"), "max_tokens": p.get("max_tokens"), "temperature": p.get("temperature"),
                 "top_p": p.get("top_p"), "thinking": p.get("thinking"), "deviations": "; ".join(s.get("deviations") or [])})
@@ -287,11 +288,11 @@ def format_table(tasks: list[TaskResult]) -> str:
     (with the reason), in the card's order, beside Cascade-2's number."""
     rows = [r for r in build_rows([t for t in tasks if t.summary or t.failure]) if r.task is not None]
     header = ["task", "benchmark", "avg@k [95% CI]", "items x samples", "card", "gap", "in CI", "no answer %",
-              "truncated %", "OPEN variants", "deviations"]
+              "scoring errors %", "truncated %", "OPEN variants", "deviations"]
     cells = [[r.task.name, r.benchmark, ours_text(r), size_text(r.summary),
               r.card[CARD_MODEL].text if CARD_MODEL in r.card else "-", gap_text(r.gap), in_ci_text(r.card_in_ci),
-              _fmt((r.summary or {}).get("no_answer_rate")), _fmt((r.summary or {}).get("truncated_rate")),
-              variants_text(r), "; ".join((r.summary or {}).get("deviations") or []) or "-"] for r in rows]
+              _fmt((r.summary or {}).get("no_answer_rate")), _fmt((r.summary or {}).get("scoring_error_rate")),
+              _fmt((r.summary or {}).get("truncated_rate")), variants_text(r), "; ".join((r.summary or {}).get("deviations") or []) or "-"] for r in rows]
     return markdown_table(header, cells)
 
 
@@ -326,7 +327,8 @@ def missing_notes(tasks: list[TaskResult]) -> list[str]:
 # ---------------------------------------------------------------- sections beside the main table
 
 def other_metrics_table(tasks: list[TaskResult]) -> Table | None:
-    header = ["task", "pass@k", "maj@k", "no answer %", "unfinished %", "truncated %", "tokens mean / median / max"]
+    header = ["task", "pass@k", "maj@k", "no answer %", "scoring errors %", "unfinished %", "truncated %",
+              "tokens mean / median / max"]
     rows = []
     for t in tasks:
         s = t.summary
@@ -336,7 +338,8 @@ def other_metrics_table(tasks: list[TaskResult]) -> Table | None:
         rows.append([t.name,
                      ", ".join(f"@{k} {_fmt(v)}" for k, v in (s.get("pass_at_k") or {}).items()),
                      ", ".join(f"@{k} {_fmt(v)}" for k, v in (s.get("maj_at_k") or {}).items()),
-                     _fmt(s.get("no_answer_rate")), _fmt(s.get("unfinished_rate")), _fmt(s.get("truncated_rate")),
+                     _fmt(s.get("no_answer_rate")), _fmt(s.get("scoring_error_rate")), _fmt(s.get("unfinished_rate")),
+                     _fmt(s.get("truncated_rate")),
                      f"{_fmt(tok.get('mean'), 0)} / {_fmt(tok.get('median'), 0)} / {_fmt(tok.get('max'), 0)}"])
     return Table(header, rows) if rows else None
 

@@ -152,6 +152,7 @@ def load_task(path: Path) -> TaskResult:
     manifests = [d / MANIFEST for d in (path, *shards) if (d / MANIFEST).exists()]
     manifest = read_json_file(manifests[0]) if manifests else None
     gens, scores = merged_records(path, GENERATIONS), merged_records(path, SCORES)
+    scores = store.current(gens, scores)  # a stale score never sits beside the text it did not grade
     failure = read_json_file(path / FAILURE) if (path / FAILURE).exists() else None
     result = TaskResult(path.name, path, None, manifest, generations=gens, scores=scores, failure=failure)
     summary_path = path / SUMMARY

@@ -1,33 +1,23 @@
-"""Run untrusted Python programs against test cases: isolated, resource-limited and fast.
+"""Run untrusted Python programs against test cases: isolated, resource-limited, fast, and graded
+where the program cannot reach.
 
-Shape (docs/sandbox.md has the long version):
-
-    harness --pipe--> fork server (one per worker, a fresh `python -I` with a scrubbed env)
-                        - own network namespace (no interfaces up: no network at all)
-                        - own mount namespace: every mount read-only, a private tmpfs for work
-                          dirs, the home directories hidden, /proc remounted with hidepid=2
-                        - own PID namespace, the server is its init: kill(-1) ends every
-                          process a program left behind, setsid or not
-                        --fork--> one child per program: setpgid, rlimits (CPU, address space,
-                                  processes, file size, open files), fresh 0700 work dir,
-                                  a random unprivileged uid, then all its tests in-process
-
-A fork costs well under a millisecond where a fresh interpreter costs 20-40 ms, and the standard
-modules are imported once in the server. This file imports only the standard library: the server
-runs it as a script (`python -I sandbox.py --serve`), so it never imports the harness.
+The harness side (this file) keeps the expected outputs and grades; the fork servers
+(evalsuite/sandbox_server.py, one per worker, a fresh `python -I` in its own namespaces) run each
+program in a forked child and hand back only what the program printed or returned. The server
+never receives an expected output, so no program can find one in memory it inherited, and the
+verdict is decided here, in a process no program shares. docs/sandbox.md has the threat model.
 
 Grading follows the LiveCodeBench reference runner: stdin/stdout programs are compared line by
-line after strip (or as lists of Decimals), call-based programs by `==` on the JSON expected value
-after turning a returned tuple into a list. Execution stops at the first failing test.
+line after strip (or as lists of Decimals), call-based programs by `==` between the returned value
+(as plain JSON types, a top-level tuple as a list) and the JSON expected value. Execution stops at
+the first failing test.
 """
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import queue
 import select
-import signal
 import struct
 import subprocess
 import sys
@@ -36,12 +26,19 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any, Iterable, Literal, Sequence
+
+from evalsuite import sandbox_server
+from evalsuite.sandbox_server import MESSAGE_CHARS, UNPLAIN, to_plain
 
 Mode = Literal["stdin", "call"]
 VERDICTS = ("pass", "wrong", "timeout", "runtime_error", "compile_error", "memory", "output_limit",
             "sandbox_error")
-MESSAGE_CHARS = 300  # failure messages are for humans; a program can print megabytes
+# what a program may say about its own failure; anything else it claims is a runtime error
+SELF_REPORTED = ("runtime_error", "memory", "output_limit", "compile_error")
+SERVER_SCRIPT = Path(sandbox_server.__file__).resolve()
+CGROUP_ENV = "EVALSUITE_SANDBOX_CGROUP"
 
 
 @dataclass
@@ -55,16 +52,16 @@ class TestCase:
 @dataclass
 class Limits:
     timeout_s: float = 6.0  # wall clock per test (the reference runner's 6 s)
-    memory_mb: int = 4096  # address space of the program process
-    max_processes: int = 64  # processes + threads of the program's uid
-    max_output_mb: int = 64  # stdout per test, and any file the program writes
+    memory_mb: int = 4096  # the whole program: every process, shared memory and file it makes
+    max_processes: int = 64  # processes + threads of the program
+    max_output_mb: int = 64  # stdout per test, a returned value, and any file the program writes
     max_open_files: int = 64
 
 
 @dataclass
 class Job:
     """One program and the tests it must pass. `tests_key` names the test set (a problem id) so a
-    worker that already holds it is not sent megabytes of tests again."""
+    worker that already holds its inputs is not sent megabytes of them again."""
 
     code: str
     tests: list[TestCase]
@@ -89,7 +86,7 @@ class ProgramResult:
     tests: list[TestResult]  # the tests that ran; execution stops at the first failure
     n_tests: int
     wall_s: float  # as seen by the harness: send to reply
-    cpu_s: float  # user + system CPU of the program's processes
+    cpu_s: float  # user + system CPU of all the program's processes
     message: str | None = None  # the first failure, truncated
 
     def to_dict(self) -> dict[str, Any]:
@@ -97,7 +94,7 @@ class ProgramResult:
 
 
 # ----------------------------------------------------------------------------------------------
-# Grading: shared by the sandboxed driver and the plain reference-style driver (bench).
+# Grading: here, on the harness side, never in a program's process.
 
 
 def _line_as_decimals(line: str) -> list[Decimal] | None:
@@ -124,558 +121,88 @@ def compare_stdout(got: str, expected: str) -> str | None:
     return None
 
 
-def compare_return(got: Any, expected: Any) -> str | None:
-    """Call-based: `==` after a returned tuple becomes a list (the reference runner's rule)."""
-    if isinstance(got, tuple):
-        got = list(got)
+class _Unplain:
+    """A returned value with no plain JSON form: equal to nothing, as in the reference."""
+
+    def __init__(self, what: str):
+        self.what = str(what)[:60]
+
+    def __eq__(self, other: object) -> bool:
+        return False
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<{self.what}>"
+
+
+def _unplain_hook(obj: dict) -> Any:
+    return _Unplain(obj[UNPLAIN]) if UNPLAIN in obj else obj
+
+
+def loads_untrusted(text: str | bytes, hook=None) -> Any:
+    """JSON from a program or a data file: ValueError for anything unparsable, too deep or too big."""
+    try:
+        return json.loads(text, object_hook=hook)
+    except (ValueError, RecursionError, MemoryError, TypeError) as e:
+        raise ValueError(f"{type(e).__name__}: {str(e)[:100]}") from None
+
+
+def compare_plain(got: Any, expected: Any) -> str | None:
+    """Both plain JSON values (the program's decoded here): `==` as the reference, on data only."""
     try:
         if got == expected:
             return None
-    except Exception as e:  # a hostile __eq__
-        return f"comparison raised {type(e).__name__}"
+    except (RecursionError, MemoryError):
+        return "the returned value is nested too deeply to compare"
     return f"expected {_short(expected)}, got {_short(got)}"
+
+
+def compare_return(got: Any, expected: Any) -> str | None:
+    """Call-based: a Python value as the child sends it (plain JSON types, a top-level tuple as a
+    list, anything without a JSON form equal to nothing) against the expected value."""
+    return compare_plain(loads_untrusted(json.dumps(to_plain(got)), _unplain_hook), expected)
 
 
 def _short(value: Any) -> str:
     try:
         text = repr(value)
-    except Exception:
-        text = f"<unprintable {type(value).__name__}>"
+    except RecursionError:
+        text = "<deeply nested value>"
     return text if len(text) <= 100 else text[:100] + "..."
 
 
-def _exc_message(e: BaseException) -> str:
-    try:
-        return f"{type(e).__name__}: {e}"[:MESSAGE_CHARS]
-    except Exception:
-        return type(e).__name__
-
-
-def _exc_verdict(e: BaseException) -> str:
-    if isinstance(e, MemoryError):
-        return "memory"
-    if isinstance(e, OSError) and e.errno == 27:  # EFBIG: RLIMIT_FSIZE hit by stdout or a file
-        return "output_limit"
-    return "runtime_error"
-
-
-# What the reference runner puts in front of every program (typing names, collections ...), minus
-# any name that would shadow a builtin (`from math import *` replaces pow() with math.pow).
-PRELUDE_MODULES = ("sys", "math", "collections", "itertools", "heapq", "bisect", "functools", "re",
-                   "string", "random", "json", "copy", "operator", "decimal", "fractions", "typing",
-                   "statistics", "datetime", "array", "threading", "io", "time")
-PRELUDE_STAR = ("typing", "collections", "itertools", "functools", "heapq", "bisect", "math")
-
-
-def build_prelude() -> dict[str, Any]:
-    import builtins
-    import importlib
-
-    names: dict[str, Any] = {}
-    for mod in PRELUDE_STAR:
-        m = importlib.import_module(mod)
-        public = getattr(m, "__all__", [n for n in dir(m) if not n.startswith("_")])
-        for n in public:
-            if not hasattr(builtins, n) and hasattr(m, n):
-                names[n] = getattr(m, n)
-    for mod in PRELUDE_MODULES:
-        names[mod] = importlib.import_module(mod)
-    names["__builtins__"] = builtins
-    names["__name__"] = "__main__"
-    return names
-
-
-class _Stdio:
-    """Per-test stdin/stdout on in-memory files at fds 0/1, so input(), sys.stdin.buffer,
-    open(0) and os.write(1) all behave as in a real process."""
-
-    def __init__(self, max_output_bytes: int):
-        self.max_output_bytes = max_output_bytes
-        self.out_fd = -1
-
-    def start(self, data: str) -> None:
-        import io
-
-        in_fd = _above_stdio(os.memfd_create("stdin"))
-        os.write(in_fd, data.encode()) if len(data) < 1 << 20 else _write_all(in_fd, data.encode())
-        os.lseek(in_fd, 0, 0)
-        os.dup2(in_fd, 0)
-        os.close(in_fd)
-        if self.out_fd >= 0:
-            os.close(self.out_fd)
-        self.out_fd = _above_stdio(os.memfd_create("stdout"))
-        os.dup2(self.out_fd, 1)
-        sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)))
-        sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False), 1 << 16))
-
-    def finish(self) -> tuple[str | None, str | None]:
-        """(output, None) or (None, verdict) when it overflowed."""
+def _grade(job: Job, index: int, kind: str, stdout: bytes, payload: bytes) -> tuple[str, str | None]:
+    """One test's verdict from what the program handed back."""
+    if kind == "raised":
         try:
-            sys.stdout.flush()
-        except (ValueError, OSError):  # closed by the program, or EFBIG: size checked below
-            pass
-        size = os.fstat(self.out_fd).st_size
-        if size > self.max_output_bytes:
-            return None, "output_limit"
-        raw = os.pread(self.out_fd, size, 0) if size else b""
-        return raw.decode("utf-8", "replace"), None
-
-
-def _above_stdio(fd: int) -> int:
-    """A program that closed fd 0 or 1 makes the next new fd land there; move it above."""
-    if fd > 2:
-        return fd
-    import fcntl
-
-    high = fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
-    os.close(fd)
-    return high
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def _join_threads() -> None:
-    main = threading.main_thread()
-    for th in threading.enumerate():
-        if th is not main and not th.daemon and th is not threading.current_thread():
-            th.join()
-
-
-def drive(job: dict[str, Any], tests: Sequence[Sequence[str]], prelude: dict[str, Any], report) -> None:
-    """Run one program's tests in this process; `report(record)` sends progress to the parent.
-    ("begin", i) marks the start of test i (-1: compiling and loading); ("test", ...) is a result."""
-    max_out = int(job["limits"]["max_output_mb"]) << 20
-    stdio = _Stdio(max_out)
-    report({"begin": -1})
-    try:
-        code = compile(job["code"], "<solution>", "exec")
-    except BaseException as e:  # SyntaxError, ValueError (NUL bytes), MemoryError, RecursionError
-        report({"test": -1, "verdict": "compile_error", "wall": 0.0, "msg": _exc_message(e)})
-        return
-    if job["mode"] == "call":
-        _drive_call(job, code, tests, prelude, stdio, report)
-    else:
-        _drive_stdin(code, tests, prelude, stdio, report)
-
-
-def _each_test(tests, run_one, report) -> None:
-    """run_one(test_in, test_out) -> (verdict, msg) for each test in turn, timed and reported;
-    anything the program raises is its verdict; the first test that does not pass ends the run."""
-    for i, (test_in, test_out) in enumerate(tests):
-        report({"begin": i})
-        t0 = time.perf_counter()
-        try:
-            verdict, msg = run_one(test_in, test_out)
-        except BaseException as e:
-            verdict, msg = _exc_verdict(e), _exc_message(e)
-        report({"test": i, "verdict": verdict, "wall": time.perf_counter() - t0, "msg": msg})
-        if verdict != "pass":
-            return
-
-
-def _drive_stdin(code, tests, prelude, stdio: _Stdio, report) -> None:
-    def run_one(test_in, test_out):
-        stdio.start(test_in)
-        namespace = dict(prelude)
-        try:
-            exec(code, namespace)
-        except SystemExit:  # exit()/sys.exit(): the program ended, its output stands
-            pass
-        _join_threads()
-        # drop the program's objects now: a file it opened on fd 0 (open(0)) must close
-        # before the next test puts its input there, not whenever the GC gets to it
-        namespace.clear()
-        del namespace
-        output, overflow = stdio.finish()
-        if overflow:
-            return overflow, f"more than {stdio.max_output_bytes >> 20} MiB of output"
-        msg = compare_stdout(output, test_out)
+            claim = loads_untrusted(payload)
+            verdict, msg = str(claim["verdict"]), str(claim.get("msg") or "")[:MESSAGE_CHARS]
+        except (ValueError, KeyError, TypeError):
+            return "runtime_error", "unreadable failure report"
+        return (verdict if verdict in SELF_REPORTED else "runtime_error"), msg
+    if kind != {"stdin": "end", "call": "returned"}[job.mode]:
+        return "runtime_error", f"a {kind!r} report from a {job.mode} program"
+    expected = job.tests[index].output
+    if kind == "end":
+        msg = compare_stdout(stdout.decode("utf-8", "replace"), expected)
         return ("wrong" if msg else "pass"), msg
-
-    _each_test(tests, run_one, report)
-
-
-def _drive_call(job, code, tests, prelude, stdio: _Stdio, report) -> None:
-    func_name = job["func_name"]
-    t0 = time.perf_counter()
-    try:
-        stdio.start("")
-        namespace = dict(prelude)
-        exec(code, namespace)
-        if isinstance(namespace.get("Solution"), type):
-            func = getattr(namespace["Solution"](), func_name)
-        else:
-            func = namespace[func_name]
-    except BaseException as e:
-        msg = _exc_message(e)
-        if isinstance(e, (AttributeError, KeyError)):
-            msg = f"no function {func_name!r} (in class Solution or at top level): {msg}"
-        report({"test": -1, "verdict": _exc_verdict(e), "wall": time.perf_counter() - t0, "msg": msg})
-        return
-    def run_one(test_in, test_out):
-        args = [json.loads(line) for line in test_in.split("\n")]
-        msg = compare_return(func(*args), json.loads(test_out))
+    if kind == "returned":
+        try:
+            want = loads_untrusted(expected)
+        except ValueError as e:
+            return "sandbox_error", f"the expected output of test {index} is not JSON ({e})"
+        try:
+            got = loads_untrusted(payload, _unplain_hook)
+        except ValueError as e:
+            return "wrong", f"the returned value could not be read back ({e})"
+        msg = compare_plain(got, want)
         return ("wrong" if msg else "pass"), msg
-
-    _each_test(tests, run_one, report)
+    return "runtime_error", f"unknown report {kind!r}"
 
 
 # ----------------------------------------------------------------------------------------------
-# The fork server (runs as `python -I sandbox.py --serve CONFIG_JSON`).
-
-_libc = ctypes.CDLL(None, use_errno=True)
-CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x10000000, 0x20000000, 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND = 1, 2, 4, 8, 32, 4096
-MS_MOVE, MS_REC, MS_PRIVATE = 8192, 16384, 1 << 18
-PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
-SYS_MOUNT_SETATTR, AT_RECURSIVE, MOUNT_ATTR_RDONLY, MOUNT_ATTR_NOSUID = 442, 0x8000, 1, 2
-
-
-class _MountAttr(ctypes.Structure):
-    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
-                ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
-
-
-def _check(rc: int, what: str) -> None:
-    if rc != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
-
-
-def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    enc = lambda s: s.encode() if s is not None else None  # noqa: E731
-    _check(_libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
-           f"mount {target}")
-
-
-def _set_readonly(path: str, readonly: bool) -> None:
-    attr = _MountAttr(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID if readonly else 0,
-                      0 if readonly else MOUNT_ATTR_RDONLY, 0, 0)
-    _check(_libc.syscall(SYS_MOUNT_SETATTR, -100, path.encode(), AT_RECURSIVE, ctypes.byref(attr),
-                         ctypes.sizeof(attr)), f"mount_setattr {path}")
-
-
-def _enter_namespaces(is_root: bool) -> dict[str, bool]:
-    """New network + mount + PID namespaces (a user namespace first when not root)."""
-    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID
-    if not is_root:
-        uid, gid = os.getuid(), os.getgid()
-        if _libc.unshare(CLONE_NEWUSER | flags) != 0:
-            return {"network": False, "mount": False, "pid": False}
-        with open("/proc/self/setgroups", "w") as f:
-            f.write("deny")
-        with open("/proc/self/uid_map", "w") as f:
-            f.write(f"0 {uid} 1")
-        with open("/proc/self/gid_map", "w") as f:
-            f.write(f"0 {gid} 1")
-        return {"network": True, "mount": True, "pid": True}
-    if _libc.unshare(flags) == 0:
-        return {"network": True, "mount": True, "pid": True}
-    if _libc.unshare(CLONE_NEWNET) == 0:
-        return {"network": True, "mount": False, "pid": False}
-    return {"network": False, "mount": False, "pid": False}
-
-
-def _hide_dir(path: str, keep: list[str], stage_root: str) -> None:
-    """Cover `path` with an empty tmpfs, but bind back the `keep` paths inside it (the Python
-    installation, when it lives in a home directory), staged through `stage_root` first."""
-    keep = sorted({k for k in keep if k.startswith(path.rstrip("/") + "/") and os.path.isdir(k)})
-    keep = [k for k in keep if not any(k != o and k.startswith(o + "/") for o in keep)]
-    staged = []
-    for n, k in enumerate(keep):
-        stage = os.path.join(stage_root, f".stage{n}")
-        os.makedirs(stage)
-        _mount(k, stage, None, MS_BIND | MS_REC)
-        staged.append((stage, k))
-    _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
-    for stage, k in staged:
-        os.makedirs(k, exist_ok=True)
-        _mount(stage, k, None, MS_MOVE)
-
-
-def _setup_filesystem(work_root: str, hide: list[str]) -> dict[str, bool]:
-    done = {"readonly_fs": False, "home_hidden": False, "proc_hidepid": False}
-    _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing we mount leaks back to the host
-    _mount("tmpfs", work_root, "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=0711")
-    python_paths = [sys.prefix, sys.base_prefix, sys.exec_prefix] + [p for p in sys.path if p]
-    try:
-        for path in hide:
-            if os.path.isdir(path) and not work_root.startswith(path.rstrip("/") + "/"):
-                _hide_dir(path, python_paths, work_root)
-        done["home_hidden"] = True
-    except OSError:
-        pass
-    try:  # a /proc of our PID namespace only, and only the program's own processes in it
-        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2")
-        done["proc_hidepid"] = True
-    except OSError:
-        pass
-    try:
-        _set_readonly("/", True)
-        _set_readonly(work_root, False)
-        done["readonly_fs"] = True
-    except OSError:
-        pass
-    return done
-
-
-def _read_exact(fd: int, n: int) -> bytes:
-    chunks, got = [], 0
-    while got < n:
-        chunk = os.read(fd, min(n - got, 1 << 20))
-        if not chunk:
-            raise EOFError
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
-
-
-def _recv(fd: int) -> Any:
-    (n,) = struct.unpack("<Q", _read_exact(fd, 8))
-    return json.loads(_read_exact(fd, n))
-
-
-def _send(fd: int, obj: Any) -> None:
-    data = json.dumps(obj).encode()
-    _write_all(fd, struct.pack("<Q", len(data)) + data)
-
-
-class _Server:
-    TESTS_CACHE = 16
-
-    def __init__(self, config: dict[str, Any], isolation: dict[str, Any], in_fd: int, out_fd: int):
-        import collections
-
-        self.config = config
-        self.isolation = isolation
-        self.in_fd, self.out_fd = in_fd, out_fd
-        self.tests: collections.OrderedDict[str, list] = collections.OrderedDict()
-        self.prelude = build_prelude()
-        self.counter = 0
-        # one random unprivileged uid per server: its RLIMIT_NPROC is ours alone, its files are
-        # unreadable to other servers' programs, and hidepid hides every other process
-        self.uid = 1_000_000 + int.from_bytes(os.urandom(4), "little") % 1_000_000_000 if isolation["uid"] else None
-
-    def loop(self) -> None:
-        while True:
-            try:
-                msg = _recv(self.in_fd)
-            except EOFError:
-                return
-            if msg["op"] == "tests":
-                self.tests[msg["key"]] = msg["tests"]
-                self.tests.move_to_end(msg["key"])
-                while len(self.tests) > self.TESTS_CACHE:
-                    self.tests.popitem(last=False)
-            elif msg["op"] == "run":
-                tests = self.tests.get(msg["key"])
-                if tests is None:
-                    _send(self.out_fd, {"missing_tests": True})
-                    continue
-                self.tests.move_to_end(msg["key"])
-                _send(self.out_fd, self.run(msg, tests))
-
-    def run(self, job: dict[str, Any], tests: list) -> dict[str, Any]:
-        self.counter += 1
-        work_dir = os.path.join(self.config["work_root"], f"p{self.counter}")
-        os.mkdir(work_dir, 0o700)
-        if self.uid is not None:
-            os.chown(work_dir, self.uid, self.uid)
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(r)
-            self._child(job, tests, work_dir, w)  # never returns
-        os.close(w)
-        try:
-            os.setpgid(pid, pid)  # also done by the child: whichever runs first wins the race
-        except OSError:
-            pass
-        results, done, killed, current = self._watch(pid, r, float(job["limits"]["timeout_s"]))
-        os.close(r)
-        status, cpu = self._end_program(pid)
-        _rmtree(work_dir)
-        if killed is None and not done:  # it ended without saying so: os._exit, a signal ...
-            if os.WIFSIGNALED(status):
-                sig = os.WTERMSIG(status)
-                name = signal.Signals(sig).name if sig in signal.valid_signals() else str(sig)
-                killed = ("timeout" if sig == signal.SIGXCPU else "runtime_error",
-                          f"killed by signal {name} during test {current}")
-            else:
-                killed = ("runtime_error", f"the program exited (status {os.waitstatus_to_exitcode(status)}) "
-                                           f"during test {current}")
-        return {"results": results, "killed": killed, "cpu": cpu, "n": len(tests), "current": current}
-
-    def _watch(self, pid: int, r: int, timeout: float):
-        """Follow the child's reports; stop it when the current test overruns its timeout.
-        Returns (test records, finished normally, (verdict, message) if stopped, current test)."""
-        os.set_blocking(r, False)  # an escaped grandchild may hold the write end open forever
-        pidfd = os.pidfd_open(pid)
-        poller = select.poll()
-        poller.register(r, select.POLLIN)
-        poller.register(pidfd, select.POLLIN)
-        buffer = b""
-        results: list[dict[str, Any]] = []
-        current, next_begin = -2, -1
-        deadline = time.monotonic() + timeout + 2.0  # the fork and setup before the first report
-        try:
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    what = f"test {current}" if current >= 0 else "loading the program"
-                    return results, False, ("timeout", f"{what} ran past {timeout:g} s"), current
-                exited = False
-                for fd, _ in poller.poll(left * 1000):
-                    if fd == pidfd:
-                        exited = True
-                try:
-                    while True:
-                        chunk = os.read(r, 1 << 16)
-                        if not chunk:
-                            break
-                        buffer += chunk
-                        if len(buffer) > 1 << 20:  # garbage written into our pipe
-                            return results, False, ("runtime_error", "the program wrote into the harness's pipe"), current
-                except BlockingIOError:
-                    pass
-                *lines, buffer = buffer.split(b"\n")
-                for line in lines:
-                    try:
-                        rec = json.loads(line)
-                    except ValueError:
-                        continue
-                    if not isinstance(rec, dict):
-                        continue
-                    if rec.get("begin") == next_begin:
-                        current, next_begin = next_begin, next_begin + 1
-                        deadline = time.monotonic() + timeout
-                    elif rec.get("test") == current and (not results or results[-1].get("test") != current):
-                        results.append(rec)
-                        if rec.get("verdict") != "pass":
-                            return results, True, None, current
-                    elif rec.get("done"):
-                        return results, True, None, current
-                if exited:
-                    return results, False, None, current
-        finally:
-            os.close(pidfd)
-
-    def _end_program(self, pid: int) -> tuple[int, float]:
-        """Kill the program and everything it started (setsid or not); reap every zombie.
-        Returns the program's wait status and CPU seconds."""
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
-        if not self.isolation.get("pid") and self.uid is not None:
-            helper = os.fork()  # no PID namespace: kill whatever runs as the program's uid
-            if helper == 0:
-                try:
-                    os.setresuid(self.uid, self.uid, self.uid)
-                    os.kill(-1, signal.SIGKILL)
-                finally:
-                    os._exit(0)
-            os.waitpid(helper, 0)
-        _, status, usage = os.wait4(pid, 0)
-        if self.isolation.get("pid"):
-            # we are init of our PID namespace: every other process in it belongs to this program,
-            # and its orphans were reparented to us
-            while True:
-                try:
-                    os.kill(-1, signal.SIGKILL)
-                except OSError:
-                    pass
-                try:
-                    os.waitpid(-1, 0)
-                except ChildProcessError:
-                    break
-        return status, usage.ru_utime + usage.ru_stime
-
-    def _child(self, job: dict[str, Any], tests: list, work_dir: str, report_fd: int) -> None:
-        try:
-            import resource
-
-            os.setpgid(0, 0)  # its own group: the parent kills the group
-            os.dup2(report_fd, 3)
-            os.closerange(4, 1 << 16)
-            report_fd = 3
-            devnull = os.open(os.devnull, os.O_RDWR)
-            os.dup2(devnull, 2)
-            os.close(devnull)
-            limits = job["limits"]
-            cpu_s = int(float(limits["timeout_s"]) * (max(1, len(tests)) + 1)) + 1
-            for res, value in ((resource.RLIMIT_CPU, cpu_s),
-                               (resource.RLIMIT_AS, int(limits["memory_mb"]) << 20),
-                               (resource.RLIMIT_FSIZE, int(limits["max_output_mb"]) << 20),
-                               (resource.RLIMIT_CORE, 0),
-                               (resource.RLIMIT_NOFILE, int(limits["max_open_files"]))):
-                try:
-                    resource.setrlimit(res, (value, value))
-                except (ValueError, OSError):
-                    pass
-            os.chdir(work_dir)
-            if self.uid is not None:
-                # counted per uid, and root is exempt: it only bites after setuid
-                resource.setrlimit(resource.RLIMIT_NPROC, (int(limits["max_processes"]),) * 2)
-                os.setgroups([])
-                os.setresgid(self.uid, self.uid, self.uid)
-                os.setresuid(self.uid, self.uid, self.uid)
-            _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-            os.environ.clear()
-            os.environ.update({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": work_dir,
-                               "TMPDIR": work_dir, "LANG": "C.UTF-8"})
-            tempfile.tempdir = work_dir
-
-            def report(record: dict[str, Any]) -> None:
-                _write_all(report_fd, json.dumps(record).encode() + b"\n")
-
-            drive(job, tests, self.prelude, report)
-            report({"done": True})
-        except BaseException:
-            pass
-        os._exit(0)
-
-
-def _rmtree(path: str) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def serve(config: dict[str, Any]) -> None:
-    # No PR_SET_PDEATHSIG towards the harness: it fires when the *thread* that started us ends,
-    # and the harness starts servers from worker threads. A harness that dies closes our stdin:
-    # the loop ends at EOF, and with it (init of the PID namespace) every program.
-    is_root = os.geteuid() == 0
-    in_fd, out_fd = os.dup(0), os.dup(1)
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1):
-        os.dup2(devnull, fd)
-    isolation: dict[str, Any] = dict(_enter_namespaces(is_root), uid=is_root)
-    if isolation["pid"]:
-        # the next child is init (PID 1) of the new namespace: it becomes the server
-        init = os.fork()
-        if init:
-            os.close(in_fd)
-            os.close(out_fd)
-            _, status = os.waitpid(init, 0)
-            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
-        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the outer process is single-threaded
-    if isolation["mount"]:
-        isolation.update(_setup_filesystem(config["work_root"], config.get("hide", [])))
-    else:
-        isolation.update(readonly_fs=False, home_hidden=False, proc_hidepid=False)
-    server = _Server(config, isolation, in_fd, out_fd)
-    _send(out_fd, {"ready": True, "isolation": isolation})
-    server.loop()
-
-
-# ----------------------------------------------------------------------------------------------
-# The harness side: a pool of fork servers.
+# The harness side of one fork server.
 
 
 def _tests_key(job: Job) -> str:
@@ -685,10 +212,8 @@ def _tests_key(job: Job) -> str:
 
     h = hashlib.blake2b(digest_size=16)
     for t in job.tests:
-        h.update(t.input.encode())
+        h.update(t.input.encode("utf-8", "surrogatepass"))
         h.update(b"\0")
-        h.update(t.output.encode())
-        h.update(b"\1")
     return h.hexdigest()
 
 
@@ -696,19 +221,37 @@ class SandboxError(RuntimeError):
     """The sandbox itself failed (not the program): the server could not start or died."""
 
 
-class _ServerHandle:
-    """One fork server process and the test sets it holds."""
+def _set_pipe_size(fd: int) -> None:
+    try:
+        import fcntl
 
-    def __init__(self, hide: list[str]):
+        fcntl.fcntl(fd, 1031, sandbox_server.PIPE_BYTES)  # F_SETPIPE_SZ
+    except OSError:
+        pass
+
+
+class _ServerHandle:
+    """One fork server process, its four pipes and the test inputs it holds."""
+
+    def __init__(self, cgroup: str | None, scratch_mb: int):
         self.work_root = tempfile.mkdtemp(prefix="evalsuite-sandbox-")
         os.chmod(self.work_root, 0o711)
-        config = {"work_root": self.work_root, "hide": hide}
+        code_r, self.code_w = os.pipe()
+        self.data_r, data_w = os.pipe()
+        for fd in (code_r, data_w):
+            _set_pipe_size(fd)
+        config = {"work_root": self.work_root, "code_fd": code_r, "data_fd": data_w, "cgroup": cgroup,
+                  "scratch_mb": scratch_mb}
         # -I: ignore PYTHON* variables and the user's site dir; env: nothing of ours reaches it
-        self.proc = subprocess.Popen(
-            [sys.executable, "-I", os.path.abspath(__file__), "--serve", json.dumps(config)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env={"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"},
-            close_fds=True, start_new_session=True)
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", str(SERVER_SCRIPT), "--serve", json.dumps(config)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                env={"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"},
+                close_fds=True, pass_fds=(code_r, data_w), start_new_session=True)
+        finally:
+            os.close(code_r)
+            os.close(data_w)
         self.sent_keys: list[str] = []
         try:
             hello = self._recv(timeout=60)
@@ -717,56 +260,75 @@ class _ServerHandle:
             raise
         self.isolation: dict[str, Any] = hello["isolation"]
 
+    def _read_exact(self, fd: int, n: int, end: float, what: str) -> bytes:
+        parts, got = [], 0
+        while got < n:
+            left = end - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise SandboxError(f"sandbox server did not send {what} in time")
+            chunk = os.read(fd, min(n - got, 1 << 20))
+            if not chunk:
+                raise SandboxError(f"sandbox server exited (status {self.proc.poll()})")
+            parts.append(chunk)
+            got += len(chunk)
+        return b"".join(parts)
+
     def _recv(self, timeout: float) -> Any:
-        fd = self.proc.stdout.fileno()
         end = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        (n,) = struct.unpack("<Q", self._read_exact(fd, 8, end, "a reply"))
+        return json.loads(self._read_exact(fd, n, end, "a reply"))
 
-        def read_exact(n: int) -> bytes:
-            parts, got = [], 0
-            while got < n:
-                left = end - time.monotonic()
-                if left <= 0 or not select.select([fd], [], [], left)[0]:
-                    raise SandboxError(f"sandbox server did not answer within {timeout:.0f} s")
-                chunk = os.read(fd, min(n - got, 1 << 20))
-                if not chunk:
-                    raise SandboxError(f"sandbox server exited (status {self.proc.poll()})")
-                parts.append(chunk)
-                got += len(chunk)
-            return b"".join(parts)
-
-        (n,) = struct.unpack("<Q", read_exact(8))
-        return json.loads(read_exact(n))
-
-    def _send(self, obj: Any) -> None:
+    def _send(self, obj: Any, data: bytes = b"") -> None:
         try:
-            _send(self.proc.stdin.fileno(), obj)
+            sandbox_server.send_msg(self.proc.stdin.fileno(), obj)
+            if data:
+                sandbox_server.write_all(self.code_w, data)
         except OSError as e:
             raise SandboxError(f"sandbox server gone: {e}") from None
 
-    def run(self, job: Job) -> dict[str, Any]:
+    def run(self, job: Job) -> tuple[list[TestResult], dict[str, Any]]:
         key = _tests_key(job)
-        message = {"op": "run", "key": key, "code": job.code, "mode": job.mode,
-                   "func_name": job.func_name, "limits": asdict(job.limits)}
-        # the server's own checks bound every phase; this is the guard against a wedged server
-        guard = (len(job.tests) + 2) * (job.limits.timeout_s + 1) + 30
+        code = job.code.encode("utf-8", "surrogatepass")
+        message = {"op": "run", "key": key, "mode": job.mode, "func_name": job.func_name,
+                   "limits": asdict(job.limits), "code_bytes": len(code)}
+        # the server bounds every phase on its own clock; this only guards against a wedged server
+        guard = 2 * job.limits.timeout_s + 60
         for _attempt in range(2):
             if key not in self.sent_keys:
-                self._send({"op": "tests", "key": key, "tests": [[t.input, t.output] for t in job.tests]})
+                self._send({"op": "inputs", "key": key, "inputs": [t.input for t in job.tests]})
                 self.sent_keys.append(key)
-                del self.sent_keys[:-_Server.TESTS_CACHE]
+                del self.sent_keys[:-sandbox_server.Server.INPUTS_CACHE]
             else:  # mirror the server's LRU order
                 self.sent_keys.remove(key)
                 self.sent_keys.append(key)
-            self._send(message)
-            reply = self._recv(timeout=guard)
-            if not reply.get("missing_tests"):
-                return reply
-            self.sent_keys.remove(key)
-        raise SandboxError("sandbox server lost its test cache")
+            self._send(message, code)
+            results: list[TestResult] = []
+            while True:
+                event = self._recv(timeout=guard)
+                if event.get("ev") == "missing_inputs":
+                    self.sent_keys.remove(key)
+                    break
+                if event.get("ev") == "end":
+                    return results, event
+                results.append(self._grade_event(job, event, guard))
+        raise SandboxError("sandbox server lost its test inputs")
+
+    def _grade_event(self, job: Job, event: dict[str, Any], guard: float) -> TestResult:
+        index, n_out, n_pay = int(event["test"]), int(event["stdout"]), int(event["payload"])
+        limit = (job.limits.max_output_mb << 20) + 1
+        if not (-1 <= index < len(job.tests)) or n_out > limit or n_pay > limit:
+            raise SandboxError(f"sandbox server sent an impossible result ({index}, {n_out}, {n_pay})")
+        data = self._read_exact(self.data_r, n_out + n_pay, time.monotonic() + guard, "a program's output")
+        verdict, msg = _grade(job, index, str(event["kind"]), data[:n_out], data[n_out:])
+        if index >= 0:
+            go_on = verdict == "pass" and index + 1 < len(job.tests)
+            self._send({"op": "next" if go_on else "stop"})
+        return TestResult(index, verdict, float(event.get("wall", 0.0)), msg)
 
     def close(self) -> None:
-        # closing its stdin ends the server's loop: its init exits, the outer process reaps it and
-        # exits (killing the outer first would leave the init a zombie for the host's init)
+        # closing its control pipe ends the server's loop: its init exits, the outer process reaps
+        # it and exits (killing the outer first would leave the init a zombie for the host's init)
         try:
             self.proc.stdin.close()
             self.proc.wait(timeout=2)
@@ -782,51 +344,73 @@ class _ServerHandle:
                 stream.close()
             except Exception:
                 pass
+        for fd in (self.code_w, self.data_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
         try:
             os.rmdir(self.work_root)  # empty on the host: the tmpfs lived in the server's namespace
         except OSError:
             pass
 
 
-def _result_from_reply(reply: dict[str, Any], wall_s: float) -> ProgramResult:
-    tests = [TestResult(int(r.get("test", -1)), str(r.get("verdict", "runtime_error")),
-                        float(r.get("wall", 0.0)), (r.get("msg") or None) and str(r["msg"])[:MESSAGE_CHARS])
-             for r in reply["results"]]
-    n = int(reply["n"])
-    killed = reply.get("killed")
+def _program_result(job: Job, tests: list[TestResult], end: dict[str, Any], wall_s: float) -> ProgramResult:
+    n = len(job.tests)
+    killed = end.get("killed")
     if killed:
-        verdict, message = killed[0], str(killed[1])[:MESSAGE_CHARS]
-        index = int(reply.get("current", -1))
+        verdict, message = str(killed[0]), str(killed[1])[:MESSAGE_CHARS]
         if not tests or tests[-1].verdict == "pass":
-            tests.append(TestResult(index, verdict, 0.0, message))
-    else:
-        failed = next((t for t in tests if t.verdict != "pass"), None)
-        verdict = failed.verdict if failed else "pass"
-        message = f"test {failed.index}: {failed.message}" if failed and failed.index >= 0 else (failed.message if failed else None)
+            tests.append(TestResult(int(end.get("test", -1)), verdict, 0.0, message))
+    failed = next((t for t in tests if t.verdict != "pass"), None)
+    verdict = failed.verdict if failed else "pass"
+    message = None
+    if failed:
+        message = f"test {failed.index}: {failed.message}" if failed.index >= 0 and failed.message \
+            and not failed.message.startswith("test ") else failed.message
     if verdict not in VERDICTS:
         verdict = "runtime_error"
     passed = verdict == "pass" and sum(t.verdict == "pass" for t in tests) == n
     if verdict == "pass" and not passed:
         verdict, message = "runtime_error", "not every test reported a result"
-    return ProgramResult(passed, verdict, tests, n, wall_s, float(reply.get("cpu", 0.0)), message)
+    return ProgramResult(passed, verdict, tests, n, wall_s, float(end.get("cpu", 0.0)), message)
 
 
 def _sandbox_failure(job: Job, error: Exception, wall_s: float) -> ProgramResult:
     return ProgramResult(False, "sandbox_error", [], len(job.tests), wall_s, 0.0, str(error)[:MESSAGE_CHARS])
 
 
-def default_hidden_dirs() -> list[str]:
-    """Home directories a program must not read (tokens, caches, ssh keys)."""
-    dirs = {os.path.expanduser("~"), "/root", "/home"}
-    return sorted(d for d in dirs if d and d != "/" and os.path.isdir(d))
+def delegated_cgroup() -> str | None:
+    """A cgroup v2 directory the sandbox may create children in, with memory, pids and cpu
+    enabled for them: $EVALSUITE_SANDBOX_CGROUP, or this process's own cgroup when it already
+    delegates them. None: the fallback limits (docs/sandbox.md)."""
+    candidates = [os.environ[CGROUP_ENV]] if os.environ.get(CGROUP_ENV) else []
+    try:
+        own = next(line[3:].strip() for line in Path("/proc/self/cgroup").read_text().splitlines()
+                   if line.startswith("0::"))
+        for line in Path("/proc/self/mountinfo").read_text().splitlines():
+            left, _, right = line.partition(" - ")
+            if right.split()[:1] == ["cgroup2"]:
+                candidates.append(left.split()[4] + own)
+    except (OSError, StopIteration, IndexError):
+        pass
+    for d in candidates:
+        try:
+            enabled = set(Path(d, "cgroup.subtree_control").read_text().split())
+        except OSError:
+            continue
+        if {"memory", "pids", "cpu"} <= enabled and os.access(d, os.W_OK):
+            return d
+    return None
 
 
 class SandboxPool:
     """`workers` fork servers; `run` is thread-safe and `run_many` keeps every server busy."""
 
-    def __init__(self, workers: int | None = None, hide: list[str] | None = None):
+    def __init__(self, workers: int | None = None, scratch_mb: int = 256):
         self.workers = max(1, workers or os.cpu_count() or 1)
-        self.hide = default_hidden_dirs() if hide is None else hide
+        self.cgroup = delegated_cgroup()
+        self.scratch_mb = scratch_mb
         self._idle: queue.Queue[_ServerHandle] = queue.Queue()
         self._all: list[_ServerHandle] = []
         self._lock = threading.Lock()
@@ -841,15 +425,20 @@ class SandboxPool:
             self.workers += 1
 
     def _add(self) -> None:
-        handle = _ServerHandle(self.hide)
+        handle = _ServerHandle(self.cgroup, self.scratch_mb)
         with self._lock:
             self._all.append(handle)
         self._idle.put(handle)
 
     @property
     def isolation(self) -> dict[str, Any]:
-        """What this machine allowed: network/mount/pid namespaces, uid drop, read-only fs ..."""
+        """What this machine allowed: namespaces, uid drop, pivoted root, seccomp, cgroup, and
+        under "limits" how each per-program limit is enforced."""
         return dict(self._all[0].isolation) if self._all else {}
+
+    def server_pids(self) -> list[int]:
+        with self._lock:
+            return [h.proc.pid for h in self._all]
 
     def run(self, job: Job) -> ProgramResult:
         if self._closed:
@@ -857,8 +446,8 @@ class SandboxPool:
         handle = self._idle.get()
         t0 = time.perf_counter()
         try:
-            reply = handle.run(job)
-        except (SandboxError, OSError, ValueError, KeyError) as e:
+            tests, end = handle.run(job)
+        except (SandboxError, OSError, ValueError, KeyError, TypeError) as e:
             # the server is in an unknown state: replace it, record the program as a failure
             handle.close()
             with self._lock:
@@ -867,8 +456,8 @@ class SandboxPool:
             return _sandbox_failure(job, e, time.perf_counter() - t0)
         self._idle.put(handle)
         try:
-            return _result_from_reply(reply, time.perf_counter() - t0)
-        except (KeyError, TypeError, ValueError) as e:
+            return _program_result(job, tests, end, time.perf_counter() - t0)
+        except (KeyError, TypeError, ValueError, IndexError) as e:
             return _sandbox_failure(job, e, time.perf_counter() - t0)
 
     def run_many(self, jobs: Sequence[Job], progress: bool | str = False) -> list[ProgramResult]:
@@ -972,7 +561,3 @@ def run_many(jobs: Sequence[Job], workers: int | None = None, progress: bool | s
              pool: SandboxPool | None = None) -> list[ProgramResult]:
     """Every job, in parallel on `workers` fork servers (default: one per core); results in order."""
     return (pool or default_pool(workers)).run_many(jobs, progress=progress)
-
-
-if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "--serve":
-    serve(json.loads(sys.argv[2]))

@@ -65,6 +65,7 @@ class Score:
     unfinished: bool  # thinking never closed: no answer, counted wrong
     truncated: bool  # finish_reason == "length"
     detail: dict[str, Any] = field(default_factory=dict)
+    graded: str | None = None  # digest of the generation this score graded (pipeline.generation_digest)
 
 
 def to_dict(record: Any) -> dict[str, Any]:

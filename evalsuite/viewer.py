@@ -16,7 +16,7 @@ from typing import Any
 from evalsuite.render import split_generation
 from evalsuite.results import TaskResult, load_items
 
-VERDICTS = ("correct", "partial", "wrong", "no answer", "unfinished", "not scored")
+VERDICTS = ("correct", "partial", "wrong", "no answer", "scoring error", "unfinished", "not scored")
 # A card run holds ~10,000 responses of up to 131K tokens each: the page keeps each text's head and
 # tail within these budgets (characters) so it stays openable; generations.jsonl has the rest.
 PROMPT_CHARS = 8_000
@@ -43,6 +43,8 @@ def verdict(score: dict[str, Any] | None) -> str:
         return "correct"
     if value > 0.0:
         return "partial"
+    if (score.get("detail") or {}).get("scoring_error"):  # the scorer failed, not the model
+        return "scoring error"
     return "no answer" if score.get("extracted") is None else "wrong"
 
 
@@ -164,7 +166,7 @@ details.item{border:1px solid #ddd;border-radius:4px;margin:.4em 0;padding:.3em 
 details.item>summary{cursor:pointer}
 .sample{border-left:4px solid #ccc;margin:.6em 0;padding:.2em .6em}
 .sample.correct{border-color:#2ca02c}.sample.partial{border-color:#bcbd22}.sample.wrong{border-color:#d62728}
-.sample.no-answer,.sample.unfinished{border-color:#7f7f7f}.sample.not-scored{border-color:#ddd}
+.sample.no-answer,.sample.scoring-error,.sample.unfinished{border-color:#7f7f7f}.sample.not-scored{border-color:#ddd}
 .verdict{font-weight:600}.muted{color:#777}
 pre{white-space:pre-wrap;word-break:break-word;background:#f7f7f7;padding:.4em;margin:.3em 0;max-height:30em;overflow:auto}
 .role{font-size:12px;color:#555;text-transform:uppercase}

@@ -2,7 +2,10 @@
 
 Why processes: sympy (and any scorer) can hang inside a C call where no signal or thread timeout
 reaches it; a process can always be killed. A worker that overruns or dies is replaced and the item
-is recorded as a failure, so one bad answer never stalls or sinks a run.
+is recorded as a failure, so one bad answer never stalls or sinks a run. Each worker may also grow
+by at most `memory_mb` beyond what it inherited (RLIMIT_AS): one answer once drove sympy to 4.3 GB,
+and a worker per core on a 16-core node would make that 64 GB. Over the cap, the call fails with
+a MemoryError (or the worker dies) and the item is recorded as a failure like any other.
 """
 from __future__ import annotations
 
@@ -25,7 +28,24 @@ class Outcome:
     seconds: float = 0.0
 
 
-def _serve(fn: Callable[[Any], Any], conn) -> None:
+def _cap_memory(memory_mb: int | None) -> None:
+    """Let this (forked) process grow by memory_mb of address space beyond what it has now: the
+    parent's size differs per run (a loaded model maps gigabytes), so the cap is relative."""
+    if not memory_mb:
+        return
+    import resource
+
+    with open("/proc/self/statm") as f:
+        size = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    limit = size + (int(memory_mb) << 20)
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
+    except (ValueError, OSError):
+        pass
+
+
+def _serve(fn: Callable[[Any], Any], conn, memory_mb: int | None = None) -> None:
+    _cap_memory(memory_mb)
     while True:
         try:
             msg = conn.recv()
@@ -37,6 +57,9 @@ def _serve(fn: Callable[[Any], Any], conn) -> None:
         t0 = time.perf_counter()
         try:
             result = (idx, True, fn(item), None, time.perf_counter() - t0)
+        except MemoryError:
+            result = (idx, False, None, f"MemoryError: the scorer needed more than {memory_mb} MiB "
+                                        f"(task.score_memory_mb)", time.perf_counter() - t0)
         except BaseException as e:  # the scorer's bug or a hostile input: a recorded failure, not a crash
             result = (idx, False, None, f"{type(e).__name__}: {str(e)[:300]}", time.perf_counter() - t0)
         try:
@@ -46,10 +69,10 @@ def _serve(fn: Callable[[Any], Any], conn) -> None:
 
 
 class _Worker:
-    def __init__(self, fn: Callable[[Any], Any]):
+    def __init__(self, fn: Callable[[Any], Any], memory_mb: int | None = None):
         ctx = mp.get_context("fork")  # fork: the task module and its config are inherited, not pickled
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_serve, args=(fn, child), daemon=True)
+        self.proc = ctx.Process(target=_serve, args=(fn, child, memory_mb), daemon=True)
         self.proc.start()
         child.close()
 
@@ -70,7 +93,8 @@ class _Worker:
 
 def map_with_deadline(fn: Callable[[Any], Any], items: Sequence[Any], timeout_s: float,
                       workers: int | None = None, desc: str | None = None,
-                      on_result: Callable[[int, Outcome], None] | None = None) -> list[Outcome]:
+                      on_result: Callable[[int, Outcome], None] | None = None,
+                      memory_mb: int | None = None) -> list[Outcome]:
     """fn(item) for every item in `workers` processes; each call killed after timeout_s.
     Results come back in item order; `on_result(i, outcome)` is called as each finishes (from the
     driving threads, serialised by a lock) so callers can persist results as they arrive."""
@@ -102,7 +126,7 @@ def map_with_deadline(fn: Callable[[Any], Any], items: Sequence[Any], timeout_s:
                 t0 = time.perf_counter()
                 if worker is None:  # the previous one was killed: fork a fresh one
                     try:
-                        worker = _Worker(fn)
+                        worker = _Worker(fn, memory_mb)
                     except Exception as e:  # fork refused (resources, an at-fork hook): record, go on
                         finish(i, Outcome(False, None, f"cannot start a worker: {type(e).__name__}: {e}"))
                         continue
@@ -129,7 +153,7 @@ def map_with_deadline(fn: Callable[[Any], Any], items: Sequence[Any], timeout_s:
 
     # fork every worker from this (the calling) thread before any driving thread exists: forking
     # while other threads hold locks is what makes fork unsafe
-    pool = [_Worker(fn) for _ in range(workers)]
+    pool = [_Worker(fn, memory_mb) for _ in range(workers)]
     threads = [threading.Thread(target=drive, args=(w,), daemon=True) for w in pool]
     for t in threads:
         t.start()

@@ -166,6 +166,7 @@ def _hub_rows(dataset, start: datetime, end: datetime) -> list[dict[str, Any]]:
 
 
 def load(cfg) -> list[Sample]:
+    _settings(cfg)  # a bad grading setting fails now, not after hours of generation
     start, end = _window(cfg)
     keep_difficulty = _difficulties(cfg)
     samples = []
@@ -213,15 +214,31 @@ def load(cfg) -> list[Sample]:
 
 # ------------------------------------------------------------------------------------- scoring
 
+def _number(cfg, key: str, default: float, lowest: float, kind=float) -> float:
+    value = cfg.task.get(key, default)
+    try:
+        number = kind(value)
+        if kind is int and (isinstance(value, bool) or number != float(value)):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise UserError(f"task.{key}={value!r} is not {'an integer' if kind is int else 'a number'}") from None
+    if number < lowest:
+        raise UserError(f"task.{key}={value!r} must be at least {lowest:g}")
+    return number
+
+
 def _settings(cfg) -> tuple[str, float, float | None, int]:
     task = cfg.task
     block = str(task.get("code_block", "last"))
     if block not in ("last", "first"):
         raise UserError(f"task.code_block must be last or first, not {block!r}")
-    timeout = float(task.get("timeout_s", 6))
+    timeout = _number(cfg, "timeout_s", 6, 0.01)
     rerun = task.get("rerun_timeouts_s", 12)
-    rerun = float(rerun) if rerun not in (None, "", 0) and float(rerun) > timeout else None
-    return block, timeout, rerun, int(task.get("memory_mb", 4096))
+    rerun = _number(cfg, "rerun_timeouts_s", 12, 0.0) if rerun not in (None, "", 0) else None
+    rerun = rerun if rerun is not None and rerun > timeout else None
+    if task.get("workers") is not None:
+        _number(cfg, "workers", 1, 1, int)
+    return block, timeout, rerun, int(_number(cfg, "memory_mb", 4096, 64, int))
 
 
 def _job(sample: Sample, code: str, timeout_s: float, memory_mb: int) -> Job:
@@ -232,8 +249,11 @@ def _job(sample: Sample, code: str, timeout_s: float, memory_mb: int) -> Job:
 
 
 def _verdict(result: ProgramResult) -> dict[str, Any]:
-    return {"verdict": result.verdict, "tests_passed": sum(t.verdict == "pass" for t in result.tests),
-            "tests": result.n_tests, "message": result.message, "seconds": round(result.wall_s, 3)}
+    detail = {"verdict": result.verdict, "tests_passed": sum(t.verdict == "pass" for t in result.tests),
+              "tests": result.n_tests, "message": result.message, "seconds": round(result.wall_s, 3)}
+    if result.verdict == "sandbox_error":  # the sandbox failed, not the program: not the model's answer
+        detail["scoring_error"] = f"sandbox: {result.message}"
+    return detail
 
 
 def score_batch(pairs: list[tuple[Sample, str]], cfg, pool: SandboxPool | None = None,
@@ -293,6 +313,15 @@ def _grade_chunk(part, block, other, timeout, rerun, memory_mb, pool: SandboxPoo
             detail[f"value_timeout_{rerun:g}s"] = float(longer[key].passed) if key in longer else value
         grades.append(Grade(value, chosen[i], detail))
     return grades
+
+
+def scoring_environment(cfg) -> dict[str, Any]:
+    """What the programs ran under, for run.json: the sandbox's isolation, how each limit is
+    enforced on this machine, and the limits' values."""
+    _, timeout, rerun, memory_mb = _settings(cfg)
+    pool = default_pool(int(cfg.task.get("workers") or os.cpu_count() or 1))
+    limits = Limits(timeout_s=timeout, memory_mb=memory_mb)
+    return {"sandbox": pool.isolation, "limits": {**vars(limits), "rerun_timeout_s": rerun}}
 
 
 def score(sample: Sample, answer: str, cfg) -> Grade:

@@ -40,6 +40,7 @@ def write_fake_task(run_dir: Path, name: str, benchmark: str | None, verdicts: d
     verdicts = {"1": ["correct", "wrong", "unfinished", "none"], ...} (sample k in list order).
     `config` (a resolved config, e.g. from evalsuite.config.compose) lets the items be reloaded."""
     from evalsuite import metrics, store
+    from evalsuite.pipeline import generation_digest
     from evalsuite.types import Generation, Score, from_dict, to_dict
 
     task_dir = Path(run_dir) / name
@@ -53,7 +54,8 @@ def write_fake_task(run_dir: Path, name: str, benchmark: str | None, verdicts: d
             gens.append(to_dict(Generation(sid, k, text, 10 + 5 * k, "length" if kind == "unfinished" else "stop")))
             extracted = {"correct": sid, "wrong": "-1"}.get(kind)
             scores.append(to_dict(Score(sid, k, 1.0 if kind == "correct" else 0.0, extracted,
-                                        kind == "unfinished", kind == "unfinished", {})))
+                                        kind == "unfinished", kind == "unfinished", {},
+                                        graded=generation_digest(gens[-1]))))
     store.append_records(task_dir / "generations.jsonl", gens)
     store.append_records(task_dir / "scores.jsonl", scores)
     samples = expected_samples or max(len(v) for v in verdicts.values())

@@ -22,6 +22,7 @@ from tasks import livecodebench as lcb
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+from lcb_cheats import cheats  # noqa: E402
 from lcb_solutions import BY_ID, PROBLEMS  # noqa: E402
 
 IN_WINDOW = {"lcbs1001", "lcbs1002", "lcbs1003", "lcbs1004", "lcbs1005",
@@ -249,3 +250,32 @@ def test_score_never_raises_on_junk(samples, pool):
 def test_score_one_answer_through_the_default_pool(samples):
     grade = lcb.score(samples["lcbs2003"], answer_with(BY_ID["lcbs2003"].solutions["correct"]), make_cfg())
     assert grade.value == 1.0 and isinstance(samples["lcbs2003"], Sample)
+
+
+def _run_responses(cli, tmp_path, name: str, programs_for, samples: int) -> dict:
+    responses = tmp_path / f"{name}.jsonl"
+    with responses.open("w") as f:
+        for qid in sorted(IN_WINDOW):
+            programs = programs_for(BY_ID[qid])
+            for k in range(samples):
+                f.write(json.dumps({"id": qid, "k": k, "response": answer_with(programs[k % len(programs)])}) + "\n")
+    run_dir = tmp_path / name
+    proc = cli("task=livecodebench", "data=sample", f"samples={samples}", "stage=score", f"responses={responses}",
+               "task.timeout_s=4", "task.rerun_timeouts_s=null", f"run_dir={run_dir}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return run_dir / "livecodebench"
+
+
+def test_a_run_of_cheating_programs_scores_zero(cli, tmp_path):
+    # issue 12: a LiveCodeBench run of such programs reported 87.5 where honest ones were worth 19.4
+    n = max(len(cheats("f")), len(cheats(None)))
+    d = _run_responses(cli, tmp_path, "cheats", lambda p: list(cheats(p.func_name).values()), n)
+    summary = json.loads((d / "summary.json").read_text())
+    assert summary["n_scores"] == len(IN_WINDOW) * n and summary["missing_scores"] == 0
+    assert summary["value"] == 0.0, summary
+    assert all(v == 0.0 for k, v in summary["breakdown"].items() if k.startswith("variant:"))
+    environment = json.loads((d / "run.json").read_text())["scoring_environment"]
+    assert environment["sandbox"]["limits"]["memory"] and environment["limits"]["timeout_s"] == 4.0
+    # the same run with the correct programs: the harness is not simply failing everything
+    honest = _run_responses(cli, tmp_path, "honest", lambda p: [p.solutions["correct"]], 1)
+    assert json.loads((honest / "summary.json").read_text())["value"] == 100.0

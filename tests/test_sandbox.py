@@ -5,8 +5,13 @@ leave nothing behind on the host, and the harness must keep working afterwards.
 """
 from __future__ import annotations
 
+import json
 import os
+import resource
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -16,6 +21,10 @@ import pytest
 
 from evalsuite.sandbox import (SandboxPool, TestCase, compare_return, compare_stdout, make_job,
                                run_many)
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+from lcb_cheats import cheats  # noqa: E402
 
 FAKE_SECRET = "hf_FAKE_" + uuid.uuid4().hex
 SANDBOX_UID_MIN = 1_000_000  # the servers pick their program uid above this
@@ -191,7 +200,7 @@ def test_thread_bomb(pool):
 
 def test_memory_bomb(pool):
     code = "chunks = []\nwhile True:\n    chunks.append(b'x' * (1 << 26))"
-    assert_contained(pool, run(pool, code, [("", "x")], memory_mb=512), "memory")
+    assert_contained(pool, run(pool, code, [("", "x")], memory_mb=512, timeout_s=5), "memory")
 
 
 def test_disk_fill(pool, tmp_path):
@@ -275,12 +284,12 @@ print(sorted(os.listdir({str(Path.home())!r})))
 
 def test_writing_outside_the_work_dir_fails(pool):
     name = f"evalsuite-escape-{uuid.uuid4().hex}"
-    targets = [f"/tmp/{name}", f"/var/tmp/{name}", f"/dev/shm/{name}", f"{os.getcwd()}/{name}",
-               f"{Path.home()}/{name}", f"/{name}"]
+    private = [f"/tmp/{name}", f"/var/tmp/{name}", f"/dev/shm/{name}", f"/run/{name}"]
+    shared = [f"{os.getcwd()}/{name}", f"{Path.home()}/{name}", f"/{name}", f"/usr/{name}"]
     code = f"""
 import os
 ok = []
-for path in {targets!r}:
+for path in {private + shared!r}:
     try:
         open(path, "w").write("x"); ok.append(path)
     except OSError:
@@ -288,12 +297,13 @@ for path in {targets!r}:
 open("inside.txt", "w").write("fine")  # the work dir itself is writable
 print(len(ok))
 """
-    result = run(pool, code, [("", "0")])
+    # /tmp, /var/tmp, /dev/shm are private tmpfs (writable as usual, /run is root's); nothing else is
+    result = run(pool, code, [("", "3")])
     assert result.passed, result
-    assert not any(os.path.exists(p) for p in targets)
-    attack = run(pool, f"open('/tmp/{name}', 'w').write('x')\nprint('in')", [("", "in")])
+    assert not any(os.path.exists(p) for p in private + shared)
+    attack = run(pool, f"open('/{name}', 'w').write('x')\nprint('in')", [("", "in")])
     assert_contained(pool, attack, "runtime_error")
-    assert not os.path.exists(f"/tmp/{name}")
+    assert not os.path.exists(f"/{name}")
 
 
 def test_killing_the_parent_and_everyone(pool):
@@ -416,3 +426,332 @@ def test_default_pool_functions():
         t.start()
     for t in threads:
         t.join()
+
+
+# ------------------------------------------------ issue 12: verdicts, secrets, escapes, limits
+
+def server_inits(pool) -> list[int]:
+    """Host PIDs of the servers themselves (init of each server's PID namespace)."""
+    out = []
+    for outer in pool.server_pids():
+        out += [int(p) for p in Path(f"/proc/{outer}/task/{outer}/children").read_text().split()]
+    return out
+
+
+def process_memory_contains(pid: int, needle: bytes) -> bool:
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb") as mem:
+        for line in maps:
+            span, perms = line.split()[:2]
+            if not perms.startswith("r"):
+                continue
+            lo, hi = (int(x, 16) for x in span.split("-"))
+            try:
+                mem.seek(lo)
+                if needle in mem.read(hi - lo):
+                    return True
+            except (OSError, ValueError, OverflowError):
+                continue
+    return False
+
+
+def secret_problem(mode: str):
+    """Two tests with outputs no program can guess, and a correct program for them."""
+    tag = uuid.uuid4().hex
+    if mode == "stdin":
+        tests = [TestCase(f"{n}\n{tag}", f"answer-{n}-{tag}") for n in (1, 2)]
+        correct = "n, tag = input(), input()\nprint(f'answer-{n}-{tag}')"
+        return tests, correct, None
+    tests = [TestCase(f'{n}\n"{tag}"', json.dumps(f"answer-{n}-{tag}")) for n in (1, 2)]
+    correct = "class Solution:\n    def solve(self, n, tag):\n        return f'answer-{n}-{tag}'\n"
+    return tests, correct, "solve"
+
+
+@pytest.mark.parametrize("mode", ["stdin", "call"])
+def test_cheating_programs_never_pass(pool, mode):
+    # class 1 (forged verdicts) and 2 (readable expected outputs): every server first runs the
+    # correct program, so its printed answers went through the server a cheat was forked from
+    tests, correct, func = secret_problem(mode)
+    honest = [make_job(correct, tests, mode=mode, func_name=func, timeout_s=4) for _ in range(4)]
+    assert all(r.passed for r in pool.run_many(honest))
+    jobs = {name: make_job(code, tests, mode=mode, func_name=func, timeout_s=6)
+            for name, code in cheats(func).items()}
+    results = dict(zip(jobs, pool.run_many(list(jobs.values()))))
+    for name, result in results.items():
+        assert not result.passed, (name, result)
+        assert "answer-" not in (result.message or "").split("got", 1)[-1], (name, result.message)
+    assert sandbox_processes_on_host() == []
+
+
+@pytest.mark.parametrize("mode", ["stdin", "call"])
+def test_the_cheats_work_against_an_in_process_grader(mode):
+    # the fixture's attacks are real: a grader that shares the program's process (the reference
+    # runner's shape, bench/sandbox_bench.py's reference driver) passes them
+    from bench.sandbox_bench import _reference_run
+
+    tests, _, func = secret_problem(mode)
+    for name in ("frame_walk", "gc_scan", "memory_scan", "patch_compare"):
+        job = make_job(cheats(func)[name], tests, mode=mode, func_name=func, timeout_s=6)
+        assert _reference_run(job)[0] == "pass", name
+
+
+def test_expected_outputs_and_program_output_never_enter_server_memory(pool):
+    tests, correct, _ = secret_problem("stdin")
+    assert all(r.passed for r in pool.run_many([make_job(correct, tests, timeout_s=4) for _ in range(4)]))
+    for pid in server_inits(pool):
+        for t in tests:  # neither the expected text nor the correct program's identical output
+            assert not process_memory_contains(pid, t.output.encode()), pid
+
+
+def test_run_dir_project_and_home_are_not_visible(pool, tmp_path):
+    run_dir = Path.cwd() / f".evalsuite-test-run-{uuid.uuid4().hex}"
+    run_dir.mkdir()
+    samples = run_dir / "samples.jsonl"
+    samples.write_text(json.dumps({"id": "x", "reference": {"tests": [["1", FAKE_SECRET]]}}) + "\n")
+    host_tmp = tmp_path / "samples.jsonl"
+    host_tmp.write_text(FAKE_SECRET)
+    try:
+        code = f"""
+import os, sys
+seen = []
+for path in {[str(samples), str(host_tmp), str(ROOT), str(Path.home() / ".cache")]!r}:
+    seen.append(os.path.exists(path))
+print(seen)
+"""
+        result = run(pool, code, [("", "x")])
+        got = result.message.split("got ", 1)[1]
+        assert got.startswith("'[False, False, False, False]'"), result.message
+        interpreter = {p.split("/")[1] for p in (sys.prefix, sys.base_prefix)}
+        allowed = {"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "run", "sbin", "tmp",
+                   "usr", "var"} | interpreter
+        extra = run(pool, f"import os\nprint(sorted(set(os.listdir('/')) - {allowed!r}))", [("", "[]")])
+        assert extra.passed, extra.message  # only what an interpreter needs: no /home, /sys, /opt, /mnt
+    finally:
+        samples.unlink()
+        run_dir.rmdir()
+
+
+def test_host_unix_sockets_are_unreachable(pool, tmp_path):
+    # class 3: a world-writable pathname socket on the host (as dbus, a model server, docker)
+    paths = [f"/tmp/evalsuite-{uuid.uuid4().hex[:12]}.sock", str(Path.cwd() / f".evalsuite-{uuid.uuid4().hex[:8]}.sock")]
+    listeners = []
+    for path in paths:
+        srv = socket.socket(socket.AF_UNIX)
+        srv.bind(path)
+        os.chmod(path, 0o777)
+        srv.listen(4)
+        srv.setblocking(False)
+        listeners.append(srv)
+    try:
+        code = f"""
+import os, socket, stat
+reached = 0
+candidates = {paths!r}
+import sys
+skip = ("/proc", "/usr", sys.prefix, sys.base_prefix)  # big interpreter trees hold no sockets
+for d, dirs, files in os.walk("/"):
+    dirs[:] = [x for x in dirs if not os.path.join(d, x).startswith(skip)]
+    for f in files:
+        try:
+            if stat.S_ISSOCK(os.lstat(os.path.join(d, f)).st_mode):
+                candidates.append(os.path.join(d, f))
+        except OSError:
+            pass
+for path in candidates:
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(path); s.sendall(b"hello"); reached += 1
+    except OSError:
+        pass
+print(reached)
+"""
+        result = run(pool, code, [("", "0")], timeout_s=10)
+        assert result.passed, result
+        for srv in listeners:
+            with pytest.raises(BlockingIOError):
+                srv.accept()
+    finally:
+        for srv, path in zip(listeners, paths):
+            srv.close()
+            os.unlink(path)
+
+
+def host_sysv(kind: str) -> set[str]:
+    return {line.split()[0] for line in Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]}
+
+
+IPC_PROGRAM = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+KEY, IPC_CREAT = 0x5eed1e, 0o1000
+"""
+
+
+def test_sysv_ipc_is_private_bounded_and_cleared(pool):
+    # class 4: no IPC namespace let one program leave 512 MB of shared memory behind and two
+    # programs trade a secret through a message queue
+    before = {k: host_sysv(k) for k in ("shm", "msg")}
+    leave = IPC_PROGRAM + """
+shm = libc.shmget(KEY, 64 << 20, IPC_CREAT | 0o666)
+addr = libc.shmat(shm, None, 0)
+ctypes.memset(addr, 1, 64 << 20)
+libc.shmdt(ctypes.c_void_p(addr))
+q = libc.msgget(KEY, IPC_CREAT | 0o666)
+msg = ctypes.create_string_buffer(b"\\1\\0\\0\\0\\0\\0\\0\\0secret", 14)
+sent = libc.msgsnd(q, msg, 6, 0)
+huge = libc.shmget(KEY + 1, 2 << 30, IPC_CREAT | 0o666)  # over the namespace's shmmax
+many = sum(libc.shmget(KEY + 2 + i, 4096, IPC_CREAT | 0o666) >= 0 for i in range(200))
+print(shm >= 0, sent == 0, huge < 0, many < 200)
+"""
+    assert run(pool, leave, [("", "True True True True")]).passed
+    find = IPC_PROGRAM + "print(libc.shmget(KEY, 0, 0) < 0, libc.msgget(KEY, 0) < 0)"
+    for _ in range(4):  # whichever server runs it, the objects are gone
+        assert run(pool, find, [("", "True True")]).passed
+    assert {k: host_sysv(k) for k in ("shm", "msg")} == before  # nothing reached the host's namespace
+
+
+def test_memory_counts_every_process_of_a_program(pool):
+    # class 5: five children of 200 MB each under memory_mb=300
+    code = """
+import os, time
+kids = []
+for _ in range(5):
+    pid = os.fork()
+    if pid == 0:
+        block = bytearray(200 << 20)
+        for i in range(0, len(block), 4096):
+            block[i] = 1
+        time.sleep(30)
+        os._exit(0)
+    kids.append(pid)
+time.sleep(30)
+"""
+    assert_contained(pool, run(pool, code, [("", "x")], memory_mb=300, timeout_s=20), "memory")
+
+
+def test_shared_memory_and_memfds_count_or_are_refused(pool):
+    refused = "import os\ntry:\n    os.memfd_create('x')\n    print('made')\nexcept OSError:\n    print('refused')"
+    assert run(pool, refused, [("", "refused")]).passed
+    code = """
+import time
+with open("/dev/shm/block", "wb") as f:
+    for _ in range(150):
+        f.write(b"x" * (1 << 20))
+held = bytearray(180 << 20)
+for i in range(0, len(held), 4096):
+    held[i] = 1
+time.sleep(30)
+"""
+    assert_contained(pool, run(pool, code, [("", "x")], memory_mb=300, max_output_mb=200, timeout_s=20), "memory")
+
+
+def vm_hwm_kib(pid: int) -> int:
+    line = next(l for l in Path(f"/proc/{pid}/status").read_text().splitlines() if l.startswith("VmHWM:"))
+    return int(line.split()[1])
+
+
+def test_forged_frames_and_floods_stay_bounded(pool):
+    # class 5: forged report records grew the server by 370 MB and the harness by 241 MB
+    harness_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    servers_before = {pid: vm_hwm_kib(pid) for pid in server_inits(pool)}
+    floods = [
+        "import os, struct\nwhile True:\n    os.write(3, struct.pack('<BI', 3, 60 << 20) + b'[' * (1 << 20))",
+        "import os\nwhile True:\n    os.write(3, b'{\"test\": 0, \"verdict\": \"pass\"}\\n' * 4096)",
+        "import sys\nwhile True:\n    sys.stdout.write('y' * (1 << 20))",
+    ]
+    for code in floods:
+        assert_contained(pool, run(pool, code, [("", "y")], max_output_mb=64, timeout_s=4),
+                         "runtime_error", "output_limit")
+    for pid, hwm in servers_before.items():
+        assert vm_hwm_kib(pid) - hwm < 100 << 10, pid  # KiB: the server copied no payload
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - harness_before < 200 << 10
+
+
+def test_cpu_counts_every_process_and_one_program_cannot_starve_another(pool):
+    # class 5: 60 setsid children starved a correct program on the other server while the hostile
+    # one reported 0.08 s of CPU
+    hostile = """
+import os, time
+for _ in range(12):
+    if os.fork() == 0:
+        os.setsid()
+        while True:
+            pass
+time.sleep(3)
+print("done")
+"""
+    honest = "s = 0\nfor i in range(3_000_000):\n    s += i\nprint(s)"
+    results = pool.run_many([make_job(hostile, [TestCase("", "x")], timeout_s=6),
+                             make_job(honest, [TestCase("", str(sum(range(3_000_000))))], timeout_s=15)])
+    bad, good = results
+    assert good.passed, good
+    assert not bad.passed
+    assert bad.cpu_s > 1.0, bad  # the children's CPU is the program's
+    assert bad.cpu_s < bad.wall_s + 1.5, bad  # about one core at most: the rest of the time it was paused
+    assert sandbox_processes_on_host() == []
+
+
+def test_nothing_a_program_writes_extends_its_deadlines(pool):
+    # class 6: each forged "begin" record reset the per-test clock
+    forged = "import os\nwhile True:\n    os.write(3, b'{\"begin\": 0}\\n')"
+    t0 = time.monotonic()
+    result = run(pool, forged, [("", "x")] * 3, timeout_s=1)
+    assert_contained(pool, result, "runtime_error", "timeout")
+    started = "import os, struct, time\nwhile True:\n    os.write(3, struct.pack('<BI', 6, 0))\n    time.sleep(0.2)"
+    assert_contained(pool, run(pool, started, [("", "x")] * 3, timeout_s=1), "runtime_error")
+    silent = "import time\nwhile True:\n    time.sleep(0.1)"
+    result = run(pool, silent, [("", "x")] * 3, timeout_s=1)
+    assert_contained(pool, result, "timeout")
+    assert result.tests[-1].index == 0
+    assert time.monotonic() - t0 < 30  # a hang guard: three programs of 1 s tests, not minutes
+
+
+HARNESS_THAT_DIES = """
+import sys, threading
+from evalsuite.sandbox import SandboxPool, make_job, TestCase
+pool = SandboxPool(1)
+code = "import os, time\\nif os.fork() == 0:\\n    os.setsid()\\ntime.sleep(300)"
+threading.Thread(target=pool.run, args=(make_job(code, [TestCase("", "x")], timeout_s=200),), daemon=True).start()
+print(pool.server_pids()[0], flush=True)
+threading.Event().wait()
+"""
+
+
+def test_servers_and_programs_die_with_the_harness():
+    # class 6: after a kill -9 of evalsuite, server and program lived on until the program chose to stop
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-c", HARNESS_THAT_DIES], stdout=subprocess.PIPE, env=env, text=True)
+    server = int(proc.stdout.readline())
+    deadline = time.monotonic() + 60
+    while len(sandbox_processes_on_host()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(sandbox_processes_on_host()) >= 2  # the program and its setsid child are running
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 30  # "within seconds"; generous for a loaded machine
+    while (sandbox_processes_on_host() or Path(f"/proc/{server}").exists()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert sandbox_processes_on_host() == []
+    assert not Path(f"/proc/{server}").exists() or "Z" in Path(f"/proc/{server}/stat").read_text().split()[2]
+
+
+def test_deep_json_and_odd_values_are_verdicts_not_crashes(pool):
+    # a 200k-deep JSON array crashed a server (RecursionError was not caught)
+    deep = "class Solution:\n    def f(self, x):\n        v = []\n        for _ in range(200000):\n            v = [v]\n        return v\n"
+    assert run(pool, deep, [("1", "[]")], mode="call", func_name="f").verdict == "wrong"
+    forged = ("import os, struct, time\nclass Solution:\n    def f(self, x):\n        text = b'[' * 200000 + b']' * 200000\n"
+              "        os.write(3, struct.pack('<BI', 3, len(text)) + text)\n        time.sleep(5)\n")
+    assert run(pool, forged, [("1", "[]")], mode="call", func_name="f").verdict == "wrong"
+    odd = "class Solution:\n    def f(self, x):\n        return {1, 2}\n"
+    assert run(pool, odd, [("1", "[1, 2]")], mode="call", func_name="f").verdict == "wrong"
+    np_like = "class Solution:\n    def f(self, x):\n        return float('nan')\n"
+    assert run(pool, np_like, [("1", "NaN")], mode="call", func_name="f").verdict == "wrong"  # nan != nan, as in Python
+    assert run(pool, "print(1)", [("1", "1")]).passed  # the server survived all of it
+
+
+def test_isolation_reports_the_limits_in_force(pool):
+    iso = pool.isolation
+    assert set(iso["limits"]) >= {"memory", "processes", "cpu", "wall", "output", "files"}
+    if os.geteuid() == 0:
+        assert iso["ipc"] and iso["root_pivoted"] and iso["private_tmp"] and iso["seccomp"]
+        assert ("cgroup v2" in iso["limits"]["memory"]) == iso["cgroup"]

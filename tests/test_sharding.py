@@ -92,8 +92,11 @@ def test_report_names_missing_keys(cli, tmp_path):
     shard.mkdir(parents=True)
     rows = [{"sample_id": "1", "k": 0, "text": "\\boxed{55}", "tokens": 3, "finish_reason": "stop"}]
     (shard / "generations.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    from evalsuite.pipeline import generation_digest
+
     (shard / "scores.jsonl").write_text(json.dumps({"sample_id": "1", "k": 0, "value": 1.0, "extracted": "55",
-                                                    "unfinished": False, "truncated": False, "detail": {}}) + "\n")
+                                                    "unfinished": False, "truncated": False, "detail": {},
+                                                    "graded": generation_digest(rows[0])}) + "\n")
     proc = cli("task=aime25", "data=sample", "limit=2", "samples=1", "stage=report", f"run_dir={tmp_path}")
     assert proc.returncode == 0, proc.stderr
     summary = json.loads((tmp_path / "aime25" / "summary.json").read_text())

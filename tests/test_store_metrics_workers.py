@@ -186,3 +186,24 @@ def test_sympy_hang_is_bounded():
     out = map_with_deadline(lambda p: math_equal(r"\frac{1}{2}", p), [pathological, "1/2"], timeout_s=2.0, workers=2)
     assert out[1].ok and out[1].value is True
     assert (not out[0].ok) or out[0].value is False
+
+
+def _allocate(mib):
+    block = bytearray(mib << 20)
+    return len(block) >> 20
+
+
+def test_scoring_workers_have_a_memory_cap():
+    # one answer drove a scoring worker to 4.3 GB in its 10 s; now it may add only memory_mb
+    out = map_with_deadline(_allocate, [4096, 16], timeout_s=30, workers=2, memory_mb=256)
+    assert not out[0].ok and "MemoryError" in out[0].error and "score_memory_mb" in out[0].error
+    assert out[1].ok and out[1].value == 16  # the cap is on growth: a small answer is unaffected
+    assert map_with_deadline(_allocate, [512], timeout_s=30, workers=1)[0].ok  # no cap when none is asked
+
+
+def test_scoring_errors_are_their_own_rate():
+    scores = [Score("a", 0, 1.0, "1", False, False), Score("a", 1, 0.0, None, False, False),
+              Score("b", 0, 0.0, None, False, False, {"scoring_error": "timeout after 10s"}),
+              Score("b", 1, 0.0, None, False, False, {"scoring_error": "MemoryError: the scorer needed more"})]
+    out = metrics.summarize(scores)
+    assert out["no_answer_rate"] == 25.0 and out["scoring_error_rate"] == 50.0

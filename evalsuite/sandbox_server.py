@@ -1,0 +1,1155 @@
+"""The sandbox's fork server and the driver inside each program's process. Standard library only:
+it runs as a script (`python -I sandbox_server.py --serve CONFIG_JSON`) and never imports the
+harness. evalsuite/sandbox.py starts it, sends it programs and grades what comes back.
+
+    harness --control pipe + code pipe--> server (new user?/mount/PID/network/IPC namespaces, PID 1,
+                                          pivoted into a root holding only what Python needs)
+            <--control pipe + data pipe--   |--fork--> one child per program (random uid, rlimits,
+                                                       seccomp, its own cgroup where delegated)
+
+What the server and the child never hold: expected outputs (the harness never sends them), the
+comparison (the harness does it), the verdict. What the server never copies into its own memory,
+which every later program inherits by fork: program code (spliced from the code pipe into the
+child's pipe) and program output (spliced from the child's pipes into memfds, then into the data
+pipe). Only test inputs, which every program may read anyway, and frame headers pass through it.
+
+Child -> server frames on fd 3: a header (kind, payload length) and the payload. The payload is the
+program's answer in its own words (stdout, or its returned value as plain JSON), so a forged frame
+is only another way of answering; the harness decides what passes.
+"""
+from __future__ import annotations
+
+import ctypes
+import errno
+import fcntl
+import json
+import os
+import platform
+import resource
+import select
+import signal
+import struct
+import sys
+import tempfile
+import time
+from typing import Any
+
+HEADER = struct.Struct("<BI")  # child frame: kind, payload length
+LOADED, END, RETURNED, RAISED, FAILED, STARTED = 1, 2, 3, 4, 5, 6
+FRAME_NAMES = {END: "end", RETURNED: "returned", RAISED: "raised", FAILED: "raised"}
+FRAME_KINDS = (LOADED, END, RETURNED, RAISED, FAILED, STARTED)
+GO = struct.Struct("<I")  # server -> child: run test i (STOP: exit)
+STOP = 0xFFFFFFFF
+MESSAGE_CHARS = 300  # failure messages are for humans; a program can print megabytes
+UNPLAIN = "\u0000unplain"  # marks a returned value with no plain JSON form (a set, an object ...)
+PLAIN_DEPTH = 1000
+PIPE_BYTES = 1 << 20
+SETUP_S = 5.0  # fork to the driver's first frame, before any program code runs
+TICK_S = 0.05  # how often a long test's CPU and memory are looked at (fallback limits)
+CPU_BURST_S = 0.25  # CPU a program may use above one core before it is paused
+
+
+# ----------------------------------------------------------------------------------- messages
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(fd, view):]
+        except BlockingIOError:
+            select.select([], [fd], [], 1.0)
+
+
+def read_exact(fd: int, n: int) -> bytes:
+    chunks, got = [], 0
+    while got < n:
+        chunk = os.read(fd, min(n - got, PIPE_BYTES))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def send_msg(fd: int, obj: Any) -> None:
+    data = json.dumps(obj).encode()
+    write_all(fd, struct.pack("<Q", len(data)) + data)
+
+
+def recv_msg(fd: int) -> Any:
+    (n,) = struct.unpack("<Q", read_exact(fd, 8))
+    return json.loads(read_exact(fd, n))
+
+
+# ------------------------------------------------------------------- plain values (call-based)
+
+def to_plain(value: Any, depth: int = 0) -> Any:
+    """A returned value as plain JSON types, by value: an int subclass with a lying __eq__ becomes
+    its int, a list subclass its items. A top-level tuple becomes a list (the reference runner's
+    rule); anything else without a JSON form (a nested tuple, a set, an object) becomes a marker
+    that equals nothing, as it would never equal the JSON expected value in the reference."""
+    t = type(value)
+    if value is None or t is bool or t is int or t is float or t is str:
+        return value
+    if depth > PLAIN_DEPTH:
+        return {UNPLAIN: f"a value nested deeper than {PLAIN_DEPTH}"}
+    if isinstance(value, int):
+        return int.__int__(value)
+    if isinstance(value, float):
+        return float.__float__(value)
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, list) or (depth == 0 and isinstance(value, tuple)):
+        items = list.__iter__(value) if isinstance(value, list) else tuple.__iter__(value)
+        return [to_plain(v, depth + 1) for v in items]
+    if isinstance(value, dict):
+        items = list(dict.items(value))
+        if all(type(k) is str for k, _ in items):
+            return {k: to_plain(v, depth + 1) for k, v in items}
+        return {UNPLAIN: "dict with non-string keys"}
+    if t.__module__ == "numpy" and getattr(value, "ndim", None) == 0:  # np.int64(3) == 3 in the reference
+        return to_plain(value.item(), depth)
+    return {UNPLAIN: t.__name__}
+
+
+# --------------------------------------------------------------------------- the program's side
+
+# What the reference runner puts in front of every program (typing names, collections ...), minus
+# any name that would shadow a builtin (`from math import *` replaces pow() with math.pow).
+PRELUDE_MODULES = ("sys", "math", "collections", "itertools", "heapq", "bisect", "functools", "re",
+                   "string", "random", "json", "copy", "operator", "decimal", "fractions", "typing",
+                   "statistics", "datetime", "array", "threading", "io", "time")
+PRELUDE_STAR = ("typing", "collections", "itertools", "functools", "heapq", "bisect", "math")
+
+
+def build_prelude() -> dict[str, Any]:
+    import builtins
+    import importlib
+
+    names: dict[str, Any] = {}
+    for mod in PRELUDE_STAR:
+        m = importlib.import_module(mod)
+        public = getattr(m, "__all__", [n for n in dir(m) if not n.startswith("_")])
+        for n in public:
+            if not hasattr(builtins, n) and hasattr(m, n):
+                names[n] = getattr(m, n)
+    for mod in PRELUDE_MODULES:
+        names[mod] = importlib.import_module(mod)
+    names["__builtins__"] = builtins
+    names["__name__"] = "__main__"
+    return names
+
+
+def exc_message(e: BaseException) -> str:
+    try:
+        return f"{type(e).__name__}: {e}"[:MESSAGE_CHARS]
+    except Exception:
+        return type(e).__name__
+
+
+def exc_verdict(e: BaseException) -> str:
+    if isinstance(e, MemoryError):
+        return "memory"
+    if isinstance(e, OSError) and e.errno == errno.EFBIG:  # RLIMIT_FSIZE hit by a file
+        return "output_limit"
+    return "runtime_error"
+
+
+def join_threads() -> None:
+    import threading
+
+    main = threading.main_thread()
+    for th in threading.enumerate():
+        if th is not main and not th.daemon and th is not threading.current_thread():
+            th.join()
+
+
+# The child's fds: 0 stdin (a copy of 5), 1 stdout (a copy of 6), 2 /dev/null, 3 frames to the
+# server, 4 the code and then the test indices from the server.
+STDIN_SAVED, STDOUT_SAVED, FRAMES, ORDERS = 5, 6, 3, 4
+_dumps = json.dumps
+
+
+def _frame(kind: int, payload: bytes = b"") -> None:
+    write_all(FRAMES, HEADER.pack(kind, len(payload)) + payload)
+
+
+def _failure(kind: int, verdict: str, msg: str) -> None:
+    _frame(kind, _dumps({"verdict": verdict, "msg": msg}).encode())
+
+
+def _next_test() -> int:
+    try:
+        (i,) = GO.unpack(read_exact(ORDERS, GO.size))
+    except (EOFError, OSError, struct.error):
+        os._exit(0)
+    if i == STOP:
+        os._exit(0)
+    return i
+
+
+def _stdio(data: str):
+    """Fresh stdin holding `data` at fd 0 and a fresh text stdout on fd 1 (the pipe to the server),
+    so input(), sys.stdin.buffer, open(0) and os.write(1) all behave as in a real process."""
+    import io
+
+    raw = data.encode()
+    os.ftruncate(STDIN_SAVED, 0)
+    view, at = memoryview(raw), 0
+    while at < len(raw):
+        at += os.pwrite(STDIN_SAVED, view[at:], at)
+    os.lseek(STDIN_SAVED, 0, 0)
+    os.dup2(STDIN_SAVED, 0)
+    os.dup2(STDOUT_SAVED, 1)
+    sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)))
+    sys.stdout = out = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False), 1 << 16))
+    return out
+
+
+def drive(job: dict[str, Any], code_text: str, inputs: list[str], prelude: dict[str, Any]) -> None:
+    """Load the program, then run test i each time the server says so. Never returns."""
+    _frame(STARTED)  # the load clock starts here: no program code has run yet
+    try:
+        code = compile(code_text, "<solution>", "exec")
+    except BaseException as e:  # SyntaxError, ValueError (NUL bytes), MemoryError, RecursionError
+        _failure(FAILED, "compile_error", exc_message(e))
+        os._exit(0)
+    if job["mode"] == "call":
+        func_name = job["func_name"]
+        try:
+            _stdio("")
+            namespace = dict(prelude)
+            exec(code, namespace)
+            if isinstance(namespace.get("Solution"), type):
+                func = getattr(namespace["Solution"](), func_name)
+            else:
+                func = namespace[func_name]
+        except BaseException as e:
+            msg = exc_message(e)
+            if isinstance(e, (AttributeError, KeyError)):
+                msg = f"no function {func_name!r} (in class Solution or at top level): {msg}"
+            _failure(FAILED, exc_verdict(e), msg)
+            os._exit(0)
+        _frame(LOADED)
+        while True:
+            i = _next_test()
+            try:
+                args = [json.loads(line) for line in inputs[i].split("\n")]
+                result = func(*args)
+                sys.setrecursionlimit(max(sys.getrecursionlimit(), 3 * PLAIN_DEPTH))
+                payload = _dumps(to_plain(result)).encode()
+            except BaseException as e:
+                _failure(RAISED, exc_verdict(e), exc_message(e))
+                continue
+            _frame(RETURNED, payload)
+    _frame(LOADED)
+    while True:
+        i = _next_test()
+        out = _stdio(inputs[i])
+        namespace = dict(prelude)
+        error: BaseException | None = None
+        try:
+            exec(code, namespace)
+        except SystemExit:  # exit()/sys.exit(): the program ended, its output stands
+            pass
+        except BaseException as e:
+            error = e
+        try:
+            join_threads()
+        except BaseException as e:
+            error = error or e
+        # drop the program's objects now: a file it opened on fd 0 (open(0)) must close before the
+        # next test puts its input there, not whenever the GC gets to it
+        namespace.clear()
+        del namespace
+        try:
+            out.flush()
+        except BaseException:  # closed by the program: what it wrote before is in the pipe
+            pass
+        if error is not None:
+            _failure(RAISED, exc_verdict(error), exc_message(error))
+        else:
+            _frame(END)
+
+
+# ------------------------------------------------------------------------- kernel interfaces
+
+_libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWIPC = 0x20000, 0x10000000, 0x20000000, 0x40000000, 0x08000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 4096, 16384, 1 << 18
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 1, 38, 22, 2
+SYS_MOUNT_SETATTR, AT_RECURSIVE, MOUNT_ATTR_RDONLY, MOUNT_ATTR_NOSUID = 442, 0x8000, 1, 2
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(platform.machine())
+IPC_RMID = 0
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
+                ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
+
+
+def _check(rc: int, what: str) -> None:
+    if rc != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    enc = lambda s: s.encode() if s is not None else None  # noqa: E731
+    _check(_libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
+           f"mount {target}")
+
+
+def _set_readonly(path: str, readonly: bool, recursive: bool = True) -> None:
+    attr = _MountAttr(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID if readonly else 0,
+                      0 if readonly else MOUNT_ATTR_RDONLY, 0, 0)
+    _check(_libc.syscall(SYS_MOUNT_SETATTR, -100, path.encode(), AT_RECURSIVE if recursive else 0,
+                         ctypes.byref(attr), ctypes.sizeof(attr)), f"mount_setattr {path}")
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+# memfd_create and memfd_secret make memory no file-system size or rlimit counts; io_uring's
+# buffers neither (and it is a large attack surface). x86_64: the x32 ABI is refused whole.
+DENIED_SYSCALLS = {0xC000003E: (319, 447, 425), 0x40000003: (356, 447, 425), 0xC00000B7: (279, 447, 425)}
+
+
+def _seccomp_program() -> _SockFprog:
+    ld_arch, ld_nr = (0x20, 0, 0, 4), (0x20, 0, 0, 0)
+    allow, deny = (0x06, 0, 0, 0x7FFF0000), (0x06, 0, 0, 0x00050000 | errno.EPERM)
+    insns = [ld_arch]
+    for arch, numbers in DENIED_SYSCALLS.items():
+        body = [ld_nr]
+        if arch == 0xC000003E:
+            body += [(0x35, 0, 1, 0x40000000), deny]  # jge x32 bit
+        for nr in numbers:
+            body += [(0x15, 0, 1, nr), deny]
+        body.append(allow)
+        insns += [(0x15, 0, len(body), arch)] + body
+    insns.append(allow)
+    prog = (_SockFilter * len(insns))(*[_SockFilter(*i) for i in insns])
+    fprog = _SockFprog(len(insns), ctypes.cast(prog, ctypes.POINTER(_SockFilter)))
+    fprog.keep = prog  # the array must outlive the struct that points at it
+    return fprog
+
+
+_SECCOMP = _seccomp_program()
+
+
+def _install_seccomp() -> bool:
+    return _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(_SECCOMP), 0, 0) == 0
+
+
+def _enter_namespaces(is_root: bool) -> dict[str, bool]:
+    """New network, mount, PID and IPC namespaces (inside a new user namespace when not root)."""
+    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC
+    every = {"network": True, "mount": True, "pid": True, "ipc": True}
+    if not is_root:
+        uid, gid = os.getuid(), os.getgid()
+        if _libc.unshare(CLONE_NEWUSER | flags) != 0:
+            return dict.fromkeys(every, False)
+        with open("/proc/self/setgroups", "w") as f:
+            f.write("deny")
+        with open("/proc/self/uid_map", "w") as f:
+            f.write(f"0 {uid} 1")
+        with open("/proc/self/gid_map", "w") as f:
+            f.write(f"0 {gid} 1")
+        return every
+    if _libc.unshare(flags) == 0:
+        return every
+    if _libc.unshare(CLONE_NEWNET | CLONE_NEWIPC) == 0:
+        return {"network": True, "mount": False, "pid": False, "ipc": True}
+    return dict.fromkeys(every, False)
+
+
+# ------------------------------------------------------------------------- the visible root
+
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime")
+DEVICES = ("null", "zero", "full", "random", "urandom")
+PRIVATE_DIRS = {"tmp": 0o1777, "var/tmp": 0o1777, "dev/shm": 0o1777, "run": 0o755}
+
+
+def interpreter_paths() -> list[str]:
+    """What a Python program needs to see: the system's binaries and libraries and this
+    interpreter's installation (a venv and its base). Not the project, not the run dir, not home."""
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+             os.path.dirname(os.path.realpath(sys.executable))}
+    paths = [p for p in SYSTEM_DIRS + SYSTEM_FILES if os.path.lexists(p)]
+    for r in sorted(roots):
+        if r and os.path.isdir(r):
+            paths += [r, os.path.realpath(r)]
+    return sorted(set(paths))
+
+
+def _bind_into(root: str, path: str) -> None:
+    target = root + path
+    if os.path.islink(path) and os.path.dirname(path) == "/":  # /bin -> usr/bin on merged-usr systems
+        os.symlink(os.readlink(path), target)
+        return
+    if os.path.islink(path):  # /etc/localtime -> /usr/share/zoneinfo/...: visible when its target is
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if not os.path.lexists(target):
+            os.symlink(os.path.realpath(path), target)
+        return
+    if os.path.isdir(path):
+        os.makedirs(target, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        open(target, "a").close()
+    _mount(path, target, None, MS_BIND | MS_REC)
+
+
+def _setup_root(new_root: str, scratch_mb: int) -> dict[str, bool]:
+    """Pivot into a fresh root: the interpreter's paths read-only, a minimal /dev, /proc of our PID
+    namespace with hidepid=2, and private /tmp, /var/tmp, /dev/shm and /run on one size-capped
+    tmpfs (what a program writes there is memory: one cap for all four)."""
+    done = {"root_pivoted": False, "readonly_fs": False, "proc_hidepid": False, "private_tmp": False,
+            "home_hidden": False}
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing we mount leaks back to the host
+    _mount("tmpfs", new_root, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0755")
+    paths = interpreter_paths()
+    for path in paths:
+        if not any(path != p and path.startswith(p.rstrip("/") + "/") for p in paths if not os.path.islink(p)):
+            _bind_into(new_root, path)
+    dev = new_root + "/dev"
+    os.makedirs(dev, exist_ok=True)
+    for name in DEVICES:
+        if os.path.exists(f"/dev/{name}"):
+            open(f"{dev}/{name}", "a").close()
+            _mount(f"/dev/{name}", f"{dev}/{name}", None, MS_BIND)
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+                         ("stderr", "/proc/self/fd/2")):
+        os.symlink(target, f"{dev}/{name}")
+    os.makedirs(new_root + "/proc")
+    try:
+        _mount("proc", new_root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2")
+        done["proc_hidepid"] = True
+    except OSError:
+        pass
+    stage = new_root + "/.stage"
+    os.makedirs(stage)
+    _mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, f"size={int(scratch_mb)}m,mode=0755")
+    for rel, mode in PRIVATE_DIRS.items():
+        src, dst = f"{stage}/{rel.replace('/', '_')}", f"{new_root}/{rel}"
+        os.makedirs(src)
+        os.chmod(src, mode)
+        os.makedirs(dst, exist_ok=True)
+        _mount(src, dst, None, MS_BIND)
+    _check(_libc.umount2(stage.encode(), 0), "umount stage")  # the four binds keep the tmpfs alive
+    os.rmdir(stage)
+    done["private_tmp"] = True
+    _set_ipc_limits(new_root + "/proc")
+    if SYS_PIVOT_ROOT is not None:
+        os.makedirs(new_root + "/.old")
+        os.chdir(new_root)
+        _check(_libc.syscall(SYS_PIVOT_ROOT, b".", b".old"), "pivot_root")
+        _check(_libc.umount2(b"/.old", 2), "umount old root")  # MNT_DETACH
+        os.rmdir("/.old")
+        os.chdir("/")
+        done["root_pivoted"] = done["home_hidden"] = True
+    try:
+        _set_readonly("/", True)
+        for rel in PRIVATE_DIRS:
+            _set_readonly("/" + rel, False, recursive=False)
+        done["readonly_fs"] = True
+    except OSError:
+        pass
+    return done
+
+
+# Caps on System V IPC in the server's own namespace: a program cannot park more than this outside
+# its processes; the server removes whatever is left after each program.
+IPC_SYSCTLS = {"shmmni": 64, "shmmax": 1 << 30, "shmall": (1 << 30) // 4096, "msgmni": 16, "shm_rmid_forced": 1}
+
+
+def _set_ipc_limits(proc: str) -> None:
+    for name, value in IPC_SYSCTLS.items():
+        try:
+            with open(f"{proc}/sys/kernel/{name}", "w") as f:
+                f.write(str(value))
+        except OSError:
+            pass
+
+
+def _sysv_objects(kind: str) -> list[dict[str, str]]:
+    try:
+        with open(f"/proc/sysvipc/{kind}") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    if not lines:
+        return []
+    names = lines[0].split()
+    return [dict(zip(names, line.split())) for line in lines[1:] if line.strip()]
+
+
+def _remove_ipc() -> None:
+    for obj in _sysv_objects("shm"):
+        _libc.shmctl(int(obj["shmid"]), IPC_RMID, None)
+    for obj in _sysv_objects("msg"):
+        _libc.msgctl(int(obj["msqid"]), IPC_RMID, None)
+    for obj in _sysv_objects("sem"):
+        _libc.semctl(int(obj["semid"]), 0, IPC_RMID)
+
+
+def _wipe(path: str) -> None:
+    import shutil
+
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        return
+    for e in entries:
+        try:
+            if e.is_dir(follow_symlinks=False):
+                shutil.rmtree(e.path, ignore_errors=True)
+            else:
+                os.unlink(e.path)
+        except OSError:
+            pass
+
+
+# ------------------------------------------------------------------------------ cgroup v2
+
+class _Cgroup:
+    """One leaf cgroup for this server's programs under a delegated parent (memory, pids and cpu
+    enabled in its subtree_control): the kernel then counts every process, page of shared memory,
+    memfd and tmpfs file of a program against one budget."""
+
+    def __init__(self, parent: str):
+        self.name = f"evalsuite-{os.getpid()}-{int.from_bytes(os.urandom(4), 'little'):08x}"
+        os.mkdir(os.path.join(parent, self.name))
+        self.parent_fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY)
+        self.fd = os.open(os.path.join(parent, self.name), os.O_RDONLY | os.O_DIRECTORY)
+        self._write("memory.oom.group", "1")  # an OOM kills the whole program, not a random child
+        self._write("memory.swap.max", "0")
+        self.procs = os.open("cgroup.procs", os.O_WRONLY, dir_fd=self.fd)
+
+    def _write(self, name: str, value: str) -> None:
+        try:
+            fd = os.open(name, os.O_WRONLY, dir_fd=self.fd)
+        except FileNotFoundError:  # memory.swap.max without swap accounting
+            return
+        try:
+            os.write(fd, value.encode())
+        finally:
+            os.close(fd)
+
+    def _read(self, name: str) -> dict[str, int]:
+        fd = os.open(name, os.O_RDONLY, dir_fd=self.fd)
+        try:
+            text = os.read(fd, 1 << 16).decode()
+        finally:
+            os.close(fd)
+        return {k: int(v) for k, v in (line.split() for line in text.splitlines() if line.strip())}
+
+    def prepare(self, limits: dict[str, Any]) -> None:
+        self._write("memory.max", str(int(limits["memory_mb"]) << 20))
+        self._write("pids.max", str(int(limits["max_processes"])))
+        self._write("cpu.max", "100000 100000")  # one core: a program cannot starve its neighbours
+        self.oom_before = self._read("memory.events").get("oom_kill", 0)
+        self.cpu_before = self._read("cpu.stat").get("usage_usec", 0)
+
+    def add(self, pid: int) -> None:
+        os.write(self.procs, str(pid).encode())
+
+    def cpu_s(self) -> float:
+        return (self._read("cpu.stat").get("usage_usec", 0) - self.cpu_before) / 1e6
+
+    def oom_killed(self) -> bool:
+        return self._read("memory.events").get("oom_kill", 0) > self.oom_before
+
+    def kill(self) -> None:
+        self._write("cgroup.kill", "1")
+        for _ in range(200):
+            if self._read("cgroup.events").get("populated", 0) == 0:
+                return
+            time.sleep(0.005)
+
+    def remove(self) -> None:
+        try:
+            os.rmdir(self.name, dir_fd=self.parent_fd)
+        except OSError:
+            pass
+
+
+# ------------------------------------------------------------------------------ the server
+
+class ProgramKilled(Exception):
+    """The server stopped the program: (verdict, message)."""
+
+
+class HarnessGone(Exception):
+    pass
+
+
+def _splice_some(src: int, dst: int, limit: int) -> int:
+    """Move what is ready in pipe `src` into `dst` without passing through our memory; bytes moved."""
+    moved = 0
+    while moved < limit:
+        try:
+            n = os.splice(src, dst, min(PIPE_BYTES, limit - moved), flags=os.SPLICE_F_NONBLOCK)
+        except BlockingIOError:
+            break
+        if n == 0:
+            break
+        moved += n
+    return moved
+
+
+class Server:
+    INPUTS_CACHE = 16
+
+    def __init__(self, config: dict[str, Any], isolation: dict[str, Any], ctrl_in: int, ctrl_out: int,
+                 cgroup: _Cgroup | None):
+        import collections
+
+        self.config = config
+        self.isolation = isolation
+        self.ctrl_in, self.ctrl_out = ctrl_in, ctrl_out
+        self.code_in, self.data_out = int(config["code_fd"]), int(config["data_fd"])
+        self.inputs: collections.OrderedDict[str, list[str]] = collections.OrderedDict()
+        self.prelude = build_prelude()
+        self.cgroup = cgroup
+        self.counter = 0
+        self.clock_ticks = os.sysconf("SC_CLK_TCK")
+        # the program's stdout and frame payloads land here, kernel pages only
+        self.out_mf = os.memfd_create("program-stdout")
+        self.pay_mf = os.memfd_create("program-frames")
+        self.devnull = os.open(os.devnull, os.O_WRONLY)
+        # one random unprivileged uid per server: its RLIMIT_NPROC is one program's alone (a server
+        # runs one program at a time), and hidepid hides every other process from it
+        self.uid = 1_000_000 + int.from_bytes(os.urandom(4), "little") % 1_000_000_000 if isolation["uid"] else None
+
+    # -- the harness's messages
+    def loop(self) -> None:
+        while True:
+            try:
+                msg = recv_msg(self.ctrl_in)
+            except EOFError:
+                return
+            if msg["op"] == "inputs":
+                self.inputs[msg["key"]] = [str(i) for i in msg["inputs"]]
+                self.inputs.move_to_end(msg["key"])
+                while len(self.inputs) > self.INPUTS_CACHE:
+                    self.inputs.popitem(last=False)
+            elif msg["op"] == "run":
+                inputs = self.inputs.get(msg["key"])
+                if inputs is None:
+                    self._discard_code(int(msg["code_bytes"]))
+                    send_msg(self.ctrl_out, {"ev": "missing_inputs"})
+                    continue
+                self.inputs.move_to_end(msg["key"])
+                try:
+                    self.run(msg, inputs)
+                except HarnessGone:
+                    return
+
+    def _discard_code(self, n: int) -> None:
+        while n > 0:
+            moved = os.splice(self.code_in, self.devnull, n)
+            if moved == 0:
+                raise EOFError
+            n -= moved
+
+    # -- one program
+    def run(self, job: dict[str, Any], inputs: list[str]) -> None:
+        self.counter += 1
+        limits = job["limits"]
+        timeout = float(limits["timeout_s"])
+        n = len(inputs)
+        work_dir = self._work_dir()
+        frames_r, frames_w = os.pipe()
+        out_r, out_w = os.pipe()
+        orders_r, orders_w = os.pipe()
+        for fd in (frames_r, out_r, orders_w):
+            try:
+                fcntl.fcntl(fd, 1031, PIPE_BYTES)  # F_SETPIPE_SZ
+            except OSError:
+                pass
+        if self.cgroup is not None:
+            self.cgroup.prepare(limits)
+        start = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            for fd in (frames_r, out_r, orders_w):
+                os.close(fd)
+            self._child(job, inputs, work_dir, frames_w, out_w, orders_r)  # never returns
+        for fd in (frames_w, out_w, orders_r):
+            os.close(fd)
+        try:
+            os.setpgid(pid, pid)  # also done by the child: whichever runs first wins the race
+        except OSError:
+            pass
+        if self.cgroup is not None:
+            self.cgroup.add(pid)
+        watch = _Watch(self, pid, frames_r, out_r, limits, n, start)
+        watch.mode = job["mode"]
+        killed, current = None, -1
+        try:
+            self._send_code(orders_w, int(job["code_bytes"]), start + SETUP_S)
+            for fd in (frames_r, out_r, orders_w):
+                os.set_blocking(fd, False)
+            current = -1
+            watch.next_frame(start + SETUP_S, "starting the program", (STARTED,))
+            kind = watch.next_frame(time.monotonic() + timeout, "loading the program", (LOADED, FAILED))
+            if kind != LOADED:
+                self._report(-1, kind, watch)
+            else:
+                answers = (END, RAISED) if job["mode"] == "stdin" else (RETURNED, RAISED)
+                for i in range(n):
+                    current = i
+                    try:
+                        os.write(orders_w, GO.pack(i))
+                    except OSError:
+                        raise ProgramKilled("runtime_error", f"the program stopped reading its orders during test {i}")
+                    begun = time.monotonic()
+                    kind = watch.next_frame(begun + timeout, f"test {i}", answers)
+                    self._report(i, kind, watch, time.monotonic() - begun)
+                    if not self._harness_says_next(watch):
+                        break
+        except ProgramKilled as e:
+            killed = list(e.args)
+        except HarnessGone:
+            self._end_program(pid, watch)
+            raise
+        self._end_program(pid, watch)
+        for fd in (frames_r, out_r, orders_w, watch.pidfd):
+            os.close(fd)
+        self._clean(work_dir)
+        send_msg(self.ctrl_out, {"ev": "end", "killed": killed, "test": current, "cpu": watch.cpu_total(final=True)})
+
+    def _work_dir(self) -> str:
+        if self.isolation.get("private_tmp"):
+            return "/tmp"
+        work_dir = os.path.join(self.config["work_root"], f"p{self.counter}")
+        os.mkdir(work_dir, 0o700)
+        if self.uid is not None:
+            os.chown(work_dir, self.uid, self.uid)
+        return work_dir
+
+    def _clean(self, work_dir: str) -> None:
+        if self.isolation.get("private_tmp"):
+            for rel in PRIVATE_DIRS:
+                _wipe("/" + rel)
+        else:
+            import shutil
+
+            shutil.rmtree(work_dir, ignore_errors=True)
+        if self.isolation.get("ipc"):
+            _remove_ipc()
+
+    def _send_code(self, orders_w: int, n: int, deadline: float) -> None:
+        """The code, from the harness's pipe straight into the child's (never into our memory)."""
+        write_all(orders_w, struct.pack("<Q", n))
+        while n > 0:
+            if time.monotonic() > deadline:
+                raise ProgramKilled("timeout", "the program's code could not be handed over in time")
+            try:
+                moved = os.splice(self.code_in, orders_w, n)
+            except BrokenPipeError:
+                raise ProgramKilled("runtime_error", "the program's driver ended before reading its code") from None
+            if moved == 0:
+                raise HarnessGone
+            n -= moved
+
+    def _report(self, test: int, kind: int, watch: "_Watch", wall: float = 0.0) -> None:
+        """Tell the harness test `test` ended (its stdout and frame payload follow on the data pipe)."""
+        stdout_bytes = watch.out_bytes if watch.mode == "stdin" and kind == END else 0
+        payload_bytes = watch.pay_bytes
+        send_msg(self.ctrl_out, {"ev": "result", "test": test, "kind": FRAME_NAMES.get(kind, "raised"),
+                                 "wall": wall, "stdout": stdout_bytes, "payload": payload_bytes})
+        for mf, count in ((self.out_mf, stdout_bytes), (self.pay_mf, payload_bytes)):
+            sent = 0
+            while sent < count:
+                moved = os.splice(mf, self.data_out, count - sent, offset_src=sent)
+                if moved == 0:
+                    raise HarnessGone
+                sent += moved
+        watch.reset_buffers()
+
+    def _harness_says_next(self, watch: "_Watch") -> bool:
+        """Wait for the harness's grade of the last test: next or stop. The program stays watched."""
+        while True:
+            ready = select.select([self.ctrl_in], [], [], TICK_S)[0]
+            if ready:
+                try:
+                    msg = recv_msg(self.ctrl_in)
+                except EOFError:
+                    raise HarnessGone from None
+                return msg.get("op") == "next"
+            watch.tick()
+
+    def _end_program(self, pid: int, watch: "_Watch") -> int | None:
+        """Kill the program and everything it started (setsid or not); reap every process, adding
+        its CPU time to the program's. Returns the main process's wait status."""
+        if self.cgroup is not None:
+            self.cgroup.kill()
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+        if not self.isolation.get("pid") and self.uid is not None:
+            helper = os.fork()  # no PID namespace: kill whatever runs as the program's uid
+            if helper == 0:
+                try:
+                    os.setresuid(self.uid, self.uid, self.uid)
+                    os.kill(-1, signal.SIGKILL)
+                finally:
+                    os._exit(0)
+            os.waitpid(helper, 0)
+        if watch.status is None:
+            _, status, usage = os.wait4(pid, 0)
+            watch.reaped(pid, status, usage)
+        if self.isolation.get("pid"):
+            # we are init of our PID namespace: every other process in it belongs to this program,
+            # and its orphans were reparented to us
+            while True:
+                try:
+                    os.kill(-1, signal.SIGKILL)
+                except OSError:
+                    pass
+                try:
+                    p, status, usage = os.wait4(-1, 0)
+                    watch.reaped(p, status, usage)
+                except ChildProcessError:
+                    break
+        return watch.status
+
+    def _child(self, job: dict[str, Any], inputs: list[str], work_dir: str, frames_w: int, out_w: int,
+               orders_r: int) -> None:
+        try:
+            os.setpgid(0, 0)  # its own group: the server kills the group
+            (code_len,) = struct.unpack("<Q", read_exact(orders_r, 8))
+            code_text = read_exact(orders_r, code_len).decode("utf-8", "surrogatepass") if code_len else ""
+            stdin_fd = os.memfd_create("stdin")  # before seccomp refuses memfds
+            devnull = os.open(os.devnull, os.O_RDWR)
+            # every fd to its fixed place: staged above 100 first, so no move overwrites a source
+            staged = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 100) for fd in (devnull, frames_w, orders_r, stdin_fd, out_w)]
+            for target, fd in zip((2, FRAMES, ORDERS, STDIN_SAVED, STDOUT_SAVED), staged):
+                os.dup2(fd, target, inheritable=target == 2)
+            os.dup2(STDIN_SAVED, 0)
+            os.dup2(STDOUT_SAVED, 1)
+            os.closerange(7, 1 << 16)
+            limits = job["limits"]
+            cpu_s = int(float(limits["timeout_s"]) * (max(1, len(inputs)) + 1)) + 1
+            for res, value in ((resource.RLIMIT_CPU, cpu_s),
+                               (resource.RLIMIT_AS, int(limits["memory_mb"]) << 20),
+                               (resource.RLIMIT_FSIZE, int(limits["max_output_mb"]) << 20),
+                               (resource.RLIMIT_CORE, 0),
+                               (resource.RLIMIT_NOFILE, int(limits["max_open_files"]))):
+                try:
+                    resource.setrlimit(res, (value, value))
+                except (ValueError, OSError):
+                    pass
+            os.chdir(work_dir)
+            if self.uid is not None:
+                # counted per uid, and root is exempt: it only bites after setuid
+                resource.setrlimit(resource.RLIMIT_NPROC, (int(limits["max_processes"]),) * 2)
+                os.setgroups([])
+                os.setresgid(self.uid, self.uid, self.uid)
+                os.setresuid(self.uid, self.uid, self.uid)
+            # after setuid (which clears it): the program dies with the server, namespace or not
+            _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+            _install_seccomp()
+            os.environ.clear()
+            os.environ.update({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": work_dir,
+                               "TMPDIR": work_dir, "LANG": "C.UTF-8"})
+            tempfile.tempdir = work_dir
+            drive(job, code_text, inputs, self.prelude)
+        except BaseException:
+            pass
+        os._exit(0)
+
+
+class _Watch:
+    """One running program as the server sees it: its frames, its stdout, its processes' CPU and
+    memory, and every deadline, all on the server's own clock."""
+
+    def __init__(self, server: Server, pid: int, frames_r: int, out_r: int, limits: dict[str, Any], n: int,
+                 start: float):
+        self.server, self.pid, self.frames_r, self.out_r = server, pid, frames_r, out_r
+        self.mode = "stdin"
+        self.limits = limits
+        self.max_out = int(limits["max_output_mb"]) << 20
+        self.memory = int(limits["memory_mb"]) << 20
+        timeout = float(limits["timeout_s"])
+        self.cpu_budget = timeout * (max(1, n) + 1) + 1
+        # nothing the program writes moves this: the whole program, harness waits included
+        self.hard_deadline = start + (n + 2) * (timeout + 1) + 10
+        self.start = start
+        self.pidfd = os.pidfd_open(pid)
+        self.status: int | None = None
+        self.dead = False
+        self.reaped_cpu = 0.0
+        self.paused_until: float | None = None
+        self.header = b""
+        self.frame_kind: int | None = None
+        self.frame_left = 0
+        self.out_bytes = self.pay_bytes = 0
+        self.next_tick = start + TICK_S
+        self.reset_buffers()  # a program killed mid-test leaves its output behind
+
+    def reset_buffers(self) -> None:
+        for mf in (self.server.out_mf, self.server.pay_mf):
+            os.ftruncate(mf, 0)
+            os.lseek(mf, 0, 0)
+        self.out_bytes = self.pay_bytes = 0
+
+    # -- reading
+    def _drain_stdout(self) -> None:
+        moved = _splice_some(self.out_r, self.server.out_mf, self.max_out + 1 - self.out_bytes)
+        self.out_bytes += moved
+        if self.out_bytes > self.max_out:
+            raise ProgramKilled("output_limit", f"more than {self.max_out >> 20} MiB of output")
+
+    def _read_frames(self) -> int | None:
+        """A complete frame's kind once one has arrived (its payload in pay_mf), else None."""
+        while True:
+            if self.frame_kind is None:
+                try:
+                    chunk = os.read(self.frames_r, HEADER.size - len(self.header))
+                except BlockingIOError:
+                    return None
+                if not chunk:
+                    return None
+                self.header += chunk
+                if len(self.header) < HEADER.size:
+                    continue
+                kind, length = HEADER.unpack(self.header)
+                self.header = b""
+                if kind not in FRAME_KINDS or length > self.max_out or (kind in (LOADED, END, STARTED) and length):
+                    raise ProgramKilled("runtime_error", "the program wrote into the sandbox's report pipe")
+                self.frame_kind, self.frame_left = kind, length
+            if self.frame_left:
+                moved = _splice_some(self.frames_r, self.server.pay_mf, self.frame_left)
+                self.frame_left -= moved
+                self.pay_bytes += moved
+                if self.frame_left:
+                    return None
+            kind, self.frame_kind = self.frame_kind, None
+            return kind
+
+    def next_frame(self, deadline: float, what: str, expect: tuple[int, ...]) -> int:
+        """Wait for the program's next frame, one of `expect`, watching it meanwhile; ProgramKilled
+        on any limit or any other frame."""
+        poller = select.poll()
+        for fd in (self.frames_r, self.out_r, self.pidfd, self.server.ctrl_in):
+            poller.register(fd, select.POLLIN)
+        timeout = float(self.limits["timeout_s"])
+        while True:
+            self._drain_stdout()
+            kind = self._read_frames()
+            if kind is not None:
+                self._drain_stdout()  # what it printed before the frame is in the pipe by now
+                if kind not in expect:
+                    raise ProgramKilled("runtime_error", "the program wrote into the sandbox's report pipe")
+                return kind
+            if self.dead:
+                raise ProgramKilled(*self.death_verdict(self.status, what))
+            now = time.monotonic()
+            if now >= deadline:
+                raise ProgramKilled("timeout", f"{what} ran past {timeout:g} s")
+            if now >= self.hard_deadline:
+                raise ProgramKilled("timeout", f"the program ran past its wall-clock cap ({self.hard_deadline - self.start:.0f} s)")
+            if now >= self.next_tick:
+                self.tick()
+            wait = min(deadline, self.hard_deadline, self.next_tick) - time.monotonic()
+            for fd, events in poller.poll(max(0.0, wait) * 1000):
+                if fd == self.server.ctrl_in:
+                    raise HarnessGone  # the harness never writes during a test: this is its exit
+                if fd == self.pidfd:
+                    self._reap_main()
+
+    def _reap_main(self) -> None:
+        if self.status is None:
+            try:
+                p, status, usage = os.wait4(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if p:
+                self.reaped(p, status, usage)
+
+    def reaped(self, pid: int, status: int, usage) -> None:
+        self.reaped_cpu += usage.ru_utime + usage.ru_stime
+        if pid == self.pid:
+            self.status = status
+            self.dead = True
+
+    def death_verdict(self, status: int | None, what: Any) -> tuple[str, str]:
+        where = what if isinstance(what, str) else (f"test {what}" if what >= 0 else "loading the program")
+        if status is not None and os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            name = signal.Signals(sig).name if sig in signal.valid_signals() else str(sig)
+            if self.server.cgroup is not None and sig == signal.SIGKILL and self.server.cgroup.oom_killed():
+                return "memory", f"the program's processes used more than {self.limits['memory_mb']} MiB together"
+            return ("timeout" if sig == signal.SIGXCPU else "runtime_error"), f"killed by signal {name} during {where}"
+        code = os.waitstatus_to_exitcode(status) if status is not None else "?"
+        return "runtime_error", f"the program exited (status {code}) during {where}"
+
+    # -- the program's processes (fallback limits: no cgroup)
+    def _processes(self) -> list[int]:
+        if not self.server.isolation.get("pid"):
+            return [self.pid] if not self.dead else []
+        return [int(p) for p in os.listdir("/proc") if p.isdigit() and p != "1"]
+
+    def cpu_total(self, final: bool = False) -> float:
+        if self.server.cgroup is not None:
+            return self.server.cgroup.cpu_s()
+        if final:
+            return self.reaped_cpu
+        live = 0.0
+        for p in self._processes():
+            try:
+                with open(f"/proc/{p}/stat", "rb") as f:
+                    fields = f.read().rsplit(b")", 1)[1].split()
+                live += sum(int(x) for x in fields[11:15]) / self.server.clock_ticks  # u, s, cu, cs time
+            except (OSError, IndexError, ValueError):
+                pass
+        return self.reaped_cpu + live
+
+    def memory_total(self, procs: list[int]) -> int:
+        total = 0
+        for p in procs:
+            try:
+                with open(f"/proc/{p}/smaps_rollup", "rb") as f:
+                    for line in f:
+                        if line.startswith((b"Pss_Anon:", b"Pss_Shmem:")):
+                            total += int(line.split()[1]) << 10
+            except (OSError, ValueError):
+                pass
+        for seg in _sysv_objects("shm"):
+            if seg.get("nattch") == "0":  # mapped segments are in the processes' Pss already
+                total += int(seg.get("rss", seg.get("size", "0")))
+        if self.server.isolation.get("private_tmp"):
+            st = os.statvfs("/tmp")
+            total += (st.f_blocks - st.f_bfree) * st.f_frsize
+        return total
+
+    def tick(self) -> None:
+        """Every TICK_S of a long test: reap orphans (their CPU is the program's), enforce the CPU
+        budget and, without a cgroup, one core per program (by pausing it) and one memory budget
+        for all its processes, shared memory and files together."""
+        now = time.monotonic()
+        self.next_tick = now + TICK_S
+        if now >= self.hard_deadline:
+            raise ProgramKilled("timeout", f"the program ran past its wall-clock cap ({self.hard_deadline - self.start:.0f} s)")
+        if self.server.isolation.get("pid"):
+            while True:
+                try:
+                    p, status, usage = os.wait4(-1, os.WNOHANG)
+                except ChildProcessError:
+                    break
+                if not p:
+                    break
+                self.reaped(p, status, usage)
+        cpu = self.cpu_total()
+        if cpu > self.cpu_budget:
+            raise ProgramKilled("timeout", f"the program's processes used more than {self.cpu_budget:g} CPU-seconds")
+        if self.server.cgroup is not None or not self.server.isolation.get("pid"):
+            return
+        if self.paused_until is not None:
+            if now < self.paused_until:
+                return
+            os.kill(-1, signal.SIGCONT)
+            self.paused_until = None
+        ahead = cpu - (now - self.start) - CPU_BURST_S
+        if ahead > 0:  # more than one core on average: pause every process of the program
+            os.kill(-1, signal.SIGSTOP)
+            self.paused_until = now + min(ahead, 1.0)
+            self.next_tick = min(self.next_tick, self.paused_until)
+        procs = self._processes()
+        if self.memory_total(procs) > self.memory:
+            raise ProgramKilled("memory", f"the program's processes used more than {self.memory >> 20} MiB together")
+
+
+def serve(config: dict[str, Any]) -> None:
+    # No PR_SET_PDEATHSIG towards the harness: it fires when the *thread* that started us ends,
+    # and the harness starts servers from worker threads. A harness that dies closes our control
+    # pipe: the server sees it between programs and during every test, and ends (with it, as init
+    # of the PID namespace, every program).
+    is_root = os.geteuid() == 0
+    ctrl_in, ctrl_out = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1):
+        os.dup2(devnull, fd)
+    isolation: dict[str, Any] = dict(_enter_namespaces(is_root), uid=is_root)
+    if isolation["pid"]:
+        # the next child is init (PID 1) of the new namespace: it becomes the server
+        init = os.fork()
+        if init:
+            for fd in (ctrl_in, ctrl_out, int(config["code_fd"]), int(config["data_fd"])):
+                os.close(fd)
+            _, status = os.waitpid(init, 0)
+            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the outer process is single-threaded
+    cgroup = None
+    if config.get("cgroup"):
+        try:
+            cgroup = _Cgroup(config["cgroup"])
+        except OSError:
+            cgroup = None
+    isolation["cgroup"] = cgroup is not None
+    if isolation["mount"]:
+        isolation.update(_setup_root(config["work_root"], int(config.get("scratch_mb", 256))))
+    else:
+        isolation.update(root_pivoted=False, readonly_fs=False, home_hidden=False, proc_hidepid=False,
+                         private_tmp=False)
+    isolation["seccomp"] = _probe_seccomp()
+    isolation["limits"] = limits_in_force(isolation)
+    server = Server(config, isolation, ctrl_in, ctrl_out, cgroup)
+    send_msg(ctrl_out, {"ready": True, "isolation": isolation})
+    try:
+        server.loop()
+    finally:
+        if cgroup is not None:
+            cgroup.kill()
+            cgroup.remove()
+
+
+def _probe_seccomp() -> bool:
+    pid = os.fork()
+    if pid == 0:
+        _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        ok = _install_seccomp()
+        try:
+            os.close(os.memfd_create("probe"))
+            refused = False
+        except OSError:
+            refused = True
+        os._exit(0 if ok and refused else 1)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def limits_in_force(iso: dict[str, Any]) -> dict[str, str]:
+    """How each per-program limit is enforced on this machine, in words (run.json records it)."""
+    pidns = iso.get("pid")
+    if iso.get("cgroup"):
+        memory = "cgroup v2 memory.max: all processes, shared memory, memfds and tmpfs files together"
+        processes = "cgroup v2 pids.max"
+        cpu = "cgroup v2 cpu.max (one core) and a CPU-seconds budget over all processes"
+    else:
+        memory = ("RLIMIT_AS per process; all processes (PSS), unattached SysV shm and /tmp files summed "
+                  f"every {TICK_S * 1000:.0f} ms against one budget; memfds refused by seccomp"
+                  if pidns and iso.get("seccomp") else "RLIMIT_AS per process only")
+        processes = "RLIMIT_NPROC on a uid of its own" if iso.get("uid") else "none (no uid switch)"
+        cpu = ("RLIMIT_CPU per process; all processes' CPU summed against a budget, paused above one core"
+               if pidns else "RLIMIT_CPU per process")
+    return {"memory": memory, "processes": processes, "cpu": cpu,
+            "wall": "per test and per program, on the server's clock (nothing the program writes moves it)",
+            "output": "stdout per test counted by the server; RLIMIT_FSIZE on files",
+            "files": "private /tmp, /var/tmp, /dev/shm, /run on one capped tmpfs" if iso.get("private_tmp")
+            else "a private work dir only"}
+
+
+if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "--serve":
+    serve(json.loads(sys.argv[2]))
