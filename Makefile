@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # No GPU: the smoke suite on the embedded SmolLM2. GPU + vllm: the card's suite on the card's model.
-# The choice is made in Python (evalsuite.dryrun.choose_run), which prints why; ARGS override it.
+# The choice is made in Python (evalsuite.machine.choose_run), which prints why; ARGS override it.
 eval: $(STAMP)
 	EVALSUITE_PROFILE=auto $(PY) -m evalsuite $(ARGS)
 

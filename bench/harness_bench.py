@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+from evalsuite import planning
 import shutil
 import tempfile
 import time
@@ -49,7 +50,7 @@ def hf_overhead(quick: bool = False) -> dict:
     inside = made["backend"].generate_seconds
     # backend start-up (torch import, weights) is the model's cost, as engine start is on vllm
     overhead = wall - inside - made["init_s"]
-    return {"requests": summary["n_scores"], "wall_s": round(wall, 2), "generate_s": round(inside, 2),
+    return {"requests": summary.n_scores, "wall_s": round(wall, 2), "generate_s": round(inside, 2),
             "backend_init_s": round(made["init_s"], 2), "overhead_s": round(overhead, 2),
             "overhead_pct": round(100 * overhead / wall, 1),
             "floor": "overhead < 3% or < 2 s (backend init excluded)", "ok": overhead < 2.0 or overhead / wall < 0.03}
@@ -86,7 +87,7 @@ class SyntheticEngine:
 def vllm_path_overhead(n_items: int = 1000, samples: int = 100, text_chars: int = 1000) -> dict:
     from omegaconf import OmegaConf
 
-    from evalsuite import pipeline, store
+    from evalsuite import store
     from evalsuite.backends.vllm import VLLMBackend
     from evalsuite.config import compose
     from evalsuite.types import Sample, to_dict
@@ -102,11 +103,11 @@ def vllm_path_overhead(n_items: int = 1000, samples: int = 100, text_chars: int 
     path = root / "aime25" / "generations.jsonl"
     try:
         t0 = time.perf_counter()
-        requests = pipeline.build_requests(cfg, items, backend.tokenizer, pipeline.wanted_keys(cfg, items))
+        requests = planning.build_requests(cfg, items, backend.tokenizer, planning.wanted_keys(cfg, items))
         t_build = time.perf_counter() - t0
-        pipeline.check_budget(cfg, requests, backend.count_tokens)
+        planning.check_budget(cfg, requests, backend.count_tokens)
         t_budget = time.perf_counter() - t0 - t_build
-        sampling = OmegaConf.merge(cfg.sampling, {"max_tokens": pipeline.max_new_tokens(cfg)})
+        sampling = OmegaConf.merge(cfg.sampling, {"max_tokens": planning.max_new_tokens(cfg)})
         store_s = 0.0
 
         def on_batch(gens) -> None:  # what pipeline.generate_stage hands the backend

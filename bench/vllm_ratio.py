@@ -10,6 +10,7 @@ beforehand. Both run after a full warm-up (Triton compiles on the first call), a
 """
 from __future__ import annotations
 
+from evalsuite import planning, task
 import json
 import shutil
 import sys
@@ -30,14 +31,14 @@ def run(overrides: list[str] | None = None, repeats: int = 2) -> dict:
 
     root = Path(tempfile.mkdtemp(prefix="vllm_ratio_"))
     cfg = compose([*BASE, *(overrides or []), f"run_dir={root}/setup"])
-    task = pipeline.import_task(cfg)
-    samples = pipeline.load_samples(cfg, task)
+    spec = task.resolve(cfg)
+    samples = pipeline.load_samples(cfg, spec)
     backend = VLLMBackend(cfg)
     t0 = time.perf_counter()
     llm = backend.engine
     engine_start = time.perf_counter() - t0
-    requests = pipeline.build_requests(cfg, samples, backend.tokenizer, pipeline.wanted_keys(cfg, samples))
-    sampling = OmegaConf.merge(cfg.sampling, {"max_tokens": pipeline.max_new_tokens(cfg)})
+    requests = planning.build_requests(cfg, samples, backend.tokenizer, planning.wanted_keys(cfg, samples))
+    sampling = OmegaConf.merge(cfg.sampling, {"max_tokens": planning.max_new_tokens(cfg)})
     prompts = [backend.engine_prompt(r) for r in requests]
     base = sampling_base(sampling, backend.skip_special_tokens)
     params = [backend.sampling_params(**sampling_kwargs(base, r)) for r in requests]

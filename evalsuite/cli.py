@@ -159,7 +159,7 @@ def _main(argv: list[str] | None) -> None:
         if os.environ.get("EVALSUITE_PROFILE") == "auto" and not multirun_or_help:
             # `make eval`: the card's suite on a GPU node with vLLM, else the smoke suite; the
             # user's own overrides come last and win
-            from evalsuite.dryrun import choice_banner, choose_run
+            from evalsuite.machine import choice_banner, choose_run
 
             choice = choose_run([a for a in argv if "=" in a and not a.startswith("-")])
             argv = [*choice.overrides, *argv]

@@ -1,5 +1,4 @@
-"""Before a run spends anything: the dry run (how big is this job?) and `make eval`'s choice of
-model, backend and suite (what will run, and why).
+"""Before a run spends anything: how big is this job?
 
 `dry_run=true` builds every prompt of a task exactly as the run would, tokenizes them with the
 model's own tokenizer (no weights, no GPU), checks each item against max_model_len and reports the
@@ -9,28 +8,16 @@ items that do not fit instead of stopping at the first, and sizes the job:
 """
 from __future__ import annotations
 
-import importlib.metadata
-import importlib.util
-import shutil
-import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
 from omegaconf import DictConfig
 
+from evalsuite.planning import build_requests, context_limit, fit_to_context, max_new_tokens, wanted_keys
+from evalsuite.render import load_tokenizer
+from evalsuite.task import TaskSpec
 from evalsuite.types import Sample
-
-_TOKENIZERS: dict[tuple[str, str | None], Any] = {}  # a suite's tasks share one tokenizer
-
-
-def _tokenizer(model_cfg: DictConfig) -> Any:
-    from evalsuite.render import load_tokenizer
-
-    key = (str(model_cfg.path), model_cfg.get("revision"))
-    if key not in _TOKENIZERS:
-        _TOKENIZERS[key] = load_tokenizer(model_cfg)
-    return _TOKENIZERS[key]
 
 
 def count_prompt_tokens(tokenizer: Any, prompts: Sequence[str], batch: int = 256) -> list[int]:
@@ -62,12 +49,10 @@ class TaskSize:
 
 
 def size_task(cfg: DictConfig, request_tokens: Sequence[tuple[str, str, int]]) -> TaskSize:
-    """The numbers from (sample_id, prompt, prompt tokens) per request; the fit rule is
-    pipeline.check_budget's. A task may give an item's samples different prompts (shuffled options)."""
-    from evalsuite.pipeline import max_new_tokens
-
-    budget = max_new_tokens(cfg)
-    limit = int(cfg.model.max_model_len) if cfg.model.get("max_model_len") else None
+    """The numbers from (sample_id, prompt, prompt tokens) per request, each item judged by the
+    run's own fit rule (planning.fit_to_context). A task may give an item's samples different
+    prompts (shuffled options): the longest decides."""
+    budget, limit = max_new_tokens(cfg), context_limit(cfg)
     clamp = bool(cfg.task.get("clamp_budget", False))
     longest: dict[str, int] = {}
     unique: dict[str, int] = {}
@@ -76,10 +61,10 @@ def size_task(cfg: DictConfig, request_tokens: Sequence[tuple[str, str, int]]) -
         unique[prompt] = n
     misfits, clamped = [], []
     for sid, n in longest.items():
-        if limit is None or n + budget <= limit:
-            continue
-        row = {"sample_id": sid, "prompt_tokens": n, "max_tokens": budget, "max_model_len": limit}
-        (clamped if clamp and n < limit else misfits).append(row)
+        verdict = fit_to_context(n, budget, limit, clamp).verdict
+        if verdict != "fits":
+            row = {"sample_id": sid, "prompt_tokens": n, "max_tokens": budget, "max_model_len": limit}
+            (clamped if verdict == "clamped" else misfits).append(row)
     requests = len(request_tokens)
     total = sum(n for _, _, n in request_tokens)
     return TaskSize(task=str(cfg.task.name), items=len(longest), samples=int(cfg.samples), requests=requests,
@@ -113,19 +98,17 @@ def misfit_text(size: TaskSize) -> str:
             f"model.max_model_len, or set task.clamp_budget=true")
 
 
-def measure_task(cfg: DictConfig, samples: list[Sample]) -> TaskSize:
+def measure_task(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> TaskSize:
     """Every prompt built and tokenized as the run would; nothing generated, no weights loaded."""
-    from evalsuite.pipeline import build_requests, import_task, wanted_keys
-
-    tokenizer = _tokenizer(cfg.model)
-    requests = build_requests(cfg, samples, tokenizer, wanted_keys(cfg, samples), import_task(cfg))
+    tokenizer = load_tokenizer(cfg.model)
+    requests = build_requests(cfg, samples, tokenizer, wanted_keys(cfg, samples), spec)
     prompts = list(dict.fromkeys(r.prompt for r in requests))  # an item's samples mostly share one prompt
     counts = dict(zip(prompts, count_prompt_tokens(tokenizer, prompts)))
     return size_task(cfg, [(r.sample_id, r.prompt, counts[r.prompt]) for r in requests])
 
 
-def dry_run_task(cfg: DictConfig, samples: list[Sample]) -> dict:
-    size = measure_task(cfg, samples)
+def dry_run_task(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> dict:
+    size = measure_task(cfg, samples, spec)
     print(describe_size(size), file=sys.stderr)
     return {"dry_run": True, **asdict(size)}
 
@@ -144,87 +127,4 @@ def dry_run_table(rows: Sequence[dict]) -> str:
     widths = [max(len(row[i]) for row in cells) for i in range(len(head))]
     lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))) for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-# ---------------------------------------------------------------- make eval: which model, backend, suite
-
-GPU_DEFAULTS = {"suite": "card", "model": "nemotron-cascade-2", "backend": "vllm"}
-CPU_DEFAULTS = {"suite": "smoke"}
-
-
-@dataclass
-class RunChoice:
-    """What `make eval` (EVALSUITE_PROFILE=auto) adds before the user's overrides, and why."""
-
-    overrides: list[str]  # defaults the user did not set, to go before the user's own
-    values: dict[str, str]  # suite/model/backend as they will run
-    reasons: dict[str, str]  # the same keys -> why
-    gpus: list[str]
-    vllm: str | None
-
-
-def detect_gpus() -> list[str]:
-    """GPU names from `nvidia-smi -L` (no CUDA context, no torch import); [] without a driver."""
-    if not shutil.which("nvidia-smi"):
-        return []
-    try:
-        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return []
-    if out.returncode != 0:
-        return []
-    return [line.split(":", 1)[1].split("(UUID")[0].strip() for line in out.stdout.splitlines() if line.startswith("GPU ")]
-
-
-def vllm_version() -> str | None:
-    """vllm's version if importable here, without importing it (that takes seconds)."""
-    if importlib.util.find_spec("vllm") is None:
-        return None
-    try:
-        return importlib.metadata.version("vllm")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown version"
-
-
-def choose_run(user_overrides: Sequence[str], gpus: list[str] | None = None, vllm: str | None | bool = False) -> RunChoice:
-    """The card's suite on the card's model with vllm where a GPU and vllm are found; the smoke suite
-    on the embedded model elsewhere. The user's own overrides always win (a task= drops the suite)."""
-    gpus = detect_gpus() if gpus is None else gpus
-    vllm = vllm_version() if vllm is False else vllm
-    on_gpu = bool(gpus) and bool(vllm)
-    if on_gpu:
-        why = f"{len(gpus)} GPU{'s' if len(gpus) > 1 else ''} ({gpus[0]}) and vllm {vllm} found: the card's run"
-        defaults = GPU_DEFAULTS
-    else:
-        why = ("GPU found but vllm is not importable (pip install 'evalsuite[vllm]' for the card's run): smoke run"
-               if gpus else "no GPU found: the smoke run on the embedded model")
-        defaults = CPU_DEFAULTS
-    user = {}
-    for o in user_overrides:
-        key, eq, value = o.partition("=")
-        if eq:
-            user[key.lstrip("+~")] = value
-    overrides, values, reasons = [], {}, {}
-    for key, value in defaults.items():
-        if key in user or (key == "suite" and "task" in user):
-            continue
-        overrides.append(f"{key}={value}")
-        values[key], reasons[key] = value, why
-    for key in ("suite", "model", "backend", "task"):
-        if key in user:
-            values[key], reasons[key] = user[key], "your override"
-    return RunChoice(overrides, values, reasons, list(gpus), vllm or None)
-
-
-def choice_banner(choice: RunChoice) -> str:
-    """Two or three lines: what runs, and why each part was picked."""
-    shown = " | ".join(f"{k} {choice.values[k]}" for k in ("suite", "task", "model", "backend") if k in choice.values)
-    lines = [f"evalsuite: {shown or 'config defaults'}"]
-    by_reason: dict[str, list[str]] = {}
-    for key, reason in choice.reasons.items():
-        by_reason.setdefault(reason, []).append(f"{key}={choice.values[key]}")
-    lines += [f"  {', '.join(keys)}: {reason}" for reason, keys in by_reason.items()]
-    if choice.values.get("backend") == "vllm" and not choice.vllm:
-        lines.append("  warning: backend=vllm but vllm is not importable here; pip install 'evalsuite[vllm]' or use backend=hf")
     return "\n".join(lines)

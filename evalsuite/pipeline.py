@@ -7,7 +7,6 @@ generations without touching the model.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib
 import importlib.metadata
 import json
@@ -16,61 +15,29 @@ import platform
 import sys
 import time
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
 from evalsuite import metrics, store
-from evalsuite.store import generation_digest
-from evalsuite.card import CARD_MODEL, card_value
+from evalsuite import summary as summaries
 from evalsuite.data import RESOLVED_REVISIONS, data_dir_facts
 from evalsuite.errors import UserError
-from evalsuite.sharding import parse_shard, shard_index
-from evalsuite.render import build_messages, render_prompt, split_generation
-from evalsuite.types import Generation, Request, Sample, Score, from_dict, to_dict
+from evalsuite.planning import build_requests, check_budget, max_new_tokens, reasoning_expected, sample_for_k, wanted_keys
+from evalsuite.render import split_generation
+from evalsuite.rundir import (CLAMPS, FAILURE, GENERATIONS, ITEMS, MANIFEST, SCORES, SUMMARY, current_shard, merged,
+                              shard_dirs, task_dir, task_root)
+from evalsuite.store import generation_digest
+from evalsuite.summary import TaskSummary
+from evalsuite.task import TaskSpec
+from evalsuite.task import resolve as resolve_task
+from evalsuite.types import Generation, Sample, Score, from_dict, to_dict
 from evalsuite.workers import Outcome, map_with_deadline
-
-GENERATIONS, SCORES, SUMMARY, MANIFEST = "generations.jsonl", "scores.jsonl", "summary.json", "run.json"
-FAILURE = "failure.json"  # a suite's task that could not run: its one-line reason, for the report
 VERSIONED = ("evalsuite", "torch", "transformers", "vllm", "datasets", "math-verify", "sympy", "hydra-core", "openai")
 
 
-def task_root(cfg: DictConfig) -> Path:
-    """Where the task's merged files and summary live."""
-    return Path(cfg.run_dir) / cfg.task.name
-
-
-def current_shard(cfg: DictConfig) -> tuple[int, int] | None:
-    """(index, count) for `shard=I shards=N` (one job of a sharded run); None when unsharded."""
-    if cfg.get("shard") is None:
-        return None
-    return parse_shard(f"{cfg.shard}/{cfg.get('shards') or 1}")
-
-
-def task_dir(cfg: DictConfig) -> Path:
-    """Where this process writes: the task root, or its own shard directory."""
-    shard = current_shard(cfg)
-    return task_root(cfg) if shard is None else task_root(cfg) / f"shard-{shard[0]:04d}-of-{shard[1]:04d}"
-
-
-def wanted_keys(cfg: DictConfig, samples: list[Sample]) -> set[tuple[str, int]]:
-    keys = {(s.id, k) for s in samples for k in range(int(cfg.samples))}
-    shard = current_shard(cfg)
-    if shard is not None:
-        keys = {key for key in keys if shard_index(key[0], key[1], shard[1]) == shard[0]}
-    return keys
-
-
-def import_task(cfg: DictConfig) -> ModuleType:
-    try:
-        return importlib.import_module(cfg.task.module)
-    except ModuleNotFoundError as e:
-        raise UserError(f"task {cfg.task.name}: its module {cfg.task.module!r} cannot be imported ({e})") from None
-
-
-def load_samples(cfg: DictConfig, task: ModuleType) -> list[Sample]:
-    samples = task.load(cfg)
+def load_samples(cfg: DictConfig, spec: TaskSpec) -> list[Sample]:
+    samples = spec.load(cfg)
     ids = [s.id for s in samples]
     if len(set(ids)) != len(ids):
         raise UserError(f"task {cfg.task.name}: duplicate sample ids in the data; each item needs a unique id")
@@ -79,24 +46,6 @@ def load_samples(cfg: DictConfig, task: ModuleType) -> list[Sample]:
     if not samples:
         raise UserError(f"task {cfg.task.name}: no items to evaluate (empty data or limit=0)")
     return samples
-
-
-def request_seed(base: int, sample_id: str, k: int) -> int:
-    """A seed per (sample_id, k), independent of order and batching, so reruns reproduce."""
-    return int.from_bytes(hashlib.sha256(f"{base}/{sample_id}/{k}".encode()).digest()[:4], "little")
-
-
-def reasoning_expected(cfg: DictConfig) -> bool:
-    """A reasoning model asked to think must close its thinking before it has an answer."""
-    return bool(cfg.model.get("reasoning", False)) and bool(cfg.task.get("thinking", True))
-
-
-def max_new_tokens(cfg: DictConfig) -> int:
-    """The protocol's budget, capped by the model config's `max_new_tokens` (the embedded 135M model
-    caps it: it never writes 131K useful tokens on a CPU). The cap is recorded as a deviation."""
-    budget = int(cfg.sampling.max_tokens)
-    cap = cfg.model.get("max_new_tokens")
-    return min(budget, int(cap)) if cap else budget
 
 
 # ---------------------------------------------------------------- run.json: what produced these numbers
@@ -173,8 +122,8 @@ def write_items(cfg: DictConfig, samples: list[Sample], max_chars: int = 20_000)
             return f"{text[:half]}\n[... {len(text) - max_chars} characters clipped ...]\n{text[-half:]}"
         return text
 
-    path = task_root(cfg) / "samples.jsonl"
-    tmp = path.with_name("samples.jsonl.tmp")
+    path = task_root(cfg) / ITEMS
+    tmp = path.with_name(ITEMS + ".tmp")
     tmp.unlink(missing_ok=True)
     def clip_reference(ref: Any) -> Any:  # LiveCodeBench's hidden tests can be megabytes per item
         if isinstance(ref, str):
@@ -190,57 +139,7 @@ def write_items(cfg: DictConfig, samples: list[Sample], max_chars: int = 20_000)
 
 # ---------------------------------------------------------------- generate
 
-def sample_for_k(task: ModuleType, sample: Sample, k: int, cfg: DictConfig) -> Sample:
-    """The item as generation k sees it. Most tasks show every k the same prompt; a task may vary it
-    per k (GPQA's per-sample option shuffle) through its own `sample_for_k`."""
-    return task.sample_for_k(sample, k, cfg) if hasattr(task, "sample_for_k") else sample
-
-
-def build_requests(cfg: DictConfig, samples: list[Sample], tokenizer: Any, todo: set[tuple[str, int]],
-                   task: ModuleType | None = None) -> list[Request]:
-    requests = []
-    thinking, base_seed, n_samples = bool(cfg.task.get("thinking", True)), int(cfg.seed), int(cfg.samples)
-    for s in samples:
-        rendered: dict[str, tuple[list, str]] = {}  # one render per distinct prompt, not per k
-        for k in range(n_samples):
-            if (s.id, k) not in todo:
-                continue
-            view = sample_for_k(task, s, k, cfg) if task is not None else s
-            key = repr(view.messages)
-            if key not in rendered:
-                messages = build_messages(view.messages, cfg.get("system_prompt"))
-                rendered[key] = (messages, render_prompt(tokenizer, messages, thinking, cfg.model))
-            messages, prompt = rendered[key]
-            requests.append(Request(s.id, k, prompt, request_seed(base_seed, s.id, k), messages))
-    return requests
-
-
-def check_budget(cfg: DictConfig, requests: list[Request], count_tokens,
-                 known: dict[str, int] | None = None) -> list[dict]:
-    """prompt + max_tokens must fit max_model_len before any generation starts. An item that does
-    not fit is an error naming it, or with task.clamp_budget=true its budget shrinks (recorded).
-    `known`: exact counts a task already measured with this tokenizer (NIAH's 1M-token prompts:
-    tokenizing 800 of them again would take longer than building them)."""
-    limit = cfg.model.get("max_model_len")
-    if not limit:
-        return []
-    budget, clamps, seen = max_new_tokens(cfg), [], dict(known or {})
-    for r in requests:
-        if r.sample_id not in seen:
-            seen[r.sample_id] = count_tokens(r.prompt)
-        n = seen[r.sample_id]
-        if n + budget <= limit:
-            continue
-        if not cfg.task.get("clamp_budget", False) or n >= limit:
-            raise UserError(f"task {cfg.task.name}, item {r.sample_id}: prompt {n} + max_tokens {budget} tokens "
-                            f"> max_model_len {limit}; lower sampling.max_tokens, raise model.max_model_len, "
-                            f"or set task.clamp_budget=true")
-        r.max_tokens = limit - n
-        clamps.append({"sample_id": r.sample_id, "k": r.k, "prompt_tokens": n, "max_tokens": r.max_tokens})
-    return clamps
-
-
-def generate_stage(cfg: DictConfig, samples: list[Sample], task: ModuleType) -> int:
+def generate_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> int:
     path = task_dir(cfg) / GENERATIONS
     done = {key for key, g in store.latest_by_key(store.read_records(path)).items() if g.get("finish_reason") != "error"}
     wanted = wanted_keys(cfg, samples)
@@ -250,14 +149,14 @@ def generate_stage(cfg: DictConfig, samples: list[Sample], task: ModuleType) -> 
     from evalsuite.backends import load_backend
 
     backend = load_backend(cfg)
-    requests = build_requests(cfg, samples, backend.tokenizer, wanted - done, task)
+    requests = build_requests(cfg, samples, backend.tokenizer, wanted - done, spec)
     known = {s.id: int(s.meta["prompt_tokens"]) for s in samples
-             if isinstance(s.meta.get("prompt_tokens"), int) and not hasattr(task, "sample_for_k")}
+             if isinstance(s.meta.get("prompt_tokens"), int) and spec.sample_for_k is None}
     clamps = check_budget(cfg, requests, backend.count_tokens, known)
     if clamps:
-        store.append_records(task_dir(cfg) / "clamps.jsonl", clamps)
+        store.append_records(task_dir(cfg) / CLAMPS, clamps)
         print(f"[{cfg.task.name}] warning: {len(clamps)} requests had max_tokens clamped to fit "
-              f"max_model_len (see clamps.jsonl)", file=sys.stderr)
+              f"max_model_len (see {CLAMPS})", file=sys.stderr)
     where = f" shard {current_shard(cfg)[0]}/{current_shard(cfg)[1]}" if current_shard(cfg) else ""
     print(f"[{cfg.task.name}{where}] generate: {len(requests)} to make ({len(done & wanted)} already stored), "
           f"backend {cfg.backend.name}, model {cfg.model.name}", file=sys.stderr)
@@ -377,7 +276,7 @@ def current_scores(d: Path) -> dict[tuple[str, int], dict]:
                          store.latest_by_key(store.read_records(d / SCORES, repair=False)))
 
 
-def score_stage(cfg: DictConfig, samples: list[Sample], task: ModuleType, rescore: bool) -> int:
+def score_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, rescore: bool) -> int:
     """Grade every stored generation that has no current score. `rescore` grades all of them again
     into a file beside scores.jsonl that replaces it only once complete."""
     gen_path, score_path = task_dir(cfg) / GENERATIONS, task_dir(cfg) / SCORES
@@ -418,7 +317,8 @@ def score_stage(cfg: DictConfig, samples: list[Sample], task: ModuleType, rescor
         truncated = g.get("finish_reason") == "length"
         if outcome.ok:
             grade = outcome.value
-            s = Score(g["sample_id"], g["k"], float(grade.value), grade.extracted, False, truncated, dict(grade.detail))
+            s = Score(g["sample_id"], g["k"], float(grade.value), grade.extracted, False, truncated, dict(grade.detail),
+                      variants={name: float(v) for name, v in grade.variants.items()})
         else:  # a scorer that hung, crashed or ran out of memory: a scoring error, not the model's answer
             s = Score(g["sample_id"], g["k"], 0.0, None, False, truncated, {"scoring_error": outcome.error})
         s.graded = generation_digest(g)
@@ -428,11 +328,11 @@ def score_stage(cfg: DictConfig, samples: list[Sample], task: ModuleType, rescor
             buffer.clear()
 
     def grade_one(item: tuple[Sample, str]):
-        return task.score(item[0], item[1], cfg)
+        return spec.score(item[0], item[1], cfg)
 
-    items = [(sample_for_k(task, by_id[g["sample_id"]], g["k"], cfg), answer) for g, answer in to_grade]
-    if hasattr(task, "score_batch"):  # tasks that parallelise themselves (code execution)
-        for i, grade in enumerate(task.score_batch(items, cfg)):
+    items = [(sample_for_k(spec, by_id[g["sample_id"]], g["k"], cfg), answer) for g, answer in to_grade]
+    if spec.score_batch is not None:  # code run in the sandbox, under its own per-program limits
+        for i, grade in enumerate(spec.score_batch(items, cfg)):
             keep(i, Outcome(True, grade))
     else:
         map_with_deadline(grade_one, items, float(cfg.task.get("score_timeout_s", 10)),
@@ -441,45 +341,34 @@ def score_stage(cfg: DictConfig, samples: list[Sample], task: ModuleType, rescor
     store.append_records(out_path, buffer)
     if rescore:
         out_path.replace(score_path)
-    record_scoring_environment(cfg, task)
+    record_scoring_environment(cfg, spec)
     return len(todo)
 
 
-def record_scoring_environment(cfg: DictConfig, task: ModuleType) -> None:
+def record_scoring_environment(cfg: DictConfig, spec: TaskSpec) -> None:
     """Add to run.json what a task's scoring ran under (the sandbox's isolation and limits)."""
     path = task_dir(cfg) / MANIFEST
-    if not hasattr(task, "scoring_environment") or not path.exists():
+    if spec.scoring_environment is None or not path.exists():
         return
     manifest = store.read_json(path, expect=dict)
-    manifest["scoring_environment"] = task.scoring_environment(cfg)
+    manifest["scoring_environment"] = spec.scoring_environment(cfg)
     store.write_json(path, manifest)
 
 
 # ---------------------------------------------------------------- shards
 
-def shard_dirs(cfg: DictConfig) -> list[Path]:
-    return sorted(task_root(cfg).glob("shard-*-of-*"))
-
-
 def merge_shards(cfg: DictConfig) -> dict[str, int]:
-    """Combine every shard's generations and scores into the task root, by (sample_id, k). A key
-    stored by two shards with different text means shards of different runs were mixed: an error."""
-    root, merged = task_root(cfg), {}
+    """Combine every shard's generations and scores into the task root, by (sample_id, k), under
+    the one merge rule (rundir.merged: mixed runs are an error)."""
+    root, counts = task_root(cfg), {}
     for name in (GENERATIONS, SCORES):
-        by_key: dict[tuple[str, int], dict] = store.latest_by_key(store.read_records(root / name))
-        owner: dict[tuple[str, int], Path] = {}
-        for d in shard_dirs(cfg):
-            for key, rec in store.latest_by_key(store.read_records(d / name, repair=False)).items():
-                if name == GENERATIONS and key in owner and by_key[key].get("text") != rec.get("text"):
-                    raise UserError(f"{cfg.task.name}: ({key[0]}, {key[1]}) was generated by {owner[key].name} and "
-                                    f"{d.name} with different text; shards of different runs are mixed in {root}")
-                by_key[key], owner[key] = rec, d
+        by_key = merged(root, name, repair=True)
         tmp = root / (name + ".merge")
         tmp.unlink(missing_ok=True)
         store.append_records(tmp, [by_key[k] for k in sorted(by_key)])
         tmp.replace(root / name)
-        merged[name] = len(by_key)
-    return merged
+        counts[name] = len(by_key)
+    return counts
 
 
 def missing_keys(cfg: DictConfig, samples: list[Sample]) -> list[tuple[str, int]]:
@@ -494,71 +383,17 @@ def load_scores(cfg: DictConfig) -> list[Score]:
     return [from_dict(Score, r) for r in current_scores(task_dir(cfg)).values()]
 
 
-def protocol_deviations(cfg: DictConfig) -> list[str]:
-    """Where this run's protocol differs from the task's defaults (the card's protocol)."""
-    from evalsuite.config import task_defaults
-
-    base = task_defaults(cfg.task.name)
-    out = []
-    if base is None:
-        return out
-    if int(cfg.samples) != int(base.get("samples", cfg.samples)):
-        out.append(f"samples {cfg.samples} (card: {base.samples})")
-    for key in ("temperature", "top_p"):
-        if float(cfg.sampling.get(key, 1.0)) != float(base.sampling.get(key, 1.0)):
-            out.append(f"{key} {cfg.sampling.get(key)} (card: {base.sampling.get(key)})")
-    if max_new_tokens(cfg) != int(base.sampling.max_tokens):
-        out.append(f"max_tokens {max_new_tokens(cfg)} (card: {base.sampling.max_tokens})")
-    if bool(cfg.task.get("thinking")) != bool(base.task.get("thinking")):
-        out.append(f"thinking {cfg.task.thinking} (card: {base.task.thinking})")
-    if bool(cfg.task.get("thinking")) and not cfg.model.get("reasoning"):
-        out.append("model has no thinking mode")
-    if cfg.get("limit"):
-        out.append(f"limit {cfg.limit}")
-    if cfg.data.get("version") is not None:
-        out.append(f"data.version {cfg.data.version}")
-    if cfg.data.get("source") == "sample" and not cfg.data.get("path") and cfg.task.get("dataset"):
-        out.append("bundled sample set, not the benchmark")
-    for key, card in base.task.items():  # task settings: niah length, code block, prompt style ...
-        if key in ("thinking", "dataset", "score_timeout_s", "score_memory_mb") or cfg.task.get(key) == card:
-            continue
-        ours = OmegaConf.to_container(cfg.task[key]) if OmegaConf.is_config(cfg.task.get(key)) else cfg.task.get(key)
-        card = OmegaConf.to_container(card) if OmegaConf.is_config(card) else card
-        out.append(f"task.{key} {str(ours)[:60]} (card: {str(card)[:60]})")
-    return out
-
-
-def summarize_task(cfg: DictConfig, samples: list[Sample], task: ModuleType) -> dict:
-    scores = load_scores(cfg)
+def summarize_task(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> TaskSummary:
     ids = {s.id for s in samples}
-    scores = [s for s in scores if s.sample_id in ids]
+    scores = [s for s in load_scores(cfg) if s.sample_id in ids]
     votes, unresolved = None, 0
-    if hasattr(task, "same_answer"):  # maj@k by equivalence, not by string (math)
-        votes, unresolved = metrics.vote_classes(scores, task.same_answer, float(cfg.task.get("score_timeout_s", 10)))
-    summary = metrics.summarize(scores, seed=int(cfg.seed), votes=votes)
-    summary["maj_votes"] = {"by": "equivalence" if votes is not None else "answer string",
-                            "unresolved": unresolved}
-    expected = len(samples) * int(cfg.samples)
+    if spec.same_answer is not None:  # maj@k by equivalence, not by string (math)
+        votes, unresolved = metrics.vote_classes(scores, spec.same_answer, float(cfg.task.get("score_timeout_s", 10)))
     gens = store.latest_by_key(store.read_records(task_dir(cfg) / GENERATIONS))
-    lengths = sorted(g.get("tokens", 0) for key, g in gens.items() if key[0] in ids)
-    missing = missing_keys(cfg, samples)
-    summary.update({
-        "missing": [f"{sid}#{k}" for sid, k in missing[:50]],
-        "task": cfg.task.name, "benchmark": cfg.task.get("benchmark"), "group": cfg.task.get("group"),
-        "metric": f"avg@{summary.get('samples', 0)}", "expected_scores": expected,
-        "missing_scores": len(missing),
-        "card_model": CARD_MODEL, "card_value": card_value(str(cfg.task.get("benchmark"))),
-        "model": cfg.model.name, "backend": cfg.backend.name,
-        "protocol": {"samples": int(cfg.samples), "max_tokens": max_new_tokens(cfg),
-                     "temperature": float(cfg.sampling.temperature), "top_p": float(cfg.sampling.get("top_p", 1.0)),
-                     "thinking": bool(cfg.task.get("thinking", True))},
-        "deviations": protocol_deviations(cfg) + (task.deviations(samples, cfg) if hasattr(task, "deviations") else []),
-        "tokens": {"mean": sum(lengths) / len(lengths) if lengths else 0,
-                   "median": lengths[len(lengths) // 2] if lengths else 0, "max": lengths[-1] if lengths else 0},
-    })
-    if hasattr(task, "breakdown") and scores:
-        summary["breakdown"] = task.breakdown({s.id: s for s in samples}, scores, cfg)
-    store.write_json(task_dir(cfg) / SUMMARY, summary)
+    summary = summaries.build(cfg, scores, (g for key, g in gens.items() if key[0] in ids),
+                              expected=len(samples) * int(cfg.samples), missing=missing_keys(cfg, samples),
+                              samples=samples, spec=spec, votes=votes, unresolved=unresolved)
+    summaries.write(task_dir(cfg) / SUMMARY, summary)
     (task_root(cfg) / FAILURE).unlink(missing_ok=True)  # an earlier failed attempt no longer stands
     return summary
 
@@ -577,8 +412,7 @@ def validate_settings(cfg: DictConfig) -> None:
     """Numbers given as overrides are checked here, so `samples=abc` is one line, not a traceback."""
     checks = [("samples", int, 1, None), ("limit", int, 1, None), ("seed", int, None, None), ("shards", int, 1, None),
               ("sampling.temperature", float, 0.0, None), ("sampling.top_p", float, 0.0, 1.0),
-              ("sampling.max_tokens", int, 1, None), ("task.score_timeout_s", float, 0.0, None),
-              ("task.score_memory_mb", int, 64, None)]
+              ("sampling.max_tokens", int, 1, None)]  # task.* settings: the task contract checks them
     for key, kind, lowest, highest in checks:
         value = OmegaConf.select(cfg, key)
         if value is None:
@@ -622,19 +456,19 @@ def settle(cfg: DictConfig) -> str:
     return stage
 
 
-def run_task(cfg: DictConfig) -> dict | None:
+def run_task(cfg: DictConfig) -> TaskSummary | dict | None:
     """All stages (or the one `stage=` names) for cfg.task; returns the summary when one was made."""
     stage = settle(cfg)
-    task = import_task(cfg)
-    samples = load_samples(cfg, task)
+    spec = resolve_task(cfg)
+    samples = load_samples(cfg, spec)
     if cfg.get("dry_run"):
         from evalsuite.dryrun import dry_run_task
 
-        return dry_run_task(cfg, samples)
+        return dry_run_task(cfg, samples, spec)
     shard = current_shard(cfg)
-    if shard is None and shard_dirs(cfg):
+    if shard is None and shard_dirs(task_root(cfg)):
         counts = merge_shards(cfg)
-        print(f"[{cfg.task.name}] merged {len(shard_dirs(cfg))} shards: {counts[GENERATIONS]} generations, "
+        print(f"[{cfg.task.name}] merged {len(shard_dirs(task_root(cfg)))} shards: {counts[GENERATIONS]} generations, "
               f"{counts[SCORES]} scores", file=sys.stderr)
     source = f"responses:{cfg.responses}" if cfg.get("responses") else "generated"
     if stage in ("generate", "all") or cfg.get("responses"):
@@ -645,16 +479,16 @@ def run_task(cfg: DictConfig) -> dict | None:
         n = import_responses(cfg, samples)
         print(f"[{cfg.task.name}] imported {n} responses from {cfg.responses}", file=sys.stderr)
     elif stage in ("generate", "all"):
-        generate_stage(cfg, samples, task)
+        generate_stage(cfg, samples, spec)
     if stage in ("score", "all"):
-        score_stage(cfg, samples, task, rescore=(stage == "score" and not cfg.get("responses")))
+        score_stage(cfg, samples, spec, rescore=(stage == "score" and not cfg.get("responses")))
     if shard is not None:  # one job of many: the report (unsharded) merges and summarizes
         done = len(store.read_records(task_dir(cfg) / SCORES))
         print(f"[{cfg.task.name}] shard {shard[0]}/{shard[1]}: {done} of {len(wanted_keys(cfg, samples))} scored; "
               f"`stage=report` without shard= merges the shards", file=sys.stderr)
         return None
     if stage in ("score", "report", "all"):
-        return summarize_task(cfg, samples, task)
+        return summarize_task(cfg, samples, spec)
     return None
 
 
@@ -665,7 +499,7 @@ def run_status(run_dir: Path) -> str:
         raise UserError(f"no run directory {run_dir}")
     lines = ["| task | expected | generated | scored | shards |", "|---|---|---|---|---|"]
     for root in sorted(p for p in run_dir.iterdir() if p.is_dir()):
-        dirs = [root, *sorted(root.glob("shard-*-of-*"))]
+        dirs = [root, *shard_dirs(root)]
         manifests = [d / MANIFEST for d in dirs if (d / MANIFEST).exists()]
         if not manifests:
             continue

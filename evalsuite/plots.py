@@ -8,7 +8,6 @@ returns a Figure, or None when the run has nothing of that kind to draw; `write_
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from evalsuite.report import build_rows, card_models
+from evalsuite.card import build_rows, card_models
 from evalsuite.results import TaskResult, sample_rows
 
 OURS_COLOR = "#d62728"
@@ -169,18 +168,16 @@ def fig_avg_at_k(samples: pd.DataFrame, card_values: dict[str, float | None]) ->
 
 # ---------------------------------------------------------------- NIAH depth x length
 
-DEPTH_LENGTH = re.compile(r"^depth_length:([-\d.]+):(\d+)$")
-
-
 def depth_length_grid(tasks: list[TaskResult]) -> pd.DataFrame:
     """Recall by needle depth (rows) and context length (columns) from the summaries' breakdowns;
     several tasks (the 8 NIAH tasks run separately) are averaged cell by cell."""
     cells: dict[tuple[float, int], list[float]] = {}
     for t in tasks:
-        for key, value in ((t.summary or {}).get("breakdown") or {}).items():
-            m = DEPTH_LENGTH.match(key)
-            if m and _finite(value) is not None:
-                cells.setdefault((float(m.group(1)), int(m.group(2))), []).append(float(value))
+        if t.summary is None:
+            continue
+        for cell in t.summary.breakdown_groups().get(("depth", "length"), []):
+            if _finite(cell.value) is not None:
+                cells.setdefault((float(cell.by["depth"]), int(cell.by["length"])), []).append(float(cell.value))
     if not cells:
         return pd.DataFrame()
     frame = pd.DataFrame([{"depth": d, "length": n, "value": sum(v) / len(v)} for (d, n), v in cells.items()])
@@ -279,7 +276,7 @@ def save(fig: Figure | None, path: Path) -> Path | None:
 def write_run_plots(run_dir: Path, tasks: list[TaskResult]) -> list[Path]:
     samples = samples_frame(tasks)
     card_values = {r.task.name: r.card_reference for r in build_rows(tasks) if r.task is not None}
-    max_tokens = {t.name: ((t.summary or {}).get("protocol") or {}).get("max_tokens") for t in tasks}
+    max_tokens = {t.name: t.summary.protocol.get("max_tokens") for t in tasks if t.summary is not None}
     written = [save(fig_bars([("this run", tasks)]), run_dir / "plot_vs_card.png"),
                save(fig_avg_at_k(samples, card_values), run_dir / "plot_avg_at_k.png"),
                save(fig_niah_heatmap(tasks), run_dir / "plot_niah_depth_length.png"),

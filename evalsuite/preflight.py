@@ -38,13 +38,16 @@ def _attempt(fn: Callable[[], object], problems: list[str]) -> object | None:
 def check_task(cfg: DictConfig) -> list[str]:
     """The problems of one task, each one line naming the cause and the fix; [] when it can run."""
     from evalsuite import pipeline
-    from evalsuite.dryrun import _tokenizer, measure_task, misfit_text
+    from evalsuite.dryrun import measure_task, misfit_text
+    from evalsuite.render import load_tokenizer
+    from evalsuite.rundir import task_dir
     from evalsuite.store import unwritable
+    from evalsuite.task import resolve
 
     problems: list[str] = []
     if _attempt(lambda: pipeline.settle(cfg), problems) is None:
         return problems
-    root = pipeline.task_dir(cfg)
+    root = task_dir(cfg)
     why = unwritable(root)
     if why:
         problems.append(f"run_dir {cfg.run_dir} is not writable ({why}); pick another run_dir=...")
@@ -55,17 +58,17 @@ def check_task(cfg: DictConfig) -> list[str]:
         from evalsuite.backends.vllm import vllm_module_name
 
         _attempt(lambda: vllm_module_name(cfg), problems)
-    tokenizer = _attempt(lambda: _tokenizer(cfg.model), problems)
-    task = _attempt(lambda: pipeline.import_task(cfg), problems)
-    if task is None:
+    tokenizer = _attempt(lambda: load_tokenizer(cfg.model), problems)
+    spec = _attempt(lambda: resolve(cfg), problems)
+    if spec is None:
         return problems
-    if hasattr(task, "preflight"):
-        problems += _attempt(lambda: task.preflight(cfg), problems) or []
+    if spec.preflight is not None:
+        problems += _attempt(lambda: spec.preflight(cfg), problems) or []
         return problems
-    samples = _attempt(lambda: pipeline.load_samples(cfg, task), problems)
+    samples = _attempt(lambda: pipeline.load_samples(cfg, spec), problems)
     if samples is None or tokenizer is None:
         return problems
-    size = _attempt(lambda: measure_task(cfg, samples), problems)
+    size = _attempt(lambda: measure_task(cfg, samples, spec), problems)
     if size is not None and size.misfits:
         problems.append(misfit_text(size))
     return problems

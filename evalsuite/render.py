@@ -1,6 +1,7 @@
 """Prompt rendering through the model's own chat template, and the split of reasoning from answer."""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 
@@ -48,16 +49,23 @@ def split_generation(text: str, separate_reasoning: str | None, reasoning: bool,
 
 
 def load_tokenizer(model_cfg: Any):
-    """The model's own tokenizer (chat template included); shared by backends and the dry run."""
+    """The model's own tokenizer (chat template included): backends, dry run, preflight and NIAH's
+    prompt sizing all take it from here."""
+    return tokenizer_at(str(model_cfg.path), model_cfg.get("revision"), bool(model_cfg.get("trust_remote_code", False)))
+
+
+@lru_cache(maxsize=4)
+def tokenizer_at(name: str, revision: str | None = None, trust_remote_code: bool = False):
+    """The tokenizer at an HF id or local directory (`embedded:...` resolves to its cache), loaded
+    once per process: a suite's tasks share it."""
     from transformers import AutoTokenizer
 
     from evalsuite.embedded import resolve_model_path
     from evalsuite.errors import UserError
 
-    path = resolve_model_path(str(model_cfg.path))
+    path = resolve_model_path(name)
     try:
-        return AutoTokenizer.from_pretrained(path, revision=model_cfg.get("revision"),
-                                             trust_remote_code=bool(model_cfg.get("trust_remote_code", False)))
-    except OSError as e:
-        raise UserError(f"cannot load the tokenizer of {model_cfg.path!r}: {str(e).splitlines()[0][:200]}; "
-                        f"check model.path (an HF id reachable from here, or a local directory)") from None
+        return AutoTokenizer.from_pretrained(path, revision=revision, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as e:
+        raise UserError(f"cannot load the tokenizer {name!r}: {str(e).splitlines()[0][:200] if str(e) else type(e).__name__}; "
+                        f"give an HF id reachable from here or a local directory (model.path; NIAH: task.tokenizer)") from None

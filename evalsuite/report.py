@@ -13,139 +13,26 @@ from __future__ import annotations
 import csv
 import html
 import io
-import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from evalsuite import results
-from evalsuite.card import CARD_MODEL, card_rows
+from evalsuite.card import (CARD_MODEL, DAGGER, Row, finite_number, build_rows, card_benchmarks, card_cells,
+                            card_models)
 from evalsuite.errors import UserError
 from evalsuite.results import TaskResult, scan
+from evalsuite.summary import TaskSummary
 
-DAGGER = "\u2021"  # the card's mark for baselines its authors ran themselves
 WARN = "\u26a0"
-NOT_ON_CARD = "Not on the card"
-
-
-# ---------------------------------------------------------------- the card
-
-@dataclass(frozen=True)
-class CardCell:
-    text: str  # as the card prints it: "92.4 [98.6]", "91.9‡", "35 pts"
-    value: float | None  # the standard-mode number, when it is a number
-    tir_value: float | None = None
-    by_card_authors: bool = False  # the standard number is a ‡ one
-
-
-def card_models() -> list[str]:
-    """Cascade-2 first, then the baselines in the card's column order."""
-    seen = {CARD_MODEL: None}
-    for row in card_rows():
-        seen.setdefault(row.model, None)
-    return list(seen)
-
-
-def card_benchmarks() -> list[tuple[str, str]]:
-    """(group, benchmark) in the card's table order."""
-    seen: dict[tuple[str, str], None] = {}
-    for row in card_rows():
-        seen.setdefault((row.group, row.benchmark), None)
-    return list(seen)
-
-
-def card_cells(benchmark: str) -> dict[str, CardCell]:
-    by_model: dict[str, dict[str, Any]] = {}
-    for row in card_rows():
-        if row.benchmark == benchmark:
-            by_model.setdefault(row.model, {})[row.mode] = row
-    cells = {}
-    for model, modes in by_model.items():
-        std, tir = modes.get("standard"), modes.get("tir")
-        text = std.score + (DAGGER if std.source == "card_authors" else "") if std else "-"
-        if tir:
-            text += f" [{tir.score}{DAGGER if tir.source == 'card_authors' else ''}]"
-        cells[model] = CardCell(text, std.value if std else None, tir.value if tir else None,
-                                bool(std and std.source == "card_authors"))
-    return cells
 
 
 # ---------------------------------------------------------------- one row of the report
 
-def _num(x: Any) -> float | None:
-    if x is None or isinstance(x, bool):
-        return None
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(x) else x
-
-
 def _fmt(x: Any, nd: int = 1) -> str:
-    x = _num(x)
+    x = finite_number(x)
     return "-" if x is None else f"{x:.{nd}f}"
-
-
-@dataclass
-class Row:
-    group: str
-    benchmark: str
-    task: TaskResult | None  # None: a card row this run did not run
-    card: dict[str, CardCell]
-
-    @property
-    def summary(self) -> dict[str, Any] | None:
-        return self.task.summary if self.task else None
-
-    @property
-    def card_reference(self) -> float | None:
-        """The card's number for Cascade-2 in the mode this run was made in (TIR runs vs [brackets])."""
-        cell = self.card.get(CARD_MODEL)
-        if cell is None:
-            return None
-        return cell.tir_value if (self.summary or {}).get("mode") == "tir" else cell.value
-
-    @property
-    def value(self) -> float | None:
-        return _num((self.summary or {}).get("value"))
-
-    @property
-    def ci(self) -> tuple[float | None, float | None]:
-        ci = (self.summary or {}).get("ci95") or [None, None]
-        return _num(ci[0]), _num(ci[1])
-
-    @property
-    def gap(self) -> float | None:
-        ref = self.card_reference
-        return None if ref is None or self.value is None else self.value - ref
-
-    @property
-    def card_in_ci(self) -> bool | None:
-        ref, (lo, hi) = self.card_reference, self.ci
-        return None if ref is None or lo is None or hi is None else lo <= ref <= hi
-
-    def variants(self) -> dict[str, float]:
-        """The OPEN choices' candidates (docs/protocol.md), shown beside the headline."""
-        breakdown = (self.summary or {}).get("breakdown") or {}
-        return {k.split(":", 1)[1]: v for k, v in breakdown.items() if k.startswith("variant:") and _num(v) is not None}
-
-
-def build_rows(tasks: list[TaskResult]) -> list[Row]:
-    """Every card row, in the card's order, with the tasks of this run that measure it; then the
-    tasks whose benchmark the card does not have."""
-    by_benchmark: dict[str, list[TaskResult]] = {}
-    for t in tasks:
-        by_benchmark.setdefault(t.benchmark or "", []).append(t)
-    rows = []
-    for group, benchmark in card_benchmarks():
-        cells = card_cells(benchmark)
-        for t in by_benchmark.pop(benchmark, None) or [None]:
-            rows.append(Row(group, benchmark, t, cells))
-    for benchmark, ts in by_benchmark.items():
-        rows += [Row(NOT_ON_CARD, benchmark or t.name, t, {}) for t in ts]
-    return rows
 
 
 def failure_reason(row: Row) -> str | None:
@@ -165,19 +52,19 @@ def ours_text(row: Row) -> str:
     return f"{_fmt(row.value)} [{_fmt(lo)}, {_fmt(hi)}]"
 
 
-def size_text(summary: dict[str, Any] | None) -> str:
-    if not summary:
+def size_text(summary: TaskSummary | None) -> str:
+    if summary is None:
         return ""
-    text = f"{summary.get('n_items', 0)} x {summary.get('samples', 0)}"
-    if summary.get("samples_max") and summary["samples_max"] != summary.get("samples"):
-        text += f"-{summary['samples_max']}"
-    if summary.get("missing_scores"):
-        text += f" ({summary['missing_scores']} missing)"
+    text = f"{summary.n_items} x {summary.samples}"
+    if summary.samples_max and summary.samples_max != summary.samples:
+        text += f"-{summary.samples_max}"
+    if summary.missing_scores:
+        text += f" ({summary.missing_scores} missing)"
     return text
 
 
-def protocol_text(summary: dict[str, Any] | None) -> str:
-    p = (summary or {}).get("protocol") or {}
+def protocol_text(summary: TaskSummary | None) -> str:
+    p = summary.protocol if summary is not None else {}
     if not p:
         return ""
     thinking = {True: "thinking", False: "no thinking"}.get(p.get("thinking"), "thinking ?")
@@ -185,8 +72,8 @@ def protocol_text(summary: dict[str, Any] | None) -> str:
             f"top_p={p.get('top_p', '?')}, {thinking}")
 
 
-def deviations_text(summary: dict[str, Any] | None) -> str:
-    devs = (summary or {}).get("deviations") or []
+def deviations_text(summary: TaskSummary | None) -> str:
+    devs = summary.deviations if summary is not None else []
     return f"{WARN} " + "; ".join(devs) if devs else ""
 
 
@@ -218,27 +105,28 @@ def table_cells(row: Row) -> list[str]:
 
 
 def csv_record(row: Row) -> dict[str, Any]:
-    s = row.summary or {}
-    p = s.get("protocol") or {}
+    s = row.summary
+    p = s.protocol if s is not None else {}
     lo, hi = row.ci
     rec: dict[str, Any] = {
         "group": row.group, "benchmark": row.benchmark, "task": row.task.name if row.task else "",
         "status": "not run" if row.task is None or failure_reason(row) else ("ok" if s else "no scores"),
-        "reason": failure_reason(row) or "",
-        "metric": s.get("metric", ""), "value": row.value, "ci_low": lo, "ci_high": hi, "stderr": _num(s.get("stderr")),
-        "n_items": s.get("n_items"), "samples": s.get("samples"), "missing_scores": s.get("missing_scores"),
+        "reason": failure_reason(row) or "", "mode": s.mode if s else "",
+        "metric": s.metric if s else "", "value": row.value, "ci_low": lo, "ci_high": hi,
+        "stderr": finite_number(s.stderr) if s else None,
+        "n_items": s.n_items if s else None, "samples": s.samples if s else None,
+        "missing_scores": s.missing_scores if s else None,
     }
     for model in card_models():
         cell = row.card.get(model)
         rec[f"card:{model}"] = cell.text if cell else ""
+    rates = ("no_answer_rate", "scoring_error_rate", "unfinished_rate", "truncated_rate")
     rec.update({"gap": row.gap, "card_in_ci": row.card_in_ci,
-                "no_answer_rate": _num(s.get("no_answer_rate")), "scoring_error_rate": _num(s.get("scoring_error_rate")),
-                "unfinished_rate": _num(s.get("unfinished_rate")),
-                "truncated_rate": _num(s.get("truncated_rate")),
+                **{name: finite_number(getattr(s, name)) if s else None for name in rates},
                 "protocol_samples": p.get("samples"), "max_tokens": p.get("max_tokens"), "temperature": p.get("temperature"),
-                "top_p": p.get("top_p"), "thinking": p.get("thinking"), "deviations": "; ".join(s.get("deviations") or [])})
-    for key, value in ((s.get("breakdown") or {}).items()):
-        rec[key] = value
+                "top_p": p.get("top_p"), "thinking": p.get("thinking"), "deviations": "; ".join(s.deviations if s else [])})
+    for name, value in row.variants().items():  # one column per OPEN variant, named as the summary names it
+        rec[f"variant {name}"] = value
     return rec
 
 
@@ -291,8 +179,9 @@ def format_table(tasks: list[TaskResult]) -> str:
               "scoring errors %", "truncated %", "OPEN variants", "deviations"]
     cells = [[r.task.name, r.benchmark, ours_text(r), size_text(r.summary),
               r.card[CARD_MODEL].text if CARD_MODEL in r.card else "-", gap_text(r.gap), in_ci_text(r.card_in_ci),
-              _fmt((r.summary or {}).get("no_answer_rate")), _fmt((r.summary or {}).get("scoring_error_rate")),
-              _fmt((r.summary or {}).get("truncated_rate")), variants_text(r), "; ".join((r.summary or {}).get("deviations") or []) or "-"] for r in rows]
+              *(_fmt(getattr(r.summary, name)) if r.summary else "-"
+                for name in ("no_answer_rate", "scoring_error_rate", "truncated_rate")),
+              variants_text(r), "; ".join(r.summary.deviations if r.summary else []) or "-"] for r in rows]
     return markdown_table(header, cells)
 
 
@@ -332,34 +221,37 @@ def other_metrics_table(tasks: list[TaskResult]) -> Table | None:
     rows = []
     for t in tasks:
         s = t.summary
-        if not s:
+        if s is None:
             continue
-        tok = s.get("tokens") or {}
+        tok = s.tokens
         rows.append([t.name,
-                     ", ".join(f"@{k} {_fmt(v)}" for k, v in (s.get("pass_at_k") or {}).items()),
-                     ", ".join(f"@{k} {_fmt(v)}" for k, v in (s.get("maj_at_k") or {}).items()),
-                     _fmt(s.get("no_answer_rate")), _fmt(s.get("scoring_error_rate")), _fmt(s.get("unfinished_rate")),
-                     _fmt(s.get("truncated_rate")),
+                     ", ".join(f"@{k} {_fmt(v)}" for k, v in s.pass_at_k.items()),
+                     ", ".join(f"@{k} {_fmt(v)}" for k, v in s.maj_at_k.items()),
+                     _fmt(s.no_answer_rate), _fmt(s.scoring_error_rate), _fmt(s.unfinished_rate),
+                     _fmt(s.truncated_rate),
                      f"{_fmt(tok.get('mean'), 0)} / {_fmt(tok.get('median'), 0)} / {_fmt(tok.get('max'), 0)}"])
     return Table(header, rows) if rows else None
 
 
 def breakdown_tables(tasks: list[TaskResult]) -> list[tuple[str, Table]]:
-    """(task, table) of each task's per-group numbers (difficulty, family ...); the variants are in
-    the main table, the NIAH depth x length grid in its heat map."""
+    """(task, table) of each task's one-coordinate breakdowns (difficulty, domain, family ...);
+    the variants are in the main table, two-coordinate grids (NIAH's depth x length) in plots."""
     out = []
     for t in tasks:
-        breakdown = (t.summary or {}).get("breakdown") or {}
-        items = [(k, v) for k, v in breakdown.items()
-                 if not k.startswith(("variant:", "depth_length:")) and _num(v) is not None]
-        if items:
-            out.append((t.name, Table(["group", "score"], [[k, _fmt(v)] for k, v in items])))
+        if t.summary is None:
+            continue
+        rows = [[names[0], str(cell.by[names[0]]), _fmt(cell.value), str(cell.items)]
+                for names, cells in t.summary.breakdown_groups().items() if len(names) == 1
+                for cell in cells if finite_number(cell.value) is not None]
+        if rows:
+            out.append((t.name, Table(["by", "group", "score", "items"], rows)))
     return out
 
 
 def run_facts(tasks: list[TaskResult]) -> list[str]:
     def distinct(key: str) -> str:
-        return ", ".join(sorted({str(t.summary.get(key)) for t in tasks if t.summary and t.summary.get(key)})) or "?"
+        return ", ".join(sorted({str(getattr(t.summary, key)) for t in tasks
+                                 if t.summary and getattr(t.summary, key)})) or "?"
 
     times = sorted(str((t.manifest or {}).get("time")) for t in tasks if (t.manifest or {}).get("time"))
     facts = [f"model: {distinct('model')}", f"backend: {distinct('backend')}"]
@@ -463,13 +355,13 @@ def page(title: str, body: str) -> str:
 
 # ---------------------------------------------------------------- one run
 
-def merge_fresh(run_dir: Path, tasks: list[TaskResult], summaries: list[dict]) -> list[TaskResult]:
+def merge_fresh(run_dir: Path, tasks: list[TaskResult], summaries: list[TaskSummary]) -> list[TaskResult]:
     """The run's files, with the summaries just computed in this process taking precedence."""
     by_name = {t.name: t for t in tasks}
     for s in summaries:
-        t = by_name.get(s["task"])
+        t = by_name.get(s.task)
         if t is None:
-            by_name[s["task"]] = TaskResult(s["task"], run_dir / s["task"], s, None)
+            by_name[s.task] = TaskResult(s.task, run_dir / s.task, s, None)
         else:
             t.summary = s
             t.notes = [n for n in t.notes if not n.startswith("no summary.json")]
@@ -497,7 +389,7 @@ def write_extras(run_dir: Path, tasks: list[TaskResult]) -> tuple[list[str], boo
     return images, viewer_ok
 
 
-def write_run_report(run_dir: Path, summaries: list[dict], extras: bool = True) -> str:
+def write_run_report(run_dir: Path, summaries: list[TaskSummary], extras: bool = True) -> str:
     """report.md/.csv/.html (+ plots, viewer.html) for everything run_dir holds; returns the
     terminal's table."""
     run_dir = Path(run_dir)

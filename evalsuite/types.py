@@ -54,6 +54,9 @@ class Grade:
     value: float  # 1.0 correct, 0.0 wrong; fractions allowed (needle recall, ...)
     extracted: str | None = None  # the answer the scorer read (None: no answer found)
     detail: dict[str, Any] = field(default_factory=dict)
+    # the same answer under each OPEN protocol choice, by name (LiveCodeBench's first code block,
+    # IFBench's strict reading): averaged like the headline into the summary's variants
+    variants: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -65,7 +68,27 @@ class Score:
     unfinished: bool  # thinking never closed: no answer, counted wrong
     truncated: bool  # finish_reason == "length"
     detail: dict[str, Any] = field(default_factory=dict)
-    graded: str | None = None  # digest of the generation this score graded (pipeline.generation_digest)
+    graded: str | None = None  # digest of the generation this score graded (store.generation_digest)
+    variants: dict[str, float] = field(default_factory=dict)  # Grade.variants; a missing name: `value`
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """One cell of a breakdown: a score over the units whose coordinates are `by`, e.g.
+    {"domain": "Physics"} or {"depth": 50, "length": 4096} (NIAH's needles)."""
+
+    by: dict[str, Any]
+    value: float  # 0-100
+    items: int  # how many units were averaged
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What a task's own `figures` adds to the engine's: OPEN variants that are not one value per
+    answer (IFBench's instruction level, NIAH's mean of tasks) and cells over other units."""
+
+    variants: dict[str, float] = field(default_factory=dict)
+    cells: list[Breakdown] = field(default_factory=list)
 
 
 def to_dict(record: Any) -> dict[str, Any]:

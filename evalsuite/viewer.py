@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from evalsuite.render import split_generation
+from evalsuite.render import build_messages, split_generation
 from evalsuite.results import TaskResult, load_items
 
 VERDICTS = ("correct", "partial", "wrong", "no answer", "scoring error", "unfinished", "not scored")
@@ -49,8 +49,13 @@ def verdict(score: dict[str, Any] | None) -> str:
 
 
 def expects_reasoning(task: TaskResult) -> bool:
+    """The run's own rule (planning.reasoning_expected), on the config run.json recorded."""
+    from omegaconf import OmegaConf
+
+    from evalsuite.planning import reasoning_expected
+
     config = (task.manifest or {}).get("config") or {}
-    return bool((config.get("model") or {}).get("reasoning")) and bool((config.get("task") or {}).get("thinking", True))
+    return reasoning_expected(OmegaConf.create({"model": config.get("model") or {}, "task": config.get("task") or {}}))
 
 
 def shown_split(gen: dict[str, Any], reasoning_expected: bool, think_end: str) -> tuple[str, str | None]:
@@ -93,11 +98,11 @@ def task_items(task: TaskResult) -> tuple[list[dict[str, Any]], str | None]:
         by_item.setdefault(key[0], []).append((key[1], gens.get(key), scores.get(key)))
     out = []
     def shown_prompt(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
-        prompt = [{"role": m.get("role", "?"), "content": clip(str(m.get("content", "")), PROMPT_CHARS)}
-                  for m in messages]
-        if prompt and system_prompt:
-            prompt.insert(0, {"role": "system", "content": str(system_prompt)})
-        return prompt
+        """The chat the model was sent, system prompt included (the renderer's own rule)."""
+        if not messages:
+            return []
+        return [{"role": m.get("role", "?"), "content": clip(str(m.get("content", "")), PROMPT_CHARS)}
+                for m in build_messages(messages, str(system_prompt) if system_prompt else None)]
 
     for sid in sorted(by_item, key=lambda s: (0, int(s), "") if s.isdigit() else (1, 0, s)):
         item = items.get(sid)
@@ -115,7 +120,9 @@ def task_items(task: TaskResult) -> tuple[list[dict[str, Any]], str | None]:
                 "extracted": None if score is None else _json_value(score.get("extracted")) if score.get("extracted") is not None else None,
                 "thinking": clip(thinking, THINKING_CHARS), "answer": clip(answer, ANSWER_CHARS) if answer is not None else None,
                 "tokens": (gen or {}).get("tokens"), "finish": (gen or {}).get("finish_reason"),
-                "detail": clip(json.dumps((score or {}).get("detail") or {}, ensure_ascii=False, default=str), 2000),
+                "detail": clip(json.dumps({**((score or {}).get("detail") or {}),
+                                           **({"variants": score["variants"]} if (score or {}).get("variants") else {})},
+                                          ensure_ascii=False, default=str), 2000),
             })
         out.append({"task": task.name, "id": sid, "prompt": shown_prompt(item.messages) if item else [],
                     "reference": reference_text(item.reference) if item else None,

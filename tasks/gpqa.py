@@ -5,9 +5,8 @@ kept in `Sample.reference["order"]`: `order[j]` is the column shown as letter j 
 1-3 = Incorrect Answer 1-3), so every graded letter traces back to the option the model saw.
 
 `task.shuffle`: `per_question` (default: one permutation per question, as the card) or `per_sample`
-(a new permutation for each generation k). The prompt then depends on k, so this module exposes
-`sample_for_k(sample, k, cfg) -> Sample`; the pipeline must use it for both the prompt and the
-scoring of generation k (without that hook every k sees the k=0 permutation, i.e. per_question).
+(a new permutation for each generation k). The prompt then depends on k: the spec's `sample_for_k`
+gives generation k its own view, for its prompt and its grading alike.
 
 `task.prompt_style`: `answer_line` (NVIDIA's harness, default) or `boxed` (the card authors' style).
 The authors ask that the questions never be republished: nothing here writes them anywhere.
@@ -19,9 +18,9 @@ import random
 
 from evalsuite.data import load_rows
 from evalsuite.errors import UserError
-from evalsuite.metrics import item_mean
 from evalsuite.scoring.letters import read_choice_letter
-from evalsuite.types import Grade, Sample, Score
+from evalsuite.task import Setting, TaskSpec
+from evalsuite.types import Grade, Sample
 
 LETTERS = "ABCD"
 CHOICE_COLUMNS = ("Correct Answer", "Incorrect Answer 1", "Incorrect Answer 2", "Incorrect Answer 3")
@@ -41,11 +40,7 @@ OPTION_LINE = {"answer_line": "{letter}) {text}", "boxed": "({letter}) {text}"}
 
 def _options(cfg) -> tuple[str, str, int]:
     style = cfg.task.get("prompt_style", "answer_line")
-    if style not in PROMPTS:
-        raise UserError(f"unknown task.prompt_style {style!r}; choose one of: {', '.join(PROMPTS)}")
     shuffle = cfg.task.get("shuffle", "per_question")
-    if shuffle not in SHUFFLES:
-        raise UserError(f"unknown task.shuffle {shuffle!r}; choose one of: {', '.join(SHUFFLES)}")
     return style, shuffle, int(cfg.task.get("shuffle_seed", 42))
 
 
@@ -115,12 +110,7 @@ def score(sample: Sample, answer: str, cfg) -> Grade:
     return Grade(float(reading.letter == ref["letter"]), reading.letter, detail)
 
 
-def breakdown(samples: dict[str, Sample], scores: list[Score], cfg) -> dict[str, float]:
-    """avg pass@1 (0-100) per high-level domain: `domain:Physics`, `domain:Chemistry`, `domain:Biology`,
-    averaged as the headline is (metrics.item_mean)."""
-    by_domain: dict[str, list[tuple[str, float]]] = {}
-    for s in scores:
-        sample = samples.get(s.sample_id)
-        if sample is not None:
-            by_domain.setdefault(sample.meta.get("domain", "unknown"), []).append((s.sample_id, s.value))
-    return {f"domain:{d}": item_mean(v) for d, v in sorted(by_domain.items())}
+TASK = TaskSpec(
+    load=load, score=score, sample_for_k=sample_for_k, breakdown_by=("domain",),
+    settings={"prompt_style": Setting(str, choices=tuple(PROMPTS), doc="answer_line | boxed: OPEN"),
+              "shuffle": Setting(str, choices=SHUFFLES), "shuffle_seed": Setting(int)})

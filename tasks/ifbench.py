@@ -6,8 +6,8 @@ checkers' semantics) on the answer after </think>, exactly as the official score
 the answer as it is (not stripped), loose if any of 8 variants passes (the answer; without `*`;
 without its first line, last line, or both, each of those stripped; each of those without `*`); an
 answer that is empty or blank follows nothing. The headline is prompt-level loose (all of a
-prompt's instructions pass); `breakdown` reports all four official numbers and, as an OPEN variant,
-prompt-level loose with the corrected rules (`ifbench_checkers.CORRECTED`).
+prompt's instructions pass); the variants carry the other three official numbers and, as an OPEN
+choice, prompt-level loose with the corrected rules (`ifbench_checkers.CORRECTED`).
 
 Versions (`data.version`): 294 (default, the card's: the file before its 2026-04-11 fix) or 300
 (the fixed file, 58 ids). The hub serves only the current file, so the version is checked against
@@ -22,7 +22,8 @@ from evalsuite import nltk_data
 from evalsuite.data import load_rows
 from evalsuite.errors import UserError
 from evalsuite.metrics import item_mean
-from evalsuite.types import Grade, Sample, Score
+from evalsuite.task import TaskSpec
+from evalsuite.types import Breakdown, Figures, Grade, Sample, Score
 from tasks.ifbench_checkers import CORRECTED, build_checker
 
 VERSIONS = (294, 300)
@@ -154,48 +155,39 @@ def score(sample: Sample, answer: str, cfg) -> Grade:
     response = answer or ""
     verdicts = check_response(instructions, response)
     detail = {"instruction_id_list": [i.id for i in instructions], "strict": verdicts.strict,
-              "loose": verdicts.loose, "loose_corrected": verdicts.loose_corrected,
-              "prompt_strict": all(verdicts.strict), "prompt_loose": all(verdicts.loose)}
+              "loose": verdicts.loose, "loose_corrected": verdicts.loose_corrected}
     extracted = None if not response.strip() else f"{sum(verdicts.loose)}/{len(verdicts.loose)} loose"
-    return Grade(float(all(verdicts.loose)), extracted, detail)
+    return Grade(float(all(verdicts.loose)), extracted, detail,
+                 variants={"prompt_strict": float(all(verdicts.strict)),
+                           "prompt_loose_corrected_rules": float(all(verdicts.loose_corrected))})
 
 
-def breakdown(samples: dict[str, Sample], scores: list[Score], cfg) -> dict[str, float]:
-    """The four IFBench numbers (0-100), the corrected-rules OPEN variant, and instruction-level
-    loose per category (count, custom, format, ratio, repeat, sentence, words). A generation that
-    was never graded (unfinished thinking, scorer failure) fails all its instructions.
-
-    Averaged as the headline is (metrics.item_mean): the item of a prompt-level figure is the
-    prompt, of an instruction-level one the (prompt, instruction) pair. With one sample per prompt
-    these are the official scorer's numbers exactly."""
-    prompt_level: dict[str, list] = {"strict": [], "loose": [], "loose_corrected": []}
-    instruction_level: dict[str, list] = {"strict": [], "loose": []}
+def figures(samples: dict[str, Sample], scores: list[Score], cfg) -> Figures:
+    """The instruction-level numbers (strict and loose) and instruction-level loose per category
+    (count, custom, format, ratio, repeat, sentence, words); the prompt-level ones are per answer
+    (the headline, and `Grade.variants`). A generation never graded (unfinished thinking, scorer
+    failure) fails all its instructions. The item of an instruction-level figure is the (prompt,
+    instruction) pair, averaged by metrics.item_mean: with one sample per prompt these are the
+    official scorer's numbers exactly."""
+    level: dict[str, list] = {"strict": [], "loose": []}
     per_category: dict[str, list] = {}
     for s in scores:
         sample = samples.get(s.sample_id)
         if sample is None:
             continue
         ids = sample.reference["instruction_id_list"]
-        for kind, pairs in prompt_level.items():
+        for kind, pairs in level.items():
             verdicts = s.detail.get(kind) or [False] * len(ids)
-            pairs.append((s.sample_id, all(verdicts)))
-            if kind in instruction_level:
-                instruction_level[kind] += [((s.sample_id, j), ok) for j, ok in enumerate(verdicts)]
+            pairs += [((s.sample_id, j), ok) for j, ok in enumerate(verdicts)]
             if kind == "loose":
                 for j, (instruction_id, ok) in enumerate(zip(ids, verdicts)):
                     per_category.setdefault(instruction_id.split(":")[0], []).append(((s.sample_id, j), ok))
-    if not prompt_level["loose"]:
-        return {}
-    out = {
-        "variant:prompt_loose": item_mean(prompt_level["loose"]),
-        "variant:prompt_strict": item_mean(prompt_level["strict"]),
-        "variant:instruction_loose": item_mean(instruction_level["loose"]),
-        "variant:instruction_strict": item_mean(instruction_level["strict"]),
-        "variant:prompt_loose_corrected_rules": item_mean(prompt_level["loose_corrected"]),
-    }
-    for category, pairs in sorted(per_category.items()):
-        out[f"category:{category}"] = item_mean(pairs)
-    return out
+    if not level["loose"]:
+        return Figures()
+    cells = [Breakdown({"category": category}, item_mean(pairs), len({p[0] for p in pairs}))
+             for category, pairs in sorted(per_category.items())]
+    return Figures(variants={"instruction_loose": item_mean(level["loose"]),
+                             "instruction_strict": item_mean(level["strict"])}, cells=cells)
 
 
 @dataclass
@@ -248,3 +240,6 @@ def official_agreement(data_file: Path, official_dir: Path, level: str) -> Agree
             if a != b:
                 result.disagreements.append((instruction.id, (response or "")[:80], a, b))
     return result
+
+
+TASK = TaskSpec(load=load, score=score, figures=figures)

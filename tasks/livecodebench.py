@@ -9,7 +9,7 @@ Grading (docs/protocol.md): the last ```python block after </think> (`task.code_
 NVIDIA's rule), run in evalsuite.sandbox on public + private tests, 6 s per test
 (`task.timeout_s=12` for NVIDIA's). Where the first and last blocks differ both are run, and
 programs that timed out are rerun at `task.rerun_timeouts_s` (12 s), so the report shows every
-OPEN choice (`variant:first_block`, `variant:timeout_12s`) from one run.
+OPEN choice (the variants `first_block` and `timeout_12s`) from one run.
 """
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ from typing import Any, Iterable, Iterator
 
 from evalsuite.data import load_from_hub, load_rows
 from evalsuite.errors import UserError
-from evalsuite.metrics import item_mean
 from evalsuite.sandbox import Job, Limits, ProgramResult, SandboxPool, TestCase, default_pool
 from evalsuite.scoring.code import extract_code_block
+from evalsuite.task import Setting, TaskSpec
 from evalsuite.types import Grade, Sample, Score
 
 STARTER_PROMPT = ("\n\nSolve the problem starting with the provided function header.\n\n"
@@ -214,31 +214,14 @@ def load(cfg) -> list[Sample]:
 
 # ------------------------------------------------------------------------------------- scoring
 
-def _number(cfg, key: str, default: float, lowest: float, kind=float) -> float:
-    value = cfg.task.get(key, default)
-    try:
-        number = kind(value)
-        if kind is int and (isinstance(value, bool) or number != float(value)):
-            raise ValueError
-    except (TypeError, ValueError):
-        raise UserError(f"task.{key}={value!r} is not {'an integer' if kind is int else 'a number'}") from None
-    if number < lowest:
-        raise UserError(f"task.{key}={value!r} must be at least {lowest:g}")
-    return number
-
-
 def _settings(cfg) -> tuple[str, float, float | None, int]:
+    """(code block, timeout, the longer rerun timeout or None, memory cap); TASK.settings checked them."""
     task = cfg.task
     block = str(task.get("code_block", "last"))
-    if block not in ("last", "first"):
-        raise UserError(f"task.code_block must be last or first, not {block!r}")
-    timeout = _number(cfg, "timeout_s", 6, 0.01)
+    timeout = float(task.get("timeout_s", 6))
     rerun = task.get("rerun_timeouts_s", 12)
-    rerun = _number(cfg, "rerun_timeouts_s", 12, 0.0) if rerun not in (None, "", 0) else None
-    rerun = rerun if rerun is not None and rerun > timeout else None
-    if task.get("workers") is not None:
-        _number(cfg, "workers", 1, 1, int)
-    return block, timeout, rerun, int(_number(cfg, "memory_mb", 4096, 64, int))
+    rerun = float(rerun) if rerun and float(rerun) > timeout else None
+    return block, timeout, rerun, int(task.get("memory_mb", 4096))
 
 
 def _job(sample: Sample, code: str, timeout_s: float, memory_mb: int) -> Job:
@@ -307,11 +290,11 @@ def _grade_chunk(part, block, other, timeout, rerun, memory_mb, pool: SandboxPoo
             r_other = results[(i, other)]
             by_block[other] = float(r_other.passed)
             detail[f"{other}_block_verdict"] = r_other.verdict
-        detail["value_by_block"] = by_block
+        variants = {f"{other}_block": by_block[other]}
         if rerun is not None:
             key = (i, block)
-            detail[f"value_timeout_{rerun:g}s"] = float(longer[key].passed) if key in longer else value
-        grades.append(Grade(value, chosen[i], detail))
+            variants[f"timeout_{rerun:g}s"] = float(longer[key].passed) if key in longer else value
+        grades.append(Grade(value, chosen[i], detail, variants))
     return grades
 
 
@@ -329,31 +312,25 @@ def score(sample: Sample, answer: str, cfg) -> Grade:
     return next(iter(score_batch([(sample, answer)], cfg)))
 
 
-# ----------------------------------------------------------------------------------- breakdown
-
-def breakdown(samples: dict[str, Sample], scores: list[Score], cfg) -> dict[str, float]:
-    """avg pass@1 (0-100) by difficulty and platform, and the OPEN variants from the same runs."""
-    block, _, rerun, _ = _settings(cfg)
-    other = "first" if block == "last" else "last"
-    groups: dict[str, list[tuple[str, float]]] = defaultdict(list)  # name -> (item, value), averaged per item
-    for s in scores:
-        sample = samples.get(s.sample_id)
-        if sample is None:
-            continue
-        groups[f"difficulty:{sample.meta.get('difficulty', '?')}"].append((s.sample_id, s.value))
-        groups[f"platform:{sample.meta.get('platform', '?')}"].append((s.sample_id, s.value))
-        detail = s.detail or {}
-        groups[f"variant:{other}_block"].append(
-            (s.sample_id, float(detail.get("value_by_block", {}).get(other, s.value))))
-        if rerun is not None:
-            groups[f"variant:timeout_{rerun:g}s"].append(
-                (s.sample_id, float(detail.get(f"value_timeout_{rerun:g}s", s.value))))
-    return {name: item_mean(v) for name, v in sorted(groups.items()) if v}
-
-
 def iter_verdicts(scores: Iterable[Score]) -> dict[str, int]:
     """How many answers ended in each verdict (for a report's footnote)."""
     counts: dict[str, int] = defaultdict(int)
     for s in scores:
         counts[(s.detail or {}).get("verdict", "unfinished" if s.unfinished else "?")] += 1
     return dict(counts)
+
+
+TASK = TaskSpec(
+    load=load, score=score, score_batch=score_batch, scoring_environment=scoring_environment,
+    breakdown_by=("difficulty", "platform"),
+    settings={
+        "date_from": Setting(str, nullable=True, doc="first contest date kept (ISO date)"),
+        "date_to": Setting(str, nullable=True, doc="contest dates before this one are kept"),
+        "difficulty": Setting((str, list), nullable=True, doc="easy, medium, hard, a list of them, or null: all"),
+        "code_block": Setting(str, choices=("last", "first"), doc="which ```python block is the program"),
+        "timeout_s": Setting((int, float), minimum=0.01, doc="per test"),
+        "rerun_timeouts_s": Setting((int, float), nullable=True, minimum=0,
+                                    doc="programs that timed out are rerun at this limit (an OPEN variant)"),
+        "memory_mb": Setting(int, minimum=64),
+        "workers": Setting(int, nullable=True, minimum=1, doc="parallel programs; null: one per core"),
+    })

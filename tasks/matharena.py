@@ -4,12 +4,14 @@ Rows: MathArena's schema (problem_idx, problem, answer) or NeMo-Skills' (id, pro
 expected_answer). Graded on the last \\boxed{} after </think>: integers as integers ("016" == 16),
 everything else by symbolic equivalence, a unit after the value ignored, answers of several values
 (comma-separated, a set, "a or b") as sets. maj@k votes by the same equivalence (`same_answer`).
+
 """
 from __future__ import annotations
 
 from evalsuite.data import load_rows
 from evalsuite.errors import UserError
 from evalsuite.scoring.math import extract_last_boxed, math_equal, parse_integer, strip_answer_decorations
+from evalsuite.task import Setting, TaskSpec
 from evalsuite.types import Grade, Sample
 
 # The card authors' prompt; "simple" is the one other harnesses use (docs/protocol.md: OPEN, default card).
@@ -21,8 +23,6 @@ PROMPTS = {
 
 def load(cfg) -> list[Sample]:
     style = cfg.task.get("prompt", "card")
-    if style not in PROMPTS:
-        raise UserError(f"unknown task.prompt {style!r}; choose one of: {', '.join(PROMPTS)}")
     samples = []
     for n, row in enumerate(load_rows(cfg), 1):
         problem = row.get("problem")
@@ -55,3 +55,7 @@ def same_answer(earlier: str, later: str) -> bool:
     """Are two extracted answers one maj@k vote? The grader's own equivalence (the pipeline calls it
     in killable workers)."""
     return math_equal(earlier, later)
+
+
+TASK = TaskSpec(load=load, score=score, same_answer=same_answer,
+                settings={"prompt": Setting(str, choices=tuple(PROMPTS), doc="card | simple: OPEN")})

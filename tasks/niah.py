@@ -13,7 +13,6 @@ import random
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -21,8 +20,10 @@ import numpy as np
 
 from evalsuite.errors import UserError
 from evalsuite.metrics import item_mean
+from evalsuite.render import tokenizer_at
 from evalsuite.scoring.strings import matched_golds
-from evalsuite.types import Grade, Sample, Score, from_dict, to_dict
+from evalsuite.task import Setting, TaskSpec
+from evalsuite.types import Breakdown, Figures, Grade, Sample, Score, from_dict, to_dict
 from tasks import niah_build as build
 
 
@@ -116,25 +117,9 @@ def settings(cfg: Any) -> NiahSettings:
         cache_dir=Path(str(cache_dir)).expanduser())
 
 
-@lru_cache(maxsize=4)
-def load_tokenizer(name: str, revision: str | None = None, trust_remote_code: bool = False):
-    """The tokenizer that sizes the prompts: the model's (`embedded:...` resolves to its cache)."""
-    from transformers import AutoTokenizer
-
-    from evalsuite.embedded import resolve_model_path
-
-    path = resolve_model_path(name)
-    try:
-        return AutoTokenizer.from_pretrained(path, revision=revision, trust_remote_code=trust_remote_code)
-    except Exception as e:
-        raise UserError(f"cannot load the tokenizer {name!r} to size NIAH prompts ({type(e).__name__}: "
-                        f"{str(e).splitlines()[0][:200] if str(e) else ''}); set task.tokenizer=DIR with a local "
-                        f"copy of the model's tokenizer") from None
-
-
 def tokenizer_for(cfg: Any, opts: NiahSettings):
     model = cfg.get("model") or {}
-    return load_tokenizer(opts.tokenizer, opts.tokenizer_revision, bool(model.get("trust_remote_code", False)))
+    return tokenizer_at(opts.tokenizer, opts.tokenizer_revision, bool(model.get("trust_remote_code", False)))
 
 
 def frame_for(cfg: Any, tokenizer: Any) -> build.ChatFrame:
@@ -346,13 +331,12 @@ def score(sample: Sample, answer: str, cfg: Any) -> Grade:
     return Grade(value=value, extracted=(answer or "").strip()[:500] or None, detail={"found": found})
 
 
-def breakdown(samples: dict[str, Sample], scores: list[Score], cfg: Any) -> dict[str, float]:
-    """Per task, per family, the OPEN averages (`variant:`), per length, and needle recall by depth
-    and length (`depth_length:<depth>:<length>`, one cell per depth of the grid and length run).
-    Each figure is a mean of per-item means (metrics.item_mean), as the headline is."""
+def figures(samples: dict[str, Sample], scores: list[Score], cfg: Any) -> Figures:
+    """The OPEN averages over NIAH's tasks and families (the engine gives each task, family and
+    length its own cell), and needle recall per depth and length, one cell per depth of the grid
+    and length run (the heat map). Averaged as the headline is (metrics.item_mean)."""
     by_task: dict[str, list[tuple[str, float]]] = defaultdict(list)
     by_family: dict[str, list[tuple[str, float]]] = defaultdict(list)
-    by_length: dict[int, list[tuple[str, float]]] = defaultdict(list)
     by_depth_length: dict[tuple[int, int], list[tuple[str, float]]] = defaultdict(list)
     for s in scores:
         sample = samples.get(s.sample_id)
@@ -361,28 +345,30 @@ def breakdown(samples: dict[str, Sample], scores: list[Score], cfg: Any) -> dict
         meta, value = sample.meta, (s.sample_id, s.value)
         by_task[meta["niah_task"]].append(value)
         by_family[meta["family"]].append(value)
-        by_length[meta["length"]].append(value)
         found = (s.detail or {}).get("found") or [False] * len(meta["depths"])  # unfinished: nothing found
         for depth, hit in zip(meta["depths"], found):
             by_depth_length[(depth, meta["length"])].append((s.sample_id, float(hit)))
-    out: dict[str, float] = {}
-    for name in TASKS:
-        if by_task[name]:
-            out[f"task:{name}"] = item_mean(by_task[name])
-    for family in FAMILIES:
-        if by_family[family]:
-            out[f"family:{family}"] = item_mean(by_family[family])
-    task_means = [out[f"task:{n}"] for n in TASKS if f"task:{n}" in out]
-    family_means = [out[f"family:{f}"] for f in FAMILIES if f"family:{f}" in out]
-    if len(task_means) == len(TASKS):
-        out["variant:mean_of_8"] = sum(task_means) / len(task_means)
-    elif task_means:
-        out["variant:mean_of_tasks"] = sum(task_means) / len(task_means)
+    task_means = [item_mean(by_task[n]) for n in TASKS if by_task[n]]
+    family_means = [item_mean(by_family[f]) for f in FAMILIES if by_family[f]]
+    variants: dict[str, float] = {}
+    if task_means:
+        variants["mean_of_8" if len(task_means) == len(TASKS) else "mean_of_tasks"] = sum(task_means) / len(task_means)
     if family_means:
-        out["variant:mean_of_families"] = sum(family_means) / len(family_means)
-    if len(by_length) > 1:
-        for length in sorted(by_length):
-            out[f"length:{length}"] = item_mean(by_length[length])
-    for (depth, length), hits in sorted(by_depth_length.items()):
-        out[f"depth_length:{depth}:{length}"] = item_mean(hits)
-    return out
+        variants["mean_of_families"] = sum(family_means) / len(family_means)
+    cells = [Breakdown({"depth": depth, "length": length}, item_mean(hits), len({h[0] for h in hits}))
+             for (depth, length), hits in sorted(by_depth_length.items())]
+    return Figures(variants=variants, cells=cells)
+
+TASK = TaskSpec(
+    load=load, score=score, figures=figures, deviations=deviations, preflight=preflight,
+    breakdown_by=("niah_task", "family", "length"),
+    settings={
+        "tasks": Setting((str, list), nullable=True, doc="RULER's NIAH task names; null: all 8"),
+        "length": Setting((int, str, list), doc="prompt length in tokens (4096, 128K, 1M) or a list"),
+        "instances": Setting(int, minimum=1), "seed": Setting(int),
+        "depths": Setting(int, minimum=2, doc="depth points of the grid (11: every 10%)"),
+        "essay_files": Setting(list, nullable=True, doc="text files for the haystack (RULER: Paul Graham's essays)"),
+        "tokenizer": Setting(str, nullable=True, doc="sizes the prompts; null: the model's"),
+        "token_check": Setting(str, choices=("windows", "full")),
+        "cache_dir": Setting(str, nullable=True),
+    })

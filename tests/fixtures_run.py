@@ -34,13 +34,17 @@ def small_run(tmp_path_factory) -> Path:
 
 def write_fake_task(run_dir: Path, name: str, benchmark: str | None, verdicts: dict[str, list[str]], *,
                     group: str = "Math", texts: dict[tuple[str, int], str] | None = None,
-                    breakdown: dict[str, float] | None = None, summary: bool = True,
+                    variants: dict[str, float] | None = None, cells: list | None = None, summary: bool = True,
                     expected_samples: int | None = None, config: dict | None = None) -> Path:
     """A task directory as the pipeline writes it, with chosen verdicts per item:
     verdicts = {"1": ["correct", "wrong", "unfinished", "none"], ...} (sample k in list order).
-    `config` (a resolved config, e.g. from evalsuite.config.compose) lets the items be reloaded."""
-    from evalsuite import metrics, store
-    from evalsuite.pipeline import generation_digest
+    `config` (a resolved config, e.g. from evalsuite.config.compose) lets the items be reloaded;
+    `variants` and `cells` (evalsuite.types.Breakdown) are written into the summary as given."""
+    from omegaconf import OmegaConf
+
+    from evalsuite import store
+    from evalsuite import summary as summaries
+    from evalsuite.store import generation_digest
     from evalsuite.types import Generation, Score, from_dict, to_dict
 
     task_dir = Path(run_dir) / name
@@ -61,20 +65,28 @@ def write_fake_task(run_dir: Path, name: str, benchmark: str | None, verdicts: d
     samples = expected_samples or max(len(v) for v in verdicts.values())
     cfg = config or {"task": {"name": name, "benchmark": benchmark, "group": group, "module": "tasks.none"},
                      "samples": samples, "seed": 0, "model": {"name": "fake", "reasoning": True},
-                     "backend": {"name": "none"}}
+                     "backend": {"name": "none"},
+                     "sampling": {"temperature": 1.0, "top_p": 0.95, "max_tokens": 1024}}
     store.write_json(task_dir / "run.json", {
         "task": name, "benchmark": benchmark, "config": cfg, "dataset": {"n_items": len(verdicts)},
         "fingerprint": {"max_tokens": 1024, "temperature": 1.0, "top_p": 0.95, "thinking": True},
         "time": "2026-01-01T00:00:00"})
     if summary:
-        s = metrics.summarize([from_dict(Score, r) for r in scores])
-        s.update({"task": name, "benchmark": benchmark, "group": group, "metric": f"avg@{s['samples']}",
-                  "expected_scores": len(verdicts) * samples, "missing_scores": len(verdicts) * samples - len(scores),
-                  "model": "fake", "backend": "none", "deviations": [f"samples {samples} (card: 64)"],
-                  "protocol": {"samples": samples, "max_tokens": 1024, "temperature": 1.0, "top_p": 0.95,
-                               "thinking": True},
-                  "tokens": {"mean": 12, "median": 12, "max": 30}})
-        if breakdown:
-            s["breakdown"] = breakdown
-        store.write_json(task_dir / "summary.json", s)
+        s = summaries.build(OmegaConf.create(cfg), [from_dict(Score, r) for r in scores], gens,
+                            expected=len(verdicts) * samples, missing=[("?", 0)] * (len(verdicts) * samples - len(scores)))
+        s.deviations, s.missing = [f"samples {samples} (card: 64)"], []
+        s.variants, s.breakdown = dict(variants or {}), list(cells or [])
+        summaries.write(task_dir / "summary.json", s)
     return task_dir
+
+
+def figures_by_name(spec, samples: dict, scores: list, cfg=None) -> dict[str, float]:
+    """A task's summary figures as the engine computes them (evalsuite.summary.task_figures), flat:
+    each variant by its name, each breakdown cell as "key=value[,key=value]"."""
+    from evalsuite.summary import task_figures
+
+    figures = task_figures(spec, samples, scores, cfg)
+    out = dict(figures.variants)
+    for cell in figures.cells:
+        out[",".join(f"{k}={v}" for k, v in cell.by.items())] = cell.value
+    return out

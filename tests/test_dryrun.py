@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from evalsuite import pipeline
 from evalsuite.config import compose
-from evalsuite.dryrun import choice_banner, choose_run, dry_run_table
+from evalsuite.dryrun import dry_run_table
+from evalsuite.machine import choice_banner, choose_run
 
 
 def test_dry_run_sizes_the_task_without_generating(tmp_path, capsys):

@@ -13,6 +13,7 @@ from evalsuite.errors import UserError
 from evalsuite.scoring.letters import extract_choice_letter, read_choice_letter
 from evalsuite.types import Score
 from tasks import gpqa
+from tests.fixtures_run import figures_by_name
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -141,10 +142,12 @@ def test_boxed_prompt():
 
 
 def test_bad_options_are_user_errors():
-    with pytest.raises(UserError, match="prompt_style"):
-        gpqa.load(make_cfg(prompt_style="fancy"))
-    with pytest.raises(UserError, match="shuffle"):
-        gpqa.load(make_cfg(shuffle="always"))
+    from evalsuite.task import check_settings
+
+    with pytest.raises(UserError, match="task.prompt_style='fancy' is not one of its values"):
+        check_settings(make_cfg(prompt_style="fancy"), gpqa.TASK)
+    with pytest.raises(UserError, match="task.shuffle='always' is not one of its values"):
+        check_settings(make_cfg(shuffle="always"), gpqa.TASK)
 
 
 def test_missing_columns_are_user_errors(tmp_path):
@@ -205,7 +208,7 @@ def test_breakdown_by_domain(samples):
               Score(physics[1], 0, 1.0, "C", False, False), Score(biology[0], 0, 0.0, None, True, False)]
     # Physics: item 0 scores 1/2, item 1 scores 1/1 -> (0.5 + 1) / 2 = 75, the headline's per-item rule
     # (a flat mean over the 3 samples would say 66.7)
-    assert gpqa.breakdown(by_id, scores, make_cfg()) == {"domain:Biology": 0.0, "domain:Physics": pytest.approx(75.0)}
+    assert figures_by_name(gpqa.TASK, by_id, scores, make_cfg()) == {"domain=Biology": 0.0, "domain=Physics": pytest.approx(75.0)}
 
 
 def test_unclosed_boxes_are_read_in_linear_time():

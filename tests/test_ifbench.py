@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
 from evalsuite.errors import UserError
+from evalsuite.metrics import item_mean
 from evalsuite.types import Score
+from tests.fixtures_run import figures_by_name
 from tasks import ifbench
 from tasks.ifbench_checkers import CHECKERS, CORRECTED, build_checker, sentences, syllable_count
 
@@ -225,7 +227,7 @@ def test_loose_passes_where_strict_fails():
     grade = ifbench.score(s, "Sure, here it is:\nGo!", None)
     assert grade.detail["strict"] == [False, False]
     assert grade.detail["loose"] == [True, True]  # the first line removed
-    assert grade.value == 1.0 and not grade.detail["prompt_strict"]
+    assert grade.value == 1.0 and grade.variants["prompt_strict"] == 0.0
     starred = ifbench.score(sample_of(["format:title_case"], [{}]), "**The Best** Of **Times**", None)
     assert starred.detail["strict"] == [True] and starred.value == 1.0
     bold_options = ifbench.score(sample_of(["format:options"], [{"options": "yes/no"}]), "*yes*", None)
@@ -254,12 +256,14 @@ def test_breakdown_four_variants():
         Score("b", 0, 1.0, "1/1 loose", False, False, {"strict": [True], "loose": [True]}),
         Score("b", 1, 0.0, "0/1 loose", False, False, {"strict": [False], "loose": [False]}),
     ]
-    out = ifbench.breakdown(samples, scores, None)
-    assert out["variant:prompt_loose"] == 50.0
-    assert out["variant:prompt_strict"] == 25.0
-    assert out["variant:instruction_loose"] == pytest.approx(100 * 3 / 6)
-    assert out["variant:instruction_strict"] == pytest.approx(100 * 2 / 6)
-    assert out["category:x"] == 50.0 and out["category:y"] == 50.0
+    scores[0].variants, scores[2].variants, scores[3].variants = ({"prompt_strict": 0.0}, {"prompt_strict": 1.0},
+                                                                  {"prompt_strict": 0.0})
+    out = figures_by_name(ifbench.TASK, samples, scores)
+    assert item_mean((s.sample_id, s.value) for s in scores) == 50.0  # the headline: prompt-level loose
+    assert out["prompt_strict"] == 25.0
+    assert out["instruction_loose"] == pytest.approx(100 * 3 / 6)
+    assert out["instruction_strict"] == pytest.approx(100 * 2 / 6)
+    assert out["category=x"] == 50.0 and out["category=y"] == 50.0
 
 
 # ---------------------------------------------------------------- loading
@@ -382,9 +386,9 @@ def test_breakdown_reports_the_corrected_rules_variant():
     s = sample_of(["format:sub-bullets"], [{}])
     grade = ifbench.score(s, "Plain prose, no bullets.", None)
     assert grade.detail["loose"] == [True] and grade.detail["loose_corrected"] == [False]
-    score = Score("t", 0, grade.value, grade.extracted, False, False, grade.detail)
-    out = ifbench.breakdown({"t": s}, [score], None)
-    assert out["variant:prompt_loose"] == 100.0 and out["variant:prompt_loose_corrected_rules"] == 0.0
+    score = Score("t", 0, grade.value, grade.extracted, False, False, grade.detail, variants=grade.variants)
+    out = figures_by_name(ifbench.TASK, {"t": s}, [score])
+    assert score.value == 1.0 and out["prompt_loose_corrected_rules"] == 0.0
 
 
 @settings(max_examples=80, deadline=None)
@@ -409,8 +413,9 @@ def test_breakdown_weighs_every_prompt_alike_with_unequal_samples():
     failing = {"strict": [False], "loose": [False], "loose_corrected": [False]}
     scores = [Score("a", k, 1.0, "1/1 loose", False, False, passing) for k in range(3)]
     scores.append(Score("b", 0, 0.0, "0/1 loose", False, False, failing))
-    out = ifbench.breakdown(samples, scores, None)
-    assert out["variant:prompt_loose"] == 50.0 and out["variant:instruction_strict"] == 50.0  # flat: 75
+    out = figures_by_name(ifbench.TASK, samples, scores)
+    assert item_mean((s.sample_id, s.value) for s in scores) == 50.0  # the headline
+    assert out["instruction_strict"] == 50.0  # flat: 75
 
 
 def test_the_cli_reproduces_the_official_scores_of_the_sample_outputs(tmp_path):
@@ -424,8 +429,8 @@ def test_the_cli_reproduces_the_official_scores_of_the_sample_outputs(tmp_path):
     expected = {}
     for level in ("strict", "loose"):
         rows = [json.loads(line) for line in (OFFICIAL / f"eval_results_{level}.jsonl").read_text().splitlines()]
-        expected[f"variant:prompt_{level}"] = 100 * sum(r["follow_all_instructions"] for r in rows) / len(rows)
-        expected[f"variant:instruction_{level}"] = (100 * sum(sum(r["follow_instruction_list"]) for r in rows)
+        expected[f"prompt_{level}"] = 100 * sum(r["follow_all_instructions"] for r in rows) / len(rows)
+        expected[f"instruction_{level}"] = (100 * sum(sum(r["follow_instruction_list"]) for r in rows)
                                                     / sum(len(r["follow_instruction_list"]) for r in rows))
     done = subprocess.run(
         [sys.executable, "-m", "evalsuite", "task=ifbench", "stage=score", "samples=1",
@@ -434,6 +439,6 @@ def test_the_cli_reproduces_the_official_scores_of_the_sample_outputs(tmp_path):
         capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     summary = json.loads((tmp_path / "ifbench" / "summary.json").read_text())
+    assert summary["value"] == pytest.approx(expected.pop("prompt_loose"))  # the headline
     for key, value in expected.items():
-        assert summary["breakdown"][key] == pytest.approx(value), key
-    assert summary["value"] == pytest.approx(expected["variant:prompt_loose"])
+        assert summary["variants"][key] == pytest.approx(value), key

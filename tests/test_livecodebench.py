@@ -19,6 +19,7 @@ from evalsuite.sandbox import SandboxPool
 from evalsuite.scoring.code import extract_code_block
 from evalsuite.types import Sample, Score
 from tasks import livecodebench as lcb
+from tests.fixtures_run import figures_by_name
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
@@ -203,7 +204,7 @@ def test_first_and_last_blocks_both_recorded(samples, pool):
     cfg = make_cfg(timeout_s=1, rerun_timeouts_s=None)
     text = answer_with(sol["wrong"], sol["correct"])  # first block wrong, last block right
     last = next(lcb.score_batch([(samples["lcbs2004"], text)], cfg, pool=pool))
-    assert last.value == 1.0 and last.detail["value_by_block"] == {"last": 1.0, "first": 0.0}
+    assert last.value == 1.0 and last.variants == {"first_block": 0.0}
     assert last.detail["first_block_verdict"] == "wrong"
     first = next(lcb.score_batch([(samples["lcbs2004"], text)], make_cfg(timeout_s=1, rerun_timeouts_s=None,
                                                                          code_block="first"), pool=pool))
@@ -218,25 +219,23 @@ def test_timeout_variant_reruns_only_timeouts(samples, pool):
     cfg = make_cfg(timeout_s=0.5, rerun_timeouts_s=2.5)
     grade = next(lcb.score_batch([(samples["lcbs2002"], answer_with(sleepy))], cfg, pool=pool))
     assert grade.value == 0.0 and grade.detail["verdict"] == "timeout"
-    assert grade.detail["value_timeout_2.5s"] == 1.0
+    assert grade.variants["timeout_2.5s"] == 1.0
 
 
 def test_breakdown(samples):
     cfg = make_cfg()
     scores = [
-        Score("lcbs1001", 0, 1.0, "x", False, False, {"value_by_block": {"last": 1.0, "first": 0.0},
-                                                      "value_timeout_12s": 1.0}),
-        Score("lcbs1001", 1, 0.0, "x", False, False, {"value_by_block": {"last": 0.0, "first": 0.0},
-                                                      "value_timeout_12s": 1.0}),
+        Score("lcbs1001", 0, 1.0, "x", False, False, variants={"first_block": 0.0, "timeout_12s": 1.0}),
+        Score("lcbs1001", 1, 0.0, "x", False, False, variants={"first_block": 0.0, "timeout_12s": 1.0}),
         Score("lcbs2005", 0, 0.0, None, True, False, {}),
     ]
-    out = lcb.breakdown(samples, scores, cfg)
-    assert out["difficulty:easy"] == 50.0 and out["difficulty:hard"] == 0.0
-    assert out["platform:atcoder"] == 50.0 and out["platform:leetcode"] == 0.0
-    assert out["variant:first_block"] == 0.0
+    out = figures_by_name(lcb.TASK, samples, scores, cfg)
+    assert out["difficulty=easy"] == 50.0 and out["difficulty=hard"] == 0.0
+    assert out["platform=atcoder"] == 50.0 and out["platform=leetcode"] == 0.0
+    assert out["first_block"] == 0.0
     # per item, as the headline: lcbs1001 passes both samples at 12 s, lcbs2005 fails -> (1 + 0) / 2
     # (a flat mean over the 3 samples would say 66.7)
-    assert out["variant:timeout_12s"] == pytest.approx(50.0)
+    assert out["timeout_12s"] == pytest.approx(50.0)
 
 
 def test_score_never_raises_on_junk(samples, pool):
@@ -273,7 +272,7 @@ def test_a_run_of_cheating_programs_scores_zero(cli, tmp_path):
     summary = json.loads((d / "summary.json").read_text())
     assert summary["n_scores"] == len(IN_WINDOW) * n and summary["missing_scores"] == 0
     assert summary["value"] == 0.0, summary
-    assert all(v == 0.0 for k, v in summary["breakdown"].items() if k.startswith("variant:"))
+    assert summary["variants"] and all(v == 0.0 for v in summary["variants"].values())
     environment = json.loads((d / "run.json").read_text())["scoring_environment"]
     assert environment["sandbox"]["limits"]["memory"] and environment["limits"]["timeout_s"] == 4.0
     # the same run with the correct programs: the harness is not simply failing everything

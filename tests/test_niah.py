@@ -8,10 +8,12 @@ import pytest
 from omegaconf import OmegaConf
 
 from evalsuite.errors import UserError
-from evalsuite.render import build_messages, render_prompt
+from evalsuite.render import build_messages, render_prompt, tokenizer_at
 from evalsuite.scoring.strings import string_match_all, string_match_part
 from evalsuite.types import Sample, Score
+from evalsuite import summary as summary_module
 from tasks import niah
+from tests.fixtures_run import figures_by_name
 from tasks import niah_build as build
 
 SYSTEM = "You are a helpful and harmless assistant.\n\nYou are not allowed to use any tools"
@@ -50,7 +52,7 @@ def samples(cfg) -> list[Sample]:
 
 @pytest.fixture(scope="module")
 def tokenizer(cfg):
-    return niah.load_tokenizer(tokenizer_dir())
+    return tokenizer_at(tokenizer_dir())
 
 
 def context_of(sample: Sample) -> str:
@@ -154,24 +156,24 @@ def test_breakdown_per_task_family_variants_and_depth_length(samples):
         answer = s.reference[0] if s.meta["niah_task"] == "niah_multivalue" else " ".join(s.reference)
         grade = niah.score(s, answer, None)
         scores.append(Score(s.id, 0, grade.value, grade.extracted, False, False, grade.detail))
-    out = niah.breakdown(by_id, scores, None)
-    assert out["task:niah_single_1"] == 100.0 and out["task:niah_multivalue"] == 25.0
-    assert out["family:multivalue"] == 25.0 and out["family:single"] == 100.0
-    assert out["variant:mean_of_8"] == pytest.approx((7 * 100 + 25) / 8)
-    assert out["variant:mean_of_families"] == pytest.approx((3 * 100 + 25) / 4)
-    assert set(out) >= {f"length:{n}" for n in LENGTHS}
-    cells = {k: v for k, v in out.items() if k.startswith("depth_length:")}
-    assert cells and all(0 <= v <= 100 for v in cells.values())
-    assert {int(k.split(":")[2]) for k in cells} == set(LENGTHS)
-    assert all(int(k.split(":")[1]) in niah.depth_grid(11) for k in cells)
+    out = figures_by_name(niah.TASK, by_id, scores)
+    assert out["niah_task=niah_single_1"] == 100.0 and out["niah_task=niah_multivalue"] == 25.0
+    assert out["family=multivalue"] == 25.0 and out["family=single"] == 100.0
+    assert out["mean_of_8"] == pytest.approx((7 * 100 + 25) / 8)
+    assert out["mean_of_families"] == pytest.approx((3 * 100 + 25) / 4)
+    assert set(out) >= {f"length={n}" for n in LENGTHS}
+    cells = [c for c in summary_module.task_figures(niah.TASK, by_id, scores, None).cells if set(c.by) == {"depth", "length"}]
+    assert cells and all(0 <= c.value <= 100 for c in cells)
+    assert {c.by["length"] for c in cells} == set(LENGTHS)
+    assert all(c.by["depth"] in niah.depth_grid(11) for c in cells)
     unfinished = [Score(s.id, 0, 0.0, None, True, False, {}) for s in samples]
-    assert niah.breakdown(by_id, unfinished, None)["variant:mean_of_8"] == 0.0
+    assert figures_by_name(niah.TASK, by_id, unfinished)["mean_of_8"] == 0.0
     # unequal samples per item: one niah_single_1 item answered right once and wrong three more times
     # weighs as much as its right-once sibling: (1/4 + 1) / 2, not the flat 2/5
     single = [s for s in samples if s.meta["niah_task"] == "niah_single_1"][:2]
     right = [sc for sc in scores if sc.sample_id in {s.id for s in single}]
     extra = [Score(single[0].id, k, 0.0, "x", False, False, {"found": [False]}) for k in (1, 2, 3)]
-    assert niah.breakdown({s.id: s for s in single}, right + extra, None)["task:niah_single_1"] == pytest.approx(62.5)
+    assert figures_by_name(niah.TASK, {s.id: s for s in single}, right + extra)["niah_task=niah_single_1"] == pytest.approx(62.5)
 
 
 def test_prose_generator_is_seeded_and_varied():

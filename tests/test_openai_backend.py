@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from evalsuite import pipeline, store
+from evalsuite import pipeline, store, task
 from evalsuite.backends import openai as ob
 from evalsuite.config import compose
 from evalsuite.errors import UserError
@@ -69,8 +69,8 @@ def test_pipeline_scores_server_split_reasoning(tmp_path):
     """A generation whose thinking came back in reasoning_content is graded on its text; one whose
     thinking never closed is unfinished, never graded on the thinking."""
     cfg = compose(["task=aime25", "data=sample", "limit=1", "samples=3", f"run_dir={tmp_path}", "model.reasoning=true"])
-    task = pipeline.import_task(cfg)
-    samples = pipeline.load_samples(cfg, task)
+    spec = task.resolve(cfg)
+    samples = pipeline.load_samples(cfg, spec)
     ref = samples[0].reference
     r = Request(samples[0].id, 0, "p", 0)
     gens = [ob.parse_response(Request(r.sample_id, 0, "p", 0), {"choices": [{"message": {
@@ -79,7 +79,7 @@ def test_pipeline_scores_server_split_reasoning(tmp_path):
                 "content": None, "reasoning_content": f"maybe \\boxed{{{ref}}}"}, "finish_reason": "length"}]}, "chat", len),
             Generation(r.sample_id, 2, f"thought</think>\\boxed{{{ref}}}", 5, "stop")]
     store.append_records(tmp_path / "aime25" / "generations.jsonl", [to_dict(g) for g in gens])
-    pipeline.score_stage(cfg, samples, task, rescore=False)
+    pipeline.score_stage(cfg, samples, spec, rescore=False)
     scores = {s.k: s for s in pipeline.load_scores(cfg)}
     assert scores[0].value == 1.0 and not scores[0].unfinished
     assert scores[1].value == 0.0 and scores[1].unfinished and scores[1].truncated

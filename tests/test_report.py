@@ -8,11 +8,14 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from evalsuite import report, results
-from evalsuite.card import CARD_MODEL, card_rows
+from evalsuite import summary as summaries
+from evalsuite.card import CARD_MODEL, NOT_ON_CARD, card_rows
 from evalsuite.errors import UserError
+from evalsuite.types import Breakdown
 from tests.conftest import ROOT, assert_one_line_error
 from tests.fixtures_run import small_run, write_fake_task  # noqa: F401 - small_run is a fixture
 
@@ -129,25 +132,25 @@ def test_gap_and_interval_against_the_card(tmp_path):
 
 
 def test_open_variants_are_shown_beside_the_headline(tmp_path):
-    variants = {"variant:prompt_loose": 80.0, "variant:prompt_strict": 75.0,
-                "variant:instruction_loose": 85.5, "variant:instruction_strict": 82.0, "difficulty:easy": 90.0}
+    variants = {"prompt_loose": 80.0, "prompt_strict": 75.0, "instruction_loose": 85.5, "instruction_strict": 82.0}
     write_fake_task(tmp_path, "ifbench", "IFBench (prompt)", {"a": ["correct"], "b": ["wrong"]},
-                    group="Alignment & Instruction Following", breakdown=variants)
+                    group="Alignment & Instruction Following", variants=variants,
+                    cells=[Breakdown({"difficulty": "easy"}, 90.0, 1)])
     table = report.write_run_report(tmp_path, [], extras=False)
     assert "prompt_strict 75.0" in table and "instruction_loose 85.5" in table
     md = (tmp_path / "report.md").read_text()
     line = next(ln for ln in md.splitlines() if "| ifbench |" in ln)
     assert "prompt_loose 80.0 · prompt_strict 75.0 · instruction_loose 85.5 · instruction_strict 82.0" in line
-    assert "## Breakdown: ifbench" in md and "| difficulty:easy | 90.0 |" in md
+    assert "## Breakdown: ifbench" in md and "| difficulty | easy | 90.0 | 1 |" in md
     row = ours_row(read_csv(tmp_path / "report.csv"), "ifbench")
-    assert row["variant:prompt_strict"] == "75.0"
+    assert row["variant prompt_strict"] == "75.0"
 
 
 def test_a_benchmark_not_on_the_card_still_gets_a_row(tmp_path):
     write_fake_task(tmp_path, "mytask", "My Benchmark", {"1": ["correct"]}, group="Custom")
     report.write_run_report(tmp_path, [], extras=False)
     row = ours_row(read_csv(tmp_path / "report.csv"), "mytask")
-    assert row["group"] == report.NOT_ON_CARD and row["value"] == "100.0" and row["gap"] == ""
+    assert row["group"] == NOT_ON_CARD and row["value"] == "100.0" and row["gap"] == ""
 
 
 # ---------------------------------------------------------------- partial runs
@@ -187,7 +190,8 @@ def test_torn_last_line_is_skipped_not_repaired(tmp_path):
 
 def test_fresh_summaries_win_over_the_files(tmp_path):
     write_fake_task(tmp_path, "aime25", "AIME 2025", {"1": ["wrong"]})
-    fresh = json.loads((tmp_path / "aime25" / "summary.json").read_text()) | {"value": 42.0, "ci95": [40.0, 44.0]}
+    fresh = summaries.read(tmp_path / "aime25" / "summary.json")
+    fresh.value, fresh.ci95 = 42.0, [40.0, 44.0]
     table = report.write_run_report(tmp_path, [fresh], extras=False)
     assert "42.0 [40.0, 44.0]" in table
 
@@ -265,11 +269,11 @@ def test_avg_at_k_curve_uses_the_first_k_samples():
 def test_niah_heat_map_only_with_several_lengths(tmp_path):
     from evalsuite import plots
 
-    one = {f"depth_length:{d}:4096": 100.0 for d in (0, 50, 100)}
-    write_fake_task(tmp_path / "a", "niah", "NIAH@1M (RULER Subset)", {"1": ["correct"]}, breakdown=one)
+    one = [Breakdown({"depth": d, "length": 4096}, 100.0, 1) for d in (0, 50, 100)]
+    write_fake_task(tmp_path / "a", "niah", "NIAH@1M (RULER Subset)", {"1": ["correct"]}, cells=one)
     assert plots.fig_niah_heatmap(results.scan(tmp_path / "a")) is None
-    two = one | {f"depth_length:{d}:8192": 50.0 for d in (0, 50, 100)}
-    write_fake_task(tmp_path / "b", "niah", "NIAH@1M (RULER Subset)", {"1": ["correct"]}, breakdown=two)
+    two = one + [Breakdown({"depth": d, "length": 8192}, 50.0, 1) for d in (0, 50, 100)]
+    write_fake_task(tmp_path / "b", "niah", "NIAH@1M (RULER Subset)", {"1": ["correct"]}, cells=two)
     grid = plots.depth_length_grid(results.scan(tmp_path / "b"))
     assert grid.shape == (3, 2) and grid.loc[50.0, 8192] == 50.0
     assert plots.fig_niah_heatmap(results.scan(tmp_path / "b")) is not None
@@ -282,17 +286,19 @@ def test_unmerged_shards_are_read_and_said(tmp_path):
     for shard in root.iterdir():
         (shard / "summary.json").unlink()  # shards never summarize; the unsharded report does
     run = results.load(tmp_path)
-    assert len(run.samples) == 4 and run.summary("aime25")["value"] == pytest.approx(75.0)
+    assert len(run.samples) == 4 and run.summary("aime25").value == pytest.approx(75.0)
     report.write_run_report(tmp_path, [], extras=False)
     assert "aime25: 2 shards not merged yet" in (tmp_path / "report.md").read_text()
 
 
-def test_per_sample_variants_from_the_tasks_detail_shapes():
-    assert results.sample_variants({"variants": {"a": 1.0}, "variant:b": 0.0}) == {"a": 1.0, "b": 0.0}
-    lcb = {"value_by_block": {"first": 0.0, "last": 1.0}, "value_timeout_12s": 1.0, "verdict": "passed"}
-    assert results.sample_variants(lcb) == {"first_block": 0.0, "last_block": 1.0, "timeout_12s": 1.0}
-    ifbench = {"strict": [True, False], "loose": [True, True], "instruction_id_list": ["x", "y"]}
-    assert results.sample_variants(ifbench) == {"prompt_strict": 0.0, "prompt_loose": 1.0}
+def test_per_sample_variants_are_read_from_the_scores_as_named():
+    scores = [{"sample_id": "1", "k": 0, "value": 1.0, "extracted": "1", "unfinished": False, "truncated": False,
+               "variants": {"first_block": 0.0, "timeout_12s": 1.0}},
+              {"sample_id": "2", "k": 0, "value": 0.0, "extracted": None, "unfinished": True, "truncated": False}]
+    frame = pd.DataFrame([{"task": "t", "sample_id": s["sample_id"], "k": s["k"], "variants": s.get("variants") or {}}
+                          for s in scores])
+    long = results.variant_scores(frame)
+    assert list(zip(long.variant, long.value)) == [("first_block", 0.0), ("timeout_12s", 1.0)]
 
 
 def test_a_suites_failed_task_is_a_not_run_row_with_its_reason(tmp_path, capsys):

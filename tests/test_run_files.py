@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from evalsuite import pipeline, store
+from evalsuite import pipeline, store, task
 from evalsuite.config import compose
 from tests.conftest import assert_one_line_error
 
@@ -35,18 +35,18 @@ def test_scores_follow_generations(cli, tmp_path):
         {"sample_id": "2", "k": 0, "text": "", "tokens": 0, "finish_reason": "error"},
     ])
     cfg = compose([*BASE, f"run_dir={run_dir}"])
-    task = pipeline.import_task(cfg)
-    samples = pipeline.load_samples(cfg, task)
-    assert pipeline.score_stage(cfg, samples, task, rescore=False) == 1  # only the changed one; never the error
-    summary = pipeline.summarize_task(cfg, samples, task)
+    spec = task.resolve(cfg)
+    samples = pipeline.load_samples(cfg, spec)
+    assert pipeline.score_stage(cfg, samples, spec, rescore=False) == 1  # only the changed one; never the error
+    summary = pipeline.summarize_task(cfg, samples, spec)
     # (1, 0) and (1, 1) right, (2, 1) wrong, (2, 0) has no current score: missing, not its old verdict
-    assert summary["n_scores"] == 3 and summary["missing_scores"] == 1 and summary["missing"] == ["2#0"]
-    assert summary["value"] == 50.0  # item 1: 2/2, item 2: 0/1
+    assert summary.n_scores == 3 and summary.missing_scores == 1 and summary.missing == ["2#0"]
+    assert summary.value == 50.0  # item 1: 2/2, item 2: 0/1
     scores = store.latest_by_key(store.read_records(d / "scores.jsonl"))
     gens = store.latest_by_key(store.read_records(d / "generations.jsonl"))
     assert scores[("1", 1)]["graded"] == pipeline.generation_digest(gens[("1", 1)])
     assert scores[("2", 0)]["graded"] != pipeline.generation_digest(gens[("2", 0)])  # the stale one, kept but unused
-    assert pipeline.score_stage(cfg, samples, task, rescore=False) == 0  # nothing left that a score could grade
+    assert pipeline.score_stage(cfg, samples, spec, rescore=False) == 0  # nothing left that a score could grade
 
 
 def test_a_failed_import_leaves_stored_generations_alone(cli, tmp_path):

@@ -12,6 +12,7 @@ from evalsuite import metrics, store
 from evalsuite.errors import UserError
 from evalsuite.types import Score
 from evalsuite.workers import map_with_deadline
+from tests.fixtures_run import figures_by_name
 
 
 def test_append_and_read(tmp_path):
@@ -151,7 +152,7 @@ def test_one_averaging_rule_on_unequal_samples():
     assert metrics.summarize(scores)["value"] == pytest.approx(62.5)
     samples = {sid: Sample(sid, [], {"letter": "A", "order": [0, 1, 2, 3]}, {"domain": "Physics"}) for sid in "ab"}
     cfg = OmegaConf.create({"task": {}})
-    assert gpqa.breakdown(samples, scores, cfg) == {"domain:Physics": pytest.approx(62.5)}
+    assert figures_by_name(gpqa.TASK, samples, scores, cfg) == {"domain=Physics": pytest.approx(62.5)}
 
 
 def test_rates():

@@ -9,7 +9,7 @@ import pytest
 from transformers import AutoConfig, AutoTokenizer
 
 from bench.tiny_nemotronh import build
-from evalsuite import pipeline
+from evalsuite import pipeline, task
 from evalsuite.backends.vllm import engine_kwargs, keeps_special_tokens
 from evalsuite.config import compose
 from evalsuite.render import build_messages, load_tokenizer, render_prompt
@@ -56,7 +56,7 @@ def test_the_card_model_config_renders_the_card_prompts_through_it(tiny):
     cfg = compose(["task=aime25", "data=sample", "model=nemotron-cascade-2", f"model.path={tiny}", "backend=vllm",
                    "+backend.engine_args.load_format=dummy"])
     tokenizer = load_tokenizer(cfg.model)
-    samples = pipeline.load_samples(cfg, pipeline.import_task(cfg))
+    samples = pipeline.load_samples(cfg, task.resolve(cfg))
     thinking = render_prompt(tokenizer, build_messages(samples[0].messages, cfg.system_prompt), True, cfg.model)
     instruct = render_prompt(tokenizer, build_messages(samples[0].messages, cfg.system_prompt), False, cfg.model)
     assert thinking.startswith(f"<|im_start|>system\n{SYSTEM}<|im_end|>\n") and thinking.endswith("<think>\n")

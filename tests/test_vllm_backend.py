@@ -12,7 +12,7 @@ import vllm_stand_in
 from omegaconf import OmegaConf
 from vllm_stand_in import CompletionOutputStandIn, FakeLLMStandIn, RequestOutputStandIn, SamplingParamsStandIn
 
-from evalsuite import pipeline, store
+from evalsuite import pipeline, store, planning, task
 from evalsuite.backends import vllm as vb
 from evalsuite.config import compose
 from evalsuite.errors import UserError
@@ -126,7 +126,7 @@ def test_run_through_pipeline_chunks_seeds_and_resumes(tmp_path):
     assert engine.kwargs["dtype"] == "bfloat16" and engine.kwargs["max_model_len"] == 8192
     gens = _gens(tmp_path)
     assert sorted((g["sample_id"], g["k"]) for g in gens) == sorted((s, k) for s in ("1", "2", "3") for k in range(4))
-    assert summary["backend"] == "vllm" and summary["expected_scores"] == 12 and summary["missing_scores"] == 0
+    assert summary.backend == "vllm" and summary.expected_scores == 12 and summary.missing_scores == 0
     assert len({g["seed"] for g in gens}) == 12
     first = {(g["sample_id"], g["k"]): g["text"] for g in gens}
     # a crash after the first chunk: keep 5 records, rerun the same command
@@ -143,8 +143,8 @@ def test_run_through_pipeline_chunks_seeds_and_resumes(tmp_path):
 def test_text_prompts_and_token_prompts(tmp_path):
     cfg = compose([*STAND_IN, "task=aime25", "limit=1", "samples=1", f"run_dir={tmp_path}"])
     backend = vb.VLLMBackend(cfg)
-    samples = pipeline.load_samples(cfg, pipeline.import_task(cfg))
-    r = pipeline.build_requests(cfg, samples, backend.tokenizer, pipeline.wanted_keys(cfg, samples))[0]
+    samples = pipeline.load_samples(cfg, task.resolve(cfg))
+    r = planning.build_requests(cfg, samples, backend.tokenizer, planning.wanted_keys(cfg, samples))[0]
     ids = backend.engine_prompt(r)["prompt_token_ids"]
     assert ids == backend.tokenizer(r.prompt, add_special_tokens=False).input_ids
     assert backend.count_tokens(r.prompt) == len(ids) == backend.count_tokens_batch([r.prompt])[0]
@@ -182,8 +182,8 @@ def test_injected_engine_and_sampling_params(tmp_path):
     cfg = compose(["backend=vllm", "model=smollm2-135m-vllm", "data=sample", "task=aime25", "limit=2", "samples=2"])
     llm = FakeLLMStandIn()
     backend = vb.VLLMBackend(cfg, llm=llm, sampling_params_factory=SamplingParamsStandIn)
-    samples = pipeline.load_samples(cfg, pipeline.import_task(cfg))
-    reqs = pipeline.build_requests(cfg, samples, backend.tokenizer, pipeline.wanted_keys(cfg, samples))
+    samples = pipeline.load_samples(cfg, task.resolve(cfg))
+    reqs = planning.build_requests(cfg, samples, backend.tokenizer, planning.wanted_keys(cfg, samples))
     got = []
     backend.generate(reqs, OmegaConf.create({"temperature": 1.0, "max_tokens": 8}), got.extend)
     assert [(g.sample_id, g.k) for g in got] == [(r.sample_id, r.k) for r in reqs] and llm.calls == [4]
@@ -202,12 +202,12 @@ def test_data_parallel_two_engines_on_one_gpu_merge_by_key(tmp_path, monkeypatch
     gens = _gens(tmp_path)
     keys = [(g["sample_id"], g["k"]) for g in gens]
     assert sorted(keys) == sorted((s, k) for s in ("1", "2", "3", "4") for k in range(4)) and len(set(keys)) == 16
-    assert summary["missing_scores"] == 0
+    assert summary.missing_scores == 0
     calls = [json.loads(line) for line in log.read_text().splitlines()]
     assert len({c["pid"] for c in calls}) == 2  # two engine processes ...
     assert {c["cuda_visible_devices"] for c in calls} == {"0"}  # ... pinned to the one GPU ...
     assert {c["gpu_memory_utilization"] for c in calls} == {0.45}  # ... at half its memory each
-    key_of_seed = {pipeline.request_seed(0, s, k): (s, k) for s, k in keys}
+    key_of_seed = {planning.request_seed(0, s, k): (s, k) for s, k in keys}
     for pid in {c["pid"] for c in calls}:  # each engine made exactly one shard
         made = [key_of_seed[seed] for c in calls if c["pid"] == pid for seed in c["seeds"]]
         assert len({vb.shard_index(s, k, 2) for s, k in made}) == 1

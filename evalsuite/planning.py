@@ -1,0 +1,125 @@
+"""What a run will ask the model for, before anything is generated: which (sample_id, k) this
+process owns, each request's prompt and seed, its token budget, and the one rule that decides
+whether a prompt fits the model's context. The pipeline generates from this plan and the dry run
+and preflight size it; neither re-derives any of it.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from omegaconf import DictConfig
+
+from evalsuite.errors import UserError
+from evalsuite.render import build_messages, render_prompt
+from evalsuite.rundir import current_shard
+from evalsuite.sharding import shard_index
+from evalsuite.task import TaskSpec
+from evalsuite.types import Request, Sample
+
+
+def wanted_keys(cfg: DictConfig, samples: list[Sample]) -> set[tuple[str, int]]:
+    """Every (sample_id, k) of the task, or of this process's shard."""
+    keys = {(s.id, k) for s in samples for k in range(int(cfg.samples))}
+    shard = current_shard(cfg)
+    if shard is not None:
+        keys = {key for key in keys if shard_index(key[0], key[1], shard[1]) == shard[0]}
+    return keys
+
+
+def request_seed(base: int, sample_id: str, k: int) -> int:
+    """A seed per (sample_id, k), independent of order and batching, so reruns reproduce."""
+    return int.from_bytes(hashlib.sha256(f"{base}/{sample_id}/{k}".encode()).digest()[:4], "little")
+
+
+def reasoning_expected(cfg: DictConfig) -> bool:
+    """A reasoning model asked to think must close its thinking before it has an answer."""
+    return bool(cfg.model.get("reasoning", False)) and bool(cfg.task.get("thinking", True))
+
+
+def max_new_tokens(cfg: DictConfig) -> int:
+    """The protocol's budget, capped by the model config's `max_new_tokens` (the embedded 135M model
+    caps it: it never writes 131K useful tokens on a CPU). The cap is recorded as a deviation."""
+    budget = int(cfg.sampling.max_tokens)
+    cap = cfg.model.get("max_new_tokens")
+    return min(budget, int(cap)) if cap else budget
+
+
+def sample_for_k(spec: TaskSpec | None, sample: Sample, k: int, cfg: DictConfig) -> Sample:
+    """The item as generation k sees it: the same for every k unless the task varies it."""
+    return spec.sample_for_k(sample, k, cfg) if spec is not None and spec.sample_for_k is not None else sample
+
+
+def build_requests(cfg: DictConfig, samples: list[Sample], tokenizer: Any, todo: set[tuple[str, int]],
+                   spec: TaskSpec | None = None) -> list[Request]:
+    requests = []
+    thinking, base_seed, n_samples = bool(cfg.task.get("thinking", True)), int(cfg.seed), int(cfg.samples)
+    for s in samples:
+        rendered: dict[str, tuple[list, str]] = {}  # one render per distinct prompt, not per k
+        for k in range(n_samples):
+            if (s.id, k) not in todo:
+                continue
+            view = sample_for_k(spec, s, k, cfg)
+            key = repr(view.messages)
+            if key not in rendered:
+                messages = build_messages(view.messages, cfg.get("system_prompt"))
+                rendered[key] = (messages, render_prompt(tokenizer, messages, thinking, cfg.model))
+            messages, prompt = rendered[key]
+            requests.append(Request(s.id, k, prompt, request_seed(base_seed, s.id, k), messages))
+    return requests
+
+
+# ---------------------------------------------------------------- fit to the context window
+
+@dataclass(frozen=True)
+class Fit:
+    verdict: str  # "fits" | "clamped" (max_tokens shrunk to the room left) | "misfit"
+    max_tokens: int
+
+
+def fit_to_context(prompt_tokens: int, budget: int, limit: int | None, clamp: bool) -> Fit:
+    """The one fit rule: prompt + max_tokens must fit max_model_len; with task.clamp_budget=true a
+    prompt that leaves some room gets max_tokens shrunk to it instead."""
+    if limit is None or prompt_tokens + budget <= limit:
+        return Fit("fits", budget)
+    if clamp and prompt_tokens < limit:
+        return Fit("clamped", limit - prompt_tokens)
+    return Fit("misfit", budget)
+
+
+def context_limit(cfg: DictConfig) -> int | None:
+    return int(cfg.model.max_model_len) if cfg.model.get("max_model_len") else None
+
+
+def misfit_message(cfg: DictConfig, sample_id: str, prompt_tokens: int) -> str:
+    return (f"task {cfg.task.name}, item {sample_id}: prompt {prompt_tokens} + max_tokens {max_new_tokens(cfg)} tokens "
+            f"> max_model_len {context_limit(cfg)}; lower sampling.max_tokens, raise model.max_model_len, "
+            f"or set task.clamp_budget=true")
+
+
+def check_budget(cfg: DictConfig, requests: list[Request], count_tokens: Callable[[str], int],
+                 known: dict[str, int] | None = None) -> list[dict]:
+    """Every request checked by `fit_to_context` before any generation starts: a misfit is an
+    error naming the item; a clamped request gets its smaller budget (returned, for clamps.jsonl).
+    `known`: exact counts a task already measured with this tokenizer (NIAH's 1M-token prompts:
+    tokenizing 800 of them again would take longer than building them)."""
+    limit = context_limit(cfg)
+    if limit is None:
+        return []
+    budget, clamp, clamps = max_new_tokens(cfg), bool(cfg.task.get("clamp_budget", False)), []
+    known, counted = known or {}, {}
+    for r in requests:
+        if r.sample_id in known:
+            n = known[r.sample_id]
+        else:
+            if r.prompt not in counted:  # an item's samples mostly share one prompt
+                counted[r.prompt] = count_tokens(r.prompt)
+            n = counted[r.prompt]
+        fit = fit_to_context(n, budget, limit, clamp)
+        if fit.verdict == "misfit":
+            raise UserError(misfit_message(cfg, r.sample_id, n))
+        if fit.verdict == "clamped":
+            r.max_tokens = fit.max_tokens
+            clamps.append({"sample_id": r.sample_id, "k": r.k, "prompt_tokens": n, "max_tokens": r.max_tokens})
+    return clamps

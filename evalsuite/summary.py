@@ -1,0 +1,222 @@
+"""One task's summary: the typed record in summary.json, its one builder, its reader and writer.
+
+Every module that reads a run's numbers (report, plots, results, viewer, notebooks) reads this
+record, by attribute; nothing decodes key prefixes. The pipeline builds it from the task's items
+and spec (`build`); `evalsuite.results` rebuilds a partial one from scores alone for a run that
+stopped before writing it (the same `build`, without items: `complete` is then False).
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from omegaconf import DictConfig, OmegaConf
+
+from evalsuite import metrics, store
+from evalsuite.errors import UserError
+from evalsuite.types import Breakdown, Figures, Sample, Score
+
+SCHEMA = 2  # summary.json written by this version; older files are rebuilt from their scores
+
+
+class StaleSummary(UserError):
+    """A summary.json of another version or shape: the run's scores still stand, the report
+    rebuilds the figures from them."""
+
+
+@dataclass
+class TaskSummary:
+    task: str
+    benchmark: str | None  # the card's row (evalsuite/card/baselines.csv)
+    group: str | None
+    model: str | None
+    backend: str | None
+    mode: str  # "standard" or "tir": which of the card's numbers (plain or bracketed) this run stands beside
+    metric: str  # "avg@64"
+    value: float  # 0-100; NaN with no scores
+    stderr: float
+    ci95: list[float]  # bootstrap over items
+    n_items: int
+    samples: int  # the fewest samples any item has
+    samples_max: int
+    n_scores: int
+    no_answer_rate: float
+    scoring_error_rate: float
+    unfinished_rate: float
+    truncated_rate: float
+    pass_at_k: dict[str, float]
+    maj_at_k: dict[str, float]
+    maj_votes: dict[str, Any]  # {"by": "equivalence" | "answer string", "unresolved": n}
+    expected_scores: int | None
+    missing_scores: int | None
+    missing: list[str]  # "sample_id#k", the first 50
+    protocol: dict[str, Any]  # samples, max_tokens, temperature, top_p, thinking
+    deviations: list[str]  # where the run departs from the card's protocol
+    tokens: dict[str, float]  # generated tokens: mean, median, max
+    variants: dict[str, float] = field(default_factory=dict)  # OPEN protocol choices, by name, 0-100
+    breakdown: list[Breakdown] = field(default_factory=list)
+    # figures a stage or mode adds beside the score, by name ("tir": tool calls per conversation, ...)
+    sections: dict[str, Any] = field(default_factory=dict)
+    complete: bool = True  # False: rebuilt from scores alone (no breakdown; maj@k votes by string)
+    schema: int = SCHEMA
+
+    def breakdown_groups(self) -> dict[tuple[str, ...], list[Breakdown]]:
+        """The cells by their coordinate names: ("domain",) -> cells, ("depth", "length") -> cells."""
+        groups: dict[tuple[str, ...], list[Breakdown]] = defaultdict(list)
+        for cell in self.breakdown:
+            groups[tuple(cell.by)].append(cell)
+        return dict(groups)
+
+
+def to_json(summary: TaskSummary) -> dict[str, Any]:
+    out = dict(summary.__dict__)
+    out["breakdown"] = [dataclasses.asdict(c) for c in summary.breakdown]
+    return out
+
+
+def from_json(data: dict[str, Any], where: str) -> TaskSummary:
+    names = {f.name for f in dataclasses.fields(TaskSummary)}
+    if data.get("schema") != SCHEMA:
+        raise StaleSummary(f"{where}: written by another version of evalsuite (schema {data.get('schema')!r}, "
+                        f"this one reads {SCHEMA}); rerun with stage=report to rewrite it from the scores")
+    required = {f.name for f in dataclasses.fields(TaskSummary)
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+    absent = sorted(required - set(data))
+    if absent:
+        raise StaleSummary(f"{where}: lacks {', '.join(absent[:4])}; rerun with stage=report to rewrite it")
+    fields = {k: v for k, v in data.items() if k in names}
+    try:
+        fields["breakdown"] = [Breakdown(**c) for c in data.get("breakdown") or []]
+    except TypeError:
+        raise StaleSummary(f"{where}: its breakdown is not a list of cells; rerun with stage=report") from None
+    return TaskSummary(**fields)
+
+
+def write(path: Path, summary: TaskSummary) -> None:
+    store.write_json(path, to_json(summary))
+
+
+def read(path: Path) -> TaskSummary:
+    return from_json(store.read_json(path, expect=dict), str(path))
+
+
+# ---------------------------------------------------------------- building
+
+def variant_values(scores: Iterable[Score]) -> dict[str, float]:
+    """Each OPEN variant a scorer recorded per answer, averaged by the headline's rule. An answer
+    without the variant (no answer at all, a scoring error) counts with its own value."""
+    scores = list(scores)
+    names = sorted({name for s in scores for name in s.variants})
+    return {name: metrics.item_mean((s.sample_id, float(s.variants.get(name, s.value))) for s in scores)
+            for name in names}
+
+
+def breakdown_cells(scores: Iterable[Score], samples: dict[str, Sample],
+                    by: Iterable[str | tuple[str, ...]]) -> list[Breakdown]:
+    """The one group-by: per declared Sample.meta key (or tuple of keys), the score of each group,
+    averaged by the headline's rule. An item without the key is grouped under "?"."""
+    scores = [s for s in scores if s.sample_id in samples]
+    cells: list[Breakdown] = []
+    for keys in by:
+        keys = (keys,) if isinstance(keys, str) else tuple(keys)
+        groups: dict[tuple, list[tuple[str, float]]] = defaultdict(list)
+        for s in scores:
+            meta = samples[s.sample_id].meta
+            groups[tuple(meta.get(k, "?") for k in keys)].append((s.sample_id, s.value))
+        for coords in sorted(groups, key=lambda c: tuple(map(str, c))):
+            pairs = groups[coords]
+            cells.append(Breakdown(dict(zip(keys, coords)), metrics.item_mean(pairs), len({p[0] for p in pairs})))
+    return cells
+
+
+def task_figures(spec: Any, samples: dict[str, Sample], scores: list[Score], cfg: DictConfig) -> Figures:
+    """A task's OPEN variants and breakdown cells: the per-answer variants and the declared
+    group-by (the engine's), then whatever the task's own `figures` adds."""
+    variants = variant_values(scores)
+    cells = breakdown_cells(scores, samples, spec.breakdown_by) if scores else []
+    if spec.figures is not None and scores:
+        extra = spec.figures(samples, scores, cfg)
+        variants.update(extra.variants)
+        cells += extra.cells
+    return Figures(variants, cells)
+
+
+def protocol_deviations(cfg: DictConfig) -> list[str]:
+    """Where this run's settings differ from the task's defaults (the card's protocol)."""
+    from evalsuite.config import task_defaults
+    from evalsuite.planning import max_new_tokens
+
+    base = task_defaults(cfg.task.name)
+    out: list[str] = []
+    if base is None:
+        return out
+    if int(cfg.samples) != int(base.get("samples", cfg.samples)):
+        out.append(f"samples {cfg.samples} (card: {base.samples})")
+    for key in ("temperature", "top_p"):
+        if float(cfg.sampling.get(key, 1.0)) != float(base.sampling.get(key, 1.0)):
+            out.append(f"{key} {cfg.sampling.get(key)} (card: {base.sampling.get(key)})")
+    if max_new_tokens(cfg) != int(base.sampling.max_tokens):
+        out.append(f"max_tokens {max_new_tokens(cfg)} (card: {base.sampling.max_tokens})")
+    if bool(cfg.task.get("thinking")) != bool(base.task.get("thinking")):
+        out.append(f"thinking {cfg.task.thinking} (card: {base.task.thinking})")
+    if bool(cfg.task.get("thinking")) and not cfg.model.get("reasoning"):
+        out.append("model has no thinking mode")
+    if cfg.get("limit"):
+        out.append(f"limit {cfg.limit}")
+    if cfg.data.get("version") is not None:
+        out.append(f"data.version {cfg.data.version}")
+    if cfg.data.get("source") == "sample" and not cfg.data.get("path") and cfg.task.get("dataset"):
+        out.append("bundled sample set, not the benchmark")
+    for key, card in base.task.items():  # task settings: niah length, code block, prompt style ...
+        if key in ("thinking", "dataset", "score_timeout_s", "score_memory_mb") or cfg.task.get(key) == card:
+            continue
+        ours = OmegaConf.to_container(cfg.task[key]) if OmegaConf.is_config(cfg.task.get(key)) else cfg.task.get(key)
+        card = OmegaConf.to_container(card) if OmegaConf.is_config(card) else card
+        out.append(f"task.{key} {str(ours)[:60]} (card: {str(card)[:60]})")
+    return out
+
+
+def token_stats(generations: Iterable[dict]) -> dict[str, float]:
+    lengths = sorted(int(g.get("tokens") or 0) for g in generations)
+    if not lengths:
+        return {"mean": 0, "median": 0, "max": 0}
+    return {"mean": sum(lengths) / len(lengths), "median": lengths[len(lengths) // 2], "max": lengths[-1]}
+
+
+def build(cfg: DictConfig, scores: list[Score], generations: Iterable[dict], *, expected: int | None,
+          missing: list[tuple[str, int]] | None, samples: list[Sample] | None = None, spec: Any = None,
+          votes: dict | None = None, unresolved: int = 0) -> TaskSummary:
+    """The summary of one task's current scores. With the task's items and spec (the pipeline) it
+    is complete: deviations the task reports, its breakdown and its own figures; without them (a run
+    rebuilt from its files) it is the headline figures only."""
+    from evalsuite.planning import max_new_tokens
+
+    numbers = metrics.summarize(scores, seed=int(cfg.get("seed") or 0), votes=votes)
+    complete = samples is not None and spec is not None
+    figures = task_figures(spec, {s.id: s for s in samples}, scores, cfg) if complete else \
+        Figures(variant_values(scores), [])
+    deviations = protocol_deviations(cfg) if complete else []
+    if complete and spec.deviations is not None:
+        deviations += spec.deviations(samples, cfg)
+    nan = float("nan")
+    return TaskSummary(
+        task=str(cfg.task.name), benchmark=cfg.task.get("benchmark"), group=cfg.task.get("group"),
+        model=cfg.model.get("name"), backend=cfg.backend.get("name"), mode=str(cfg.get("mode") or "standard"),
+        metric=f"avg@{numbers.get('samples', 0)}",
+        value=numbers.get("value", nan), stderr=numbers.get("stderr", nan), ci95=list(numbers.get("ci95", [nan, nan])),
+        n_items=numbers.get("n_items", 0), samples=numbers.get("samples", 0),
+        samples_max=numbers.get("samples_max", 0), n_scores=numbers.get("n_scores", 0),
+        no_answer_rate=numbers.get("no_answer_rate", nan), scoring_error_rate=numbers.get("scoring_error_rate", nan),
+        unfinished_rate=numbers.get("unfinished_rate", nan), truncated_rate=numbers.get("truncated_rate", nan),
+        pass_at_k=numbers.get("pass_at_k", {}), maj_at_k=numbers.get("maj_at_k", {}),
+        maj_votes={"by": "equivalence" if votes is not None else "answer string", "unresolved": unresolved},
+        expected_scores=expected, missing_scores=None if missing is None else len(missing),
+        missing=[f"{sid}#{k}" for sid, k in (missing or [])[:50]],
+        protocol={"samples": int(cfg.samples), "max_tokens": max_new_tokens(cfg),
+                  "temperature": float(cfg.sampling.temperature), "top_p": float(cfg.sampling.get("top_p", 1.0)),
+                  "thinking": bool(cfg.task.get("thinking", True))},
+        deviations=deviations, tokens=token_stats(generations), variants=figures.variants, breakdown=figures.cells,
+        complete=complete)

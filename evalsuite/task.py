@@ -1,0 +1,134 @@
+"""The task contract: what a benchmark module declares, once, as `TASK = TaskSpec(...)`.
+
+The engine reads a task only through its spec: no optional hook is discovered by probing the
+module. `resolve(cfg)` imports the module, takes its spec and checks every `task.<key>` of the
+composed config against the engine's own keys and the task's declared settings, so a bad setting
+(`task.code_block=middle`) stops the run before anything is loaded or generated.
+docs/tasks.md describes each field.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from evalsuite.errors import UserError
+from evalsuite.types import Figures, Grade, Sample, Score
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One `task.<key>` a task reads: the values it takes (choices), or its kind and lowest value."""
+
+    kind: type | tuple[type, ...] = str  # int, float, str, bool, list (a YAML list), or a tuple of them
+    choices: tuple[Any, ...] = ()
+    minimum: float | None = None
+    nullable: bool = False  # null is a value of its own (date_from: null = no lower bound)
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    load: Callable[[DictConfig], list[Sample]]
+    # one answer (after the thinking) -> Grade; must not raise on any model output. Runs in a killable
+    # worker under task.score_timeout_s and task.score_memory_mb.
+    score: Callable[[Sample, str, DictConfig], Grade]
+    settings: Mapping[str, Setting] = field(default_factory=dict)
+    # Sample.meta keys the engine breaks the score down by; a tuple of keys is one joint breakdown
+    breakdown_by: tuple[str | tuple[str, ...], ...] = ()
+    # figures the engine cannot derive from per-answer values (see Figures)
+    figures: Callable[[dict[str, Sample], list[Score], DictConfig], Figures] | None = None
+    # grades many answers at once in this process (code run in the sandbox, which enforces its own
+    # per-program deadlines and memory caps); replaces `score` in the scoring stage when given
+    score_batch: Callable[[list[tuple[Sample, str]], DictConfig], Iterable[Grade]] | None = None
+    # the item as generation k sees it, when the prompt varies per k (GPQA's per-sample shuffle)
+    sample_for_k: Callable[[Sample, int, DictConfig], Sample] | None = None
+    # are two extracted answers one maj@k vote (math: the grader's equivalence)? run in workers
+    same_answer: Callable[[str, str], bool] | None = None
+    # ways a run departs from the card's protocol that settings alone do not show
+    deviations: Callable[[list[Sample], DictConfig], list[str]] | None = None
+    # what grading ran under (the sandbox's isolation and limits), recorded in run.json
+    scoring_environment: Callable[[DictConfig], dict] | None = None
+    # the preflight's check for a task whose items are costly to build (NIAH): its problems
+    preflight: Callable[[DictConfig], list[str]] | None = None
+
+
+# Keys every task may carry, read by the engine (configs/task/*.yaml and docs/tasks.md)
+ENGINE_SETTINGS: dict[str, Setting] = {
+    "name": Setting(str), "module": Setting(str), "benchmark": Setting(str, nullable=True),
+    "group": Setting(str, nullable=True), "thinking": Setting(bool),
+    "score_timeout_s": Setting((int, float), minimum=0), "score_memory_mb": Setting(int, minimum=64),
+    "dataset": Setting(dict, nullable=True), "clamp_budget": Setting(bool), "long_context": Setting(bool),
+}
+
+
+def import_spec(module_name: str, task_name: str) -> TaskSpec:
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        raise UserError(f"task {task_name}: its module {module_name!r} cannot be imported ({e})") from None
+    spec = getattr(module, "TASK", None)
+    if not isinstance(spec, TaskSpec):
+        raise UserError(f"task {task_name}: module {module_name} declares no `TASK = TaskSpec(...)` "
+                        f"(docs/tasks.md shows the contract)")
+    return spec
+
+
+def resolve(cfg: DictConfig) -> TaskSpec:
+    """The task's spec, its settings checked (see module doc)."""
+    spec = import_spec(str(cfg.task.module), str(cfg.task.name))
+    check_settings(cfg, spec)
+    return spec
+
+
+def _plain(value: Any) -> Any:
+    return OmegaConf.to_container(value, resolve=True) if isinstance(value, (DictConfig, ListConfig)) else value
+
+
+def check_settings(cfg: DictConfig, spec: TaskSpec) -> None:
+    name = cfg.task.name
+    allowed = {**ENGINE_SETTINGS, **spec.settings}
+    for key in cfg.task:
+        value = _plain(cfg.task.get(key))
+        setting = allowed.get(str(key))
+        if setting is None:
+            known = ", ".join(sorted(spec.settings)) or "none beyond the engine's"
+            raise UserError(f"task.{key} is not a setting of task {name} (its own: {known}); fix the spelling "
+                            f"or drop it")
+        check_value(f"task.{key}", value, setting)
+
+
+def check_value(where: str, value: Any, setting: Setting) -> None:
+    if value is None:
+        if setting.nullable or setting.kind is dict:
+            return
+        raise UserError(f"{where}=null is not allowed; give a value{_choices(setting)}")
+    kinds = setting.kind if isinstance(setting.kind, tuple) else (setting.kind,)
+    if int in kinds and float in kinds:  # "an integer or a number" says less than "a number"
+        kinds = tuple(k for k in kinds if k is not int)
+    ok = any(_is_kind(value, kind) for kind in kinds)
+    if not ok:
+        names = " or ".join(dict.fromkeys(KIND_NAMES.get(k, k.__name__) for k in kinds))
+        raise UserError(f"{where}={value!r} is not {names}{_choices(setting)}")
+    if setting.choices and value not in setting.choices:
+        raise UserError(f"{where}={value!r} is not one of its values{_choices(setting)}")
+    if setting.minimum is not None and isinstance(value, (int, float)) and value < setting.minimum:
+        raise UserError(f"{where}={value!r} must be at least {setting.minimum:g}")
+
+
+KIND_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false", list: "a list",
+              dict: "a mapping"}
+
+
+def _is_kind(value: Any, kind: type) -> bool:
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind in (int, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and (kind is float or value == int(value))
+    return isinstance(value, kind)
+
+
+def _choices(setting: Setting) -> str:
+    return f"; choose one of: {', '.join(map(str, setting.choices))}" if setting.choices else ""
