@@ -33,7 +33,8 @@ def test_every_task_declares_its_contract_and_its_defaults_satisfy_it(name):
     ("task.code_block=middle", "task.code_block='middle' is not one of its values; choose one of: last, first"),
     ("task.timeout_s=abc", "task.timeout_s='abc' is not a number"),
     ("task.workers=0", "task.workers=0 must be at least 1"),
-    ("+task.code_blok=first", "task.code_blok is not a setting of task livecodebench"),
+    ("+task.code_blok=first", "did you mean task.code_block= ?"),  # a near miss: the config layer says
+    ("+task.speed=3", "task.speed is not a setting of task livecodebench"),
 ])
 def test_a_bad_setting_fails_before_anything_is_generated(cli, tmp_path, override, needle):
     run = tmp_path / "run"
