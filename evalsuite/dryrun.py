@@ -24,7 +24,8 @@ from evalsuite.types import Sample
 _TOKENIZERS: dict[tuple[str, str | None], Any] = {}  # a suite's tasks share one tokenizer
 
 
-def _tokenizer(model_cfg: DictConfig) -> Any:
+def model_tokenizer(model_cfg: DictConfig) -> Any:
+    """The model's tokenizer, loaded once per process (a suite's tasks and their loaders share it)."""
     from evalsuite.render import load_tokenizer
 
     key = (str(model_cfg.path), model_cfg.get("revision"))
@@ -64,9 +65,9 @@ class TaskSize:
 def size_task(cfg: DictConfig, request_tokens: Sequence[tuple[str, str, int]]) -> TaskSize:
     """The numbers from (sample_id, prompt, prompt tokens) per request; the fit rule is
     pipeline.check_budget's. A task may give an item's samples different prompts (shuffled options)."""
-    from evalsuite.pipeline import max_new_tokens
+    from evalsuite.pipeline import max_new_tokens, prompt_token_room
 
-    budget = max_new_tokens(cfg)
+    budget, room = max_new_tokens(cfg), prompt_token_room(cfg)
     limit = int(cfg.model.max_model_len) if cfg.model.get("max_model_len") else None
     clamp = bool(cfg.task.get("clamp_budget", False))
     longest: dict[str, int] = {}
@@ -76,7 +77,7 @@ def size_task(cfg: DictConfig, request_tokens: Sequence[tuple[str, str, int]]) -
         unique[prompt] = n
     misfits, clamped = [], []
     for sid, n in longest.items():
-        if limit is None or n + budget <= limit:
+        if room is None or n <= room:
             continue
         row = {"sample_id": sid, "prompt_tokens": n, "max_tokens": budget, "max_model_len": limit}
         (clamped if clamp and n < limit else misfits).append(row)
@@ -117,7 +118,7 @@ def measure_task(cfg: DictConfig, samples: list[Sample]) -> TaskSize:
     """Every prompt built and tokenized as the run would; nothing generated, no weights loaded."""
     from evalsuite.pipeline import build_requests, import_task, wanted_keys
 
-    tokenizer = _tokenizer(cfg.model)
+    tokenizer = model_tokenizer(cfg.model)
     requests = build_requests(cfg, samples, tokenizer, wanted_keys(cfg, samples), import_task(cfg))
     prompts = list(dict.fromkeys(r.prompt for r in requests))  # an item's samples mostly share one prompt
     counts = dict(zip(prompts, count_prompt_tokens(tokenizer, prompts)))

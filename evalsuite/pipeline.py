@@ -99,6 +99,14 @@ def max_new_tokens(cfg: DictConfig) -> int:
     return min(budget, int(cap)) if cap else budget
 
 
+def prompt_token_room(cfg: DictConfig) -> int | None:
+    """The fit-to-context rule: the most tokens a rendered prompt may have, max_model_len less the
+    answer budget (None without a max_model_len). check_budget, the dry run and tasks that cut their
+    items to fit (LongBench v2) all ask this one function."""
+    limit = cfg.model.get("max_model_len")
+    return int(limit) - max_new_tokens(cfg) if limit else None
+
+
 # ---------------------------------------------------------------- run.json: what produced these numbers
 
 def _versions() -> dict[str, str]:
@@ -221,15 +229,15 @@ def check_budget(cfg: DictConfig, requests: list[Request], count_tokens,
     not fit is an error naming it, or with task.clamp_budget=true its budget shrinks (recorded).
     `known`: exact counts a task already measured with this tokenizer (NIAH's 1M-token prompts:
     tokenizing 800 of them again would take longer than building them)."""
-    limit = cfg.model.get("max_model_len")
-    if not limit:
+    limit, room = cfg.model.get("max_model_len"), prompt_token_room(cfg)
+    if room is None:
         return []
     budget, clamps, seen = max_new_tokens(cfg), [], dict(known or {})
     for r in requests:
         if r.sample_id not in seen:
             seen[r.sample_id] = count_tokens(r.prompt)
         n = seen[r.sample_id]
-        if n + budget <= limit:
+        if n <= room:
             continue
         if not cfg.task.get("clamp_budget", False) or n >= limit:
             raise UserError(f"task {cfg.task.name}, item {r.sample_id}: prompt {n} + max_tokens {budget} tokens "

@@ -38,7 +38,7 @@ def _attempt(fn: Callable[[], object], problems: list[str]) -> object | None:
 def check_task(cfg: DictConfig) -> list[str]:
     """The problems of one task, each one line naming the cause and the fix; [] when it can run."""
     from evalsuite import pipeline
-    from evalsuite.dryrun import _tokenizer, measure_task, misfit_text
+    from evalsuite.dryrun import measure_task, misfit_text, model_tokenizer
     from evalsuite.store import unwritable
 
     problems: list[str] = []
@@ -55,7 +55,7 @@ def check_task(cfg: DictConfig) -> list[str]:
         from evalsuite.backends.vllm import vllm_module_name
 
         _attempt(lambda: vllm_module_name(cfg), problems)
-    tokenizer = _attempt(lambda: _tokenizer(cfg.model), problems)
+    tokenizer = _attempt(lambda: model_tokenizer(cfg.model), problems)
     task = _attempt(lambda: pipeline.import_task(cfg), problems)
     if task is None:
         return problems
