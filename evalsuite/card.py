@@ -31,6 +31,12 @@ def card_rows() -> tuple[CardRow, ...]:
         return tuple(CardRow(**row) for row in csv.DictReader(f))
 
 
+def card_column(card_model: str | None) -> str:
+    """The card column a run is compared with: its model's own (model.card_model), else Cascade-2's
+    (a model without a column, like the embedded one, is read against the card's model)."""
+    return card_model if card_model and any(row.model == card_model for row in card_rows()) else CARD_MODEL
+
+
 def card_value(benchmark: str, model: str = CARD_MODEL, mode: str = "standard") -> float | None:
     for row in card_rows():
         if row.benchmark == benchmark and row.model == model and row.mode == mode:

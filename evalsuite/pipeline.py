@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from evalsuite import metrics, store
 from evalsuite.store import generation_digest
-from evalsuite.card import CARD_MODEL, card_value
+from evalsuite.card import card_column, card_value
 from evalsuite.data import RESOLVED_REVISIONS, data_dir_facts
 from evalsuite.errors import UserError
 from evalsuite.sharding import parse_shard, shard_index
@@ -555,7 +555,8 @@ def summarize_task(cfg: DictConfig, samples: list[Sample], task: ModuleType) -> 
         "task": cfg.task.name, "benchmark": cfg.task.get("benchmark"), "group": cfg.task.get("group"),
         "metric": f"avg@{summary.get('samples', 0)}", "expected_scores": expected,
         "missing_scores": len(missing),
-        "card_model": CARD_MODEL, "card_value": card_value(str(cfg.task.get("benchmark"))),
+        "card_model": card_column(cfg.model.get("card_model")),
+        "card_value": card_value(str(cfg.task.get("benchmark")), card_column(cfg.model.get("card_model"))),
         "model": cfg.model.name, "backend": cfg.backend.name,
         "protocol": {"samples": int(cfg.samples), "max_tokens": max_new_tokens(cfg),
                      "temperature": float(cfg.sampling.temperature), "top_p": float(cfg.sampling.get("top_p", 1.0)),

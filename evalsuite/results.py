@@ -121,7 +121,7 @@ def recompute_summary(name: str, scores: list[dict], manifest: dict | None) -> d
     Lacks what needs the task's items (breakdown) and says so in its notes; maj@k votes by answer
     string here (the equivalence vote runs the task's checker in workers: `stage=report` does it)."""
     from evalsuite import metrics
-    from evalsuite.card import CARD_MODEL, card_value
+    from evalsuite.card import card_column, card_value
     from evalsuite.types import Score, from_dict
 
     cfg = (manifest or {}).get("config") or {}
@@ -132,7 +132,8 @@ def recompute_summary(name: str, scores: list[dict], manifest: dict | None) -> d
     summary.update({
         "task": name, "benchmark": benchmark, "group": task_cfg.get("group"),
         "metric": f"avg@{summary.get('samples', 0)}",
-        "card_model": CARD_MODEL, "card_value": card_value(str(benchmark)) if benchmark else None,
+        "card_model": card_column((cfg.get("model") or {}).get("card_model")),
+        "card_value": card_value(str(benchmark), card_column((cfg.get("model") or {}).get("card_model"))) if benchmark else None,
         "model": (cfg.get("model") or {}).get("name"), "backend": (cfg.get("backend") or {}).get("name"),
         "deviations": [], "maj_votes": {"by": "answer string", "unresolved": 0},
     })
