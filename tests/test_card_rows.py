@@ -314,3 +314,16 @@ def test_new_rows_end_to_end_on_the_embedded_model(cli, tmp_path, embedded_model
     assert "variant:nvidia_bug" in variants["mmlu_redux"] and "variant:official_extraction" in variants["longbench_v2"]
     assert "needs_judge_%" in variants["imo_answerbench"]
     assert "NVIDIA's 6 languages" in report_md  # MMLU-ProX's default subset is flagged
+
+
+def test_the_report_lists_answers_that_need_a_judge(tmp_path):
+    from evalsuite import report
+    from evalsuite.results import TaskResult
+
+    scores = {("p1", 0): {"sample_id": "p1", "k": 0, "value": 0.0, "extracted": "f(x)=x+5",
+                          "detail": {"needs_judge": "the reference is prose (for some constant)"}},
+              ("p2", 0): {"sample_id": "p2", "k": 0, "value": 1.0, "extracted": "29", "detail": {}}}
+    task = TaskResult("imo_answerbench", tmp_path, {"task": "imo_answerbench"}, None, scores=scores)
+    table = report.needs_judge_table([task])
+    assert table.rows == [["imo_answerbench", "p1#0", "f(x)=x+5", "the reference is prose (for some constant)"]]
+    assert report.needs_judge_table([TaskResult("aime25", tmp_path, {}, None)]) is None
