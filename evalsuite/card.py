@@ -39,6 +39,12 @@ def card_rows() -> tuple[CardRow, ...]:
         return tuple(CardRow(**row) for row in csv.DictReader(f))
 
 
+def card_column(card_model: str | None) -> str:
+    """The card column a run is compared with: its model's own (model.card_model), else Cascade-2's
+    (a model without a column, like the embedded one, is read against the card's model)."""
+    return card_model if card_model and any(row.model == card_model for row in card_rows()) else CARD_MODEL
+
+
 def card_value(benchmark: str, model: str = CARD_MODEL, mode: str = "standard") -> float | None:
     for row in card_rows():
         if row.benchmark == benchmark and row.model == model and row.mode == mode:
@@ -119,9 +125,14 @@ class Row:
         return self.task.summary if self.task else None
 
     @property
+    def card_model(self) -> str:
+        """The card column this run is read against: its model's (model.card_model), else Cascade-2's."""
+        return self.summary.card_model if self.summary is not None else CARD_MODEL
+
+    @property
     def card_reference(self) -> float | None:
-        """The card's number for Cascade-2 in the mode this run was made in (TIR runs vs [brackets])."""
-        cell = self.card.get(CARD_MODEL)
+        """The card's number for this run's model in the mode the run was made in (TIR runs vs [brackets])."""
+        cell = self.card.get(self.card_model)
         if cell is None:
             return None
         return cell.tir_value if self.summary is not None and self.summary.mode == "tir" else cell.value

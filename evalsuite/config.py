@@ -13,7 +13,9 @@ GROUPS = ("task", "model", "backend", "suite", "data")
 
 
 def options(group: str) -> list[str]:
-    return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+    """The choices of a config group; `_name.yaml` files are family bases (configs/task/_math.yaml)
+    that benchmarks extend, not choices of their own."""
+    return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml") if not p.stem.startswith("_"))
 
 
 def check_group_choice(override: str) -> None:

@@ -92,6 +92,14 @@ def context_limit(cfg: DictConfig) -> int | None:
     return int(cfg.model.max_model_len) if cfg.model.get("max_model_len") else None
 
 
+def prompt_token_room(cfg: DictConfig) -> int | None:
+    """The most tokens a rendered prompt may have and still fit with the full answer budget (the
+    same rule as fit_to_context); for tasks that cut their items to fit (LongBench v2). None
+    without a max_model_len."""
+    limit = context_limit(cfg)
+    return None if limit is None else limit - max_new_tokens(cfg)
+
+
 def misfit_message(cfg: DictConfig, sample_id: str, prompt_tokens: int) -> str:
     return (f"task {cfg.task.name}, item {sample_id}: prompt {prompt_tokens} + max_tokens {max_new_tokens(cfg)} tokens "
             f"> max_model_len {context_limit(cfg)}; lower sampling.max_tokens, raise model.max_model_len, "

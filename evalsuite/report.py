@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from evalsuite import results
-from evalsuite.card import (CARD_MODEL, DAGGER, Row, finite_number, build_rows, card_benchmarks, card_cells,
+from evalsuite.card import (CARD_MODEL, DAGGER, NOT_ON_CARD, Row, finite_number, build_rows, card_benchmarks, card_cells,
                             card_models)
 from evalsuite.errors import UserError
 from evalsuite.results import TaskResult, scan
@@ -178,7 +178,7 @@ def format_table(tasks: list[TaskResult]) -> str:
     header = ["task", "benchmark", "avg@k [95% CI]", "items x samples", "card", "gap", "in CI", "no answer %",
               "scoring errors %", "truncated %", "OPEN variants", "deviations"]
     cells = [[r.task.name, r.benchmark, ours_text(r), size_text(r.summary),
-              r.card[CARD_MODEL].text if CARD_MODEL in r.card else "-", gap_text(r.gap), in_ci_text(r.card_in_ci),
+              r.card[r.card_model].text if r.card_model in r.card else "-", gap_text(r.gap), in_ci_text(r.card_in_ci),
               *(_fmt(getattr(r.summary, name)) if r.summary else "-"
                 for name in ("no_answer_rate", "scoring_error_rate", "truncated_rate")),
               variants_text(r), "; ".join(r.summary.deviations if r.summary else []) or "-"] for r in rows]
@@ -248,6 +248,22 @@ def breakdown_tables(tasks: list[TaskResult]) -> list[tuple[str, Table]]:
     return out
 
 
+def needs_judge_table(tasks: list[TaskResult], limit: int = 200) -> Table | None:
+    """The answers a task's checker could not decide (score detail `needs_judge`, IMO AnswerBench):
+    counted wrong in the headline, listed here for a judge or a reader."""
+    rows = []
+    for t in tasks:
+        for (sample_id, k), rec in sorted(t.scores.items()):
+            reason = (rec.get("detail") or {}).get("needs_judge")
+            if reason:
+                rows.append([t.name, f"{sample_id}#{k}", str(rec.get("extracted") or "")[:120], str(reason)])
+    if not rows:
+        return None
+    more = len(rows) - limit
+    rows = rows[:limit] + ([["", f"... {more} more", "", ""]] if more > 0 else [])
+    return Table(["task", "item#k", "answer", "why the checker cannot decide"], rows)
+
+
 def run_facts(tasks: list[TaskResult]) -> list[str]:
     def distinct(key: str) -> str:
         return ", ".join(sorted({str(getattr(t.summary, key)) for t in tasks
@@ -266,8 +282,10 @@ LEGEND = (f"ours: the headline metric (avg@k = pass@1 averaged over k samples) w
           f"interval. {WARN}: the run's protocol differs from the card's.")
 
 
-COMPARE_LEGEND = (f"Each run: the headline metric with its 95% interval over items, items x samples, and the gap "
-                  f"to {CARD_MODEL}'s card number ('in CI': the card's number lies inside that run's interval).")
+COMPARE_LEGEND = (f"The card's table, every column ({DAGGER}: a baseline the card's authors ran themselves), each run "
+                  f"beside the column of its model (model.card_model; a model without one beside {CARD_MODEL}): the "
+                  f"headline metric with its 95% interval over items, items x samples, and the gap to that column's "
+                  f"number ('in CI': the card's number lies inside the run's interval).")
 
 
 def report_markdown(title: str, rows: list[Row], tasks: list[TaskResult], links: dict[str, str],
@@ -283,6 +301,9 @@ def report_markdown(title: str, rows: list[Row], tasks: list[TaskResult], links:
         parts += ["", "## Other metrics", "", metrics_table.markdown()]
     for name, table in breakdown_tables(tasks):
         parts += ["", f"## Breakdown: {name}", "", table.markdown()]
+    judge_table = needs_judge_table(tasks)
+    if judge_table:
+        parts += ["", "## Needs a judge", "", judge_table.markdown()]
     if images:
         parts += ["", "## Plots", ""] + [f"![{Path(p).stem}]({p})" for p in images]
     return "\n".join(parts) + "\n"
@@ -342,6 +363,9 @@ def report_html(title: str, rows: list[Row], tasks: list[TaskResult], links: dic
         body += ["<h2>Other metrics</h2>", metrics_table.html()]
     for name, table in breakdown_tables(tasks):
         body += [f"<h2>Breakdown: {html.escape(name)}</h2>", table.html()]
+    judge_table = needs_judge_table(tasks)
+    if judge_table:
+        body += ["<h2>Needs a judge</h2>", judge_table.html()]
     if images:
         body.append("<h2>Plots</h2>")
         body += [f'<figure><img src="{html.escape(p)}" alt="{html.escape(Path(p).stem)}"></figure>' for p in images]
@@ -432,43 +456,66 @@ def run_labels(paths: list[Path]) -> list[str]:
     return labels if len(set(labels)) == len(labels) else [str(p) for p in paths]
 
 
+def run_card_model(run: RunColumn) -> str:
+    """The card column a run is placed beside: its model's, as its summaries record it."""
+    return next((t.summary.card_model for t in run.tasks if t.summary is not None), CARD_MODEL)
+
+
+def compare_header(runs: list[RunColumn]) -> list[str]:
+    """The card's columns, each followed by the runs of that model (ours beside the card's)."""
+    header = ["group", "benchmark", "task"]
+    for model in card_models():
+        header.append(f"{model} (card)")
+        for run in runs:
+            if run_card_model(run) == model:
+                header += [run.label, f"{run.label} n", f"{run.label} gap"]
+    return header
+
+
 def compare_runs(run_dirs: list[Path], out_dir: Path) -> str:
     runs = [RunColumn(label, Path(d), scan(Path(d))) for label, d in zip(run_labels(run_dirs), run_dirs)]
     for run in runs:
         if not any(t.summary for t in run.tasks):
             raise UserError(f"{run.path}: no task with scores in this run (nothing to compare)")
-    keys: dict[tuple[str, str], None] = {}  # (benchmark, task) across all runs, card order
-    for run in runs:
-        for row in build_rows(run.tasks):
-            if row.task is not None:
-                keys.setdefault((row.benchmark, row.task.name), None)
-    order = {b: i for i, (_, b) in enumerate(card_benchmarks())}
-    ordered = sorted(keys, key=lambda k: (order.get(k[0], len(order)), k[1]))
     cells_by_run = [{(r.benchmark, r.task.name): r for r in build_rows(run.tasks) if r.task} for run in runs]
+    keys: dict[tuple[str, str, str], None] = {}  # (group, benchmark, task): every card row, then the rest
+    for group, bench in card_benchmarks():
+        tasks = sorted({task for cells in cells_by_run for (b, task) in cells if b == bench}) or [""]
+        keys.update(dict.fromkeys((group, bench, task) for task in tasks))
+    for cells in cells_by_run:
+        for (bench, task), row in cells.items():
+            if row.group == NOT_ON_CARD:
+                keys.setdefault((NOT_ON_CARD, bench, task), None)
 
-    header = ["benchmark", "task", f"{CARD_MODEL} (card)"]
-    for run in runs:
-        header += [f"{run.label}", f"{run.label} n", f"{run.label} gap"]
+    header = compare_header(runs)
     md_rows, csv_rows, proto_rows, variant_rows = [], [], [], []
-    for bench, task in ordered:
-        card = card_cells(bench).get(CARD_MODEL)
-        line = [bench, task, card.text if card else "-"]
+    for group, bench, task in keys:
+        card = card_cells(bench)
+        line = [group, bench, task]
         proto = [bench, task]
+        for model in card_models():
+            line.append(card[model].text if model in card else "")
+            for run, cells in zip(runs, cells_by_run):
+                if run_card_model(run) != model:
+                    continue
+                row = cells.get((bench, task))
+                if row is None:
+                    line += ["not run", "", ""]
+                    continue
+                line += [ours_text(row), size_text(row.summary),
+                         gap_text(row.gap) + (" (in CI)" if row.card_in_ci else "")]
         for run, cells in zip(runs, cells_by_run):
             row = cells.get((bench, task))
             if row is None:
-                line += ["not run", "", ""]
                 proto.append("")
                 continue
-            gap = gap_text(row.gap) + (" (in CI)" if row.card_in_ci else "")
-            line += [ours_text(row), size_text(row.summary), gap]
             if row.variants():
                 variant_rows.append([bench, task, run.label, variants_text(row)])
             proto.append(" ".join(x for x in (protocol_text(row.summary), deviations_text(row.summary)) if x))
-            rec = csv_record(row)
-            csv_rows.append({"run": run.label, "run_dir": str(run.path), **rec})
+            csv_rows.append({"run": run.label, "run_dir": str(run.path), **csv_record(row)})
         md_rows.append(line)
-        proto_rows.append(proto)
+        if task:
+            proto_rows.append(proto)
     runs_table = Table(["run", "path", "model", "backend", "tasks with scores"],
                                 [[r.label, str(r.path), *[f.split(": ", 1)[1] for f in run_facts(r.tasks)[:2]],
                                   str(sum(1 for t in r.tasks if t.summary))] for r in runs])

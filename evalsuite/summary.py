@@ -16,6 +16,7 @@ from typing import Any, Iterable
 from omegaconf import DictConfig, OmegaConf
 
 from evalsuite import metrics, store
+from evalsuite.card import card_column
 from evalsuite.errors import UserError
 from evalsuite.types import Breakdown, Figures, Sample, Score
 
@@ -31,6 +32,7 @@ class StaleSummary(UserError):
 class TaskSummary:
     task: str
     benchmark: str | None  # the card's row (evalsuite/card/baselines.csv)
+    card_model: str  # the card's column this run stands beside (its model's own, else Cascade-2's)
     group: str | None
     model: str | None
     backend: str | None
@@ -203,7 +205,8 @@ def build(cfg: DictConfig, scores: list[Score], generations: Iterable[dict], *, 
         deviations += spec.deviations(samples, cfg)
     nan = float("nan")
     return TaskSummary(
-        task=str(cfg.task.name), benchmark=cfg.task.get("benchmark"), group=cfg.task.get("group"),
+        task=str(cfg.task.name), benchmark=cfg.task.get("benchmark"), card_model=card_column(cfg.model.get("card_model")),
+        group=cfg.task.get("group"),
         model=cfg.model.get("name"), backend=cfg.backend.get("name"), mode=str(cfg.get("mode") or "standard"),
         metric=f"avg@{numbers.get('samples', 0)}",
         value=numbers.get("value", nan), stderr=numbers.get("stderr", nan), ci95=list(numbers.get("ci95", [nan, nan])),

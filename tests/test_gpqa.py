@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
+from evalsuite.config import compose
 from evalsuite.errors import UserError
 from evalsuite.scoring.letters import extract_choice_letter, read_choice_letter
 from evalsuite.types import Score
@@ -80,8 +81,8 @@ def test_extraction_never_raises(text):
 # ---------------------------------------------------------------- the task
 
 def make_cfg(**task):
-    base = OmegaConf.load(ROOT / "configs" / "task" / "gpqa_diamond.yaml")
-    return OmegaConf.merge(base, {"task": task, "data": {"source": "sample", "path": None}})
+    base = compose(["task=gpqa_diamond", "data=sample"])  # the YAML extends the multiple-choice family
+    return OmegaConf.merge(base, {"task": task})
 
 
 @pytest.fixture(scope="module")

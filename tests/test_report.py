@@ -206,16 +206,44 @@ def test_compare_two_runs_side_by_side(tmp_path):
     out = tmp_path / "cmp"
     assert report.main(["compare", str(a), str(b), f"out={out}"]) == 0
     md = (out / "report.md").read_text()
-    header = next(ln for ln in md.splitlines() if ln.startswith("| benchmark |"))
+    header = next(ln for ln in md.splitlines() if ln.startswith("| group | benchmark |"))
     assert "| smollm2 |" in header and "| nemotron |" in header
-    aime = next(ln for ln in md.splitlines() if ln.startswith("| AIME 2025 |"))
-    assert "25.0 [" in aime and "75.0 [" in aime and "| 92.4 [98.6] |" in aime
-    hmmt = next(ln for ln in md.splitlines() if ln.startswith("| HMMT Feb25 |"))
+    # every card column is there, ‡ marks included, each run beside its model's column
+    # (these runs' model has no column of its own: beside Cascade-2's)
+    for model in report.card_models():
+        assert f"| {model} (card) |" in header
+    assert header.index("Nemotron-Cascade-2-30B-A3B (card)") < header.index("| smollm2 |") < header.index("Nemotron-3-Nano")
+    aime = next(ln for ln in md.splitlines() if ln.startswith("| Math | AIME 2025 |"))
+    assert "25.0 [" in aime and "75.0 [" in aime and "| 92.4 [98.6] |" in aime and "| 91.9\u2021 |" in aime
+    assert any(ln.startswith("| Agentic | BFCL v4 |") for ln in md.splitlines())  # card rows not run are shown too
+    hmmt = next(ln for ln in md.splitlines() if ln.startswith("| Math | HMMT Feb25 |"))
     assert "not run" in hmmt and "100.0 [" in hmmt
     rows = read_csv(out / "report.csv")
     assert {(r["run"], r["task"]) for r in rows} == {("smollm2", "aime25"), ("nemotron", "aime25"),
                                                      ("nemotron", "hmmt_feb25")}
     assert (out / "report.html").exists() and (out / "plot_vs_card.png").exists()
+
+
+def test_compare_places_a_baseline_run_beside_its_models_column(tmp_path):
+    """A run of a baseline model (model.card_model: Qwen3.5-35B-A3B) sits beside Qwen's column and
+    its gap is to Qwen's number (AIME 2025: 91.9, a ‡ number), not to Cascade-2's."""
+    import json
+
+    cascade, qwen = tmp_path / "cascade", tmp_path / "qwen"
+    write_fake_task(cascade, "aime25", "AIME 2025", {"1": ["correct"], "2": ["correct"]})
+    task_dir = write_fake_task(qwen, "aime25", "AIME 2025", {"1": ["correct"], "2": ["correct"]})
+    summary = json.loads((task_dir / "summary.json").read_text())
+    (task_dir / "summary.json").write_text(json.dumps({**summary, "card_model": "Qwen3.5-35B-A3B"}))
+    out = tmp_path / "cmp"
+    assert report.main(["compare", str(cascade), str(qwen), f"out={out}"]) == 0
+    md = (out / "report.md").read_text()
+    header = next(ln for ln in md.splitlines() if ln.startswith("| group | benchmark |"))
+    assert header.index("| cascade |") < header.index("Nemotron-3-Nano") < header.index("Qwen3.5-35B-A3B (card)") \
+        < header.index("| qwen |")
+    aime = next(ln for ln in md.splitlines() if ln.startswith("| Math | AIME 2025 |")).split(" | ")
+    assert aime[-1].startswith("+8.1")  # 100 - 91.9, Qwen's number (Cascade-2's would give +7.6)
+    assert "+7.6" in " | ".join(aime)  # the Cascade-2 run's gap, beside Cascade-2's column
+    assert "91.9\u2021" in aime
 
 
 def test_compare_labels_runs_with_the_same_name_apart(tmp_path):

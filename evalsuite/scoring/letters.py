@@ -2,7 +2,7 @@
 
 Read in order of how explicitly the model committed: the last \\boxed{X} (the one linear-time
 extractor every task uses, evalsuite/scoring/math.py), else the last "The final
-answer is X", else the last "Answer: X" (markdown bold, brackets and case tolerated). The text given
+answer is X" (or "The correct answer is X", LongBench v2's format), else the last "Answer: X" (markdown bold, brackets and case tolerated). The text given
 is only the answer after </think>: a letter inside the thinking is never consulted.
 
 An answer that names two or more letters ("Answer: A or B", "\\boxed{A, C}") is not a choice: the
@@ -74,7 +74,7 @@ def read_choice_letter(text: str, letters: str = "ABCD") -> ChoiceReading:
         reading = _reading(boxed, letters, "boxed")
         if reading:
             return reading
-    final = list(re.finditer(r"final answer is\s*:?\s*([^\n]{0,40})", text, re.I))
+    final = list(re.finditer(r"(?:final|correct) answer is\s*:?\s*([^\n]{0,40})", text, re.I))
     if final:
         reading = _reading(final[-1].group(1), letters, "final_answer")
         if reading:

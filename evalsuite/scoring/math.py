@@ -210,3 +210,42 @@ def math_equal(gold: str, pred: str) -> bool:
         return _verify_one(gold, pred)
     except Exception:  # math-verify/sympy may raise on pathological input: that is a wrong answer
         return False
+
+
+# A word of three or more letters that is not a LaTeX command (\frac) nor a math function name: prose.
+_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
+_MATH_WORDS = {"and", "sin", "cos", "tan", "cot", "sec", "csc", "log", "exp", "max", "min", "gcd", "lcm", "mod",
+               "deg", "lim", "inf", "sup", "det", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "infty"}
+# `f(x) = ...`, `P(x, y)=`: an answer that is a function, which equivalence of values cannot settle.
+_FUNCTION_ANSWER = re.compile(r"[A-Za-z]\s*\(\s*[A-Za-z](?:\s*,\s*[A-Za-z])*\s*\)\s*=")
+
+
+def _prose_words(text: str) -> list[str]:
+    text = re.sub(r"\\(?:text|textrm|mathrm|mbox|textbf|operatorname)\s*\{([^{}]*)\}", r" \1 ", text)
+    text = re.sub(r"\\[A-Za-z]+", " ", text)
+    return [w for w in _WORD.findall(text) if w.lower() not in _MATH_WORDS]
+
+
+def undecidable_reason(gold: str, pred: str) -> str | None:
+    """Why our checker cannot settle an answer it did not find equal to the reference, or None
+    when its "not equal" stands. An answer that is prose, or a function (`f(x)=2x+c`), or that
+    math-verify cannot read, may still be right in words the checker cannot compare: such an
+    answer needs a judge. Call it only after `math_equal` said no (an equal answer is decided)."""
+    for side, text in (("reference", gold), ("answer", pred)):
+        text = strip_answer_decorations(str(text or ""))
+        if not text:
+            continue
+        words = _prose_words(text)
+        if words:
+            return f"the {side} is prose ({' '.join(words[:4])})"
+        if _FUNCTION_ANSWER.search(text):
+            return f"the {side} is a function"
+    try:
+        from math_verify import parse
+
+        for side, text in (("reference", f"${gold}$"), ("answer", f"\\boxed{{{pred}}}")):
+            if not parse(text, parsing_timeout=None):
+                return f"math-verify cannot read the {side}"
+    except Exception:  # sympy may raise on pathological input: the checker could not decide
+        return "math-verify failed on it"
+    return None

@@ -1,0 +1,71 @@
+"""IMO AnswerBench (google-deepmind/superhuman, imobench/answerbench.csv): 400 short-answer
+olympiad problems (algebra, combinatorics, geometry, number theory; IMO-Easy to IMO-Hard).
+
+A member of the math answer family (configs/task/_math.yaml): the family's prompt, the last
+\\boxed{} after the thinking, graded by our math checker (tasks/matharena.py's `score`). Many
+answers are functions, sets of functions or conditions in words, which no value-equivalence checker
+can settle: an answer the checker did not find equal is kept as wrong only when the checker's "no"
+stands; otherwise it is marked `needs_judge` with the reason (`undecidable_reason`,
+evalsuite/scoring/math.py) and counted. The headline counts those as wrong (a lower bound);
+the variant `if_judged_right` counts them right (the ceiling a judge could reach), and the report
+lists every one of them ("Needs a judge"), so the number is honest without a judge.
+
+Rows: the csv's columns (Problem ID, Problem, Short Answer, Category, Level, Subcategory, Source).
+Breakdown: per category and per level.
+"""
+from __future__ import annotations
+
+from evalsuite.data import load_rows
+from evalsuite.errors import UserError
+from evalsuite.scoring.math import undecidable_reason
+from evalsuite.task import Setting, TaskSpec
+from evalsuite.types import Grade, Sample
+from tasks import matharena
+
+COLUMNS = ("Problem ID", "Problem", "Short Answer")
+CSV_URL = ("https://raw.githubusercontent.com/google-deepmind/superhuman/{revision}/imobench/answerbench.csv")
+
+
+def no_hub_copy(dataset) -> list[dict]:
+    raise UserError(f"IMO AnswerBench is a csv on GitHub, not a hub dataset: download "
+                    f"{CSV_URL.format(revision=dataset.get('revision') or 'main')} and pass data.path=answerbench.csv "
+                    f"(or data=sample for the project's own problems)")
+
+
+def load(cfg) -> list[Sample]:
+    style = cfg.task.get("prompt", "card")
+    if style not in matharena.PROMPTS:
+        raise UserError(f"unknown task.prompt {style!r}; choose one of: {', '.join(matharena.PROMPTS)}")
+    samples = []
+    for n, row in enumerate(load_rows(cfg, hub_loader=no_hub_copy), 1):
+        missing = [c for c in COLUMNS if not str(row.get(c) or "").strip()]
+        if missing:
+            raise UserError(f"imo_answerbench row {n}: missing column(s) {missing}; the file needs AnswerBench's "
+                            f"columns ({', '.join(COLUMNS)}, Category, Level, Subcategory, Source)")
+        samples.append(Sample(
+            id=str(row["Problem ID"]).strip(),
+            messages=[{"role": "user", "content": matharena.PROMPTS[style].format(problem=str(row["Problem"]).strip())}],
+            reference=str(row["Short Answer"]).strip(),
+            meta={key.lower(): str(row.get(key) or "unknown").strip() for key in ("Category", "Level", "Subcategory", "Source")},
+        ))
+    return samples
+
+
+def needs_judge(sample: Sample, extracted: str | None) -> str | None:
+    """Why an answer graded wrong may be right after all (a judge's case), or None. The judge stage
+    asks this of every wrong answer."""
+    return None if extracted is None else undecidable_reason(sample.reference, extracted)
+
+
+def score(sample: Sample, answer: str, cfg) -> Grade:
+    grade = matharena.score(sample, answer, cfg)
+    reason = needs_judge(sample, grade.extracted) if grade.value < 1.0 else None
+    if reason:
+        grade.detail["needs_judge"] = reason
+    # the ceiling a judge could reach: every answer the checker cannot decide counted right
+    grade.variants["if_judged_right"] = 1.0 if reason else grade.value
+    return grade
+
+
+TASK = TaskSpec(load=load, score=score, same_answer=matharena.same_answer, breakdown_by=("category", "level"),
+                settings={"prompt": Setting(str, choices=tuple(matharena.PROMPTS))})
