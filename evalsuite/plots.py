@@ -17,7 +17,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from evalsuite.card import build_rows, card_models
+from evalsuite.card import card_models
+from evalsuite.card_rows import build_rows
 from evalsuite.results import TaskResult, sample_rows
 
 OURS_COLOR = "#d62728"

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from evalsuite import results
-from evalsuite.card import (CARD_MODEL, DAGGER, NOT_ON_CARD, Row, finite_number, build_rows, card_benchmarks, card_cells,
-                            card_models)
+from evalsuite.card import CARD_MODEL, DAGGER, card_benchmarks, card_cells, card_models
+from evalsuite.card_rows import NOT_ON_CARD, Row, build_rows, finite_number
 from evalsuite.errors import UserError
 from evalsuite.results import TaskResult, scan
 from evalsuite.summary import TaskSummary

@@ -196,7 +196,8 @@ def longbench_row(context: str, **extra):
 
 
 def test_longbench_cuts_the_middle_to_fit_the_window(tmp_path):
-    from evalsuite.dryrun import count_prompt_tokens, model_tokenizer
+    from evalsuite.dryrun import count_prompt_tokens
+    from evalsuite.render import load_tokenizer
     from evalsuite.render import build_messages, render_prompt
 
     head, tail = "The door is blue. " * 5, " The end of the file."
@@ -207,7 +208,7 @@ def test_longbench_cuts_the_middle_to_fit_the_window(tmp_path):
     assert text.startswith("Please read the following text and answer the question below.\n\n<text>\nThe door is blue.")
     assert "The end of the file.\n</text>" in text and "filler sentence number 1000." not in text  # the middle is gone
     assert text.endswith('Format your response as follows: "The correct answer is (insert answer here)".')
-    tok = model_tokenizer(cfg.model)
+    tok = load_tokenizer(cfg.model)
     prompt = render_prompt(tok, build_messages(sample.messages, cfg.system_prompt), True, cfg.model)
     exact = count_prompt_tokens(tok, [prompt])[0]
     room = 1024 - 384  # max_model_len less the embedded model's answer budget (max_new_tokens 384)

@@ -162,10 +162,10 @@ def test_missing_columns_are_user_errors(tmp_path):
 def test_per_sample_mode_gives_each_k_its_own_permutation():
     cfg = make_cfg(shuffle="per_sample")
     sample = gpqa.load(cfg)[0]
-    assert gpqa.sample_for_k(sample, 0, cfg) is sample
-    views = [gpqa.sample_for_k(sample, k, cfg) for k in range(8)]
+    assert gpqa.TASK.sample_for_k(sample, 0, cfg) is sample
+    views = [gpqa.TASK.sample_for_k(sample, k, cfg) for k in range(8)]
     assert len({tuple(v.reference["order"]) for v in views}) > 1
-    assert views[3] == gpqa.sample_for_k(sample, 3, cfg)  # deterministic per k
+    assert views[3] == gpqa.TASK.sample_for_k(sample, 3, cfg)  # deterministic per k
     for v in views:
         shown = dict(line.split(") ", 1) for line in option_lines(v))
         assert shown[v.reference["letter"]] == sample.reference["choices"][0]
@@ -173,7 +173,7 @@ def test_per_sample_mode_gives_each_k_its_own_permutation():
     # per_question ignores k
     plain_cfg = make_cfg()
     plain = gpqa.load(plain_cfg)[0]
-    assert gpqa.sample_for_k(plain, 5, plain_cfg) is plain
+    assert gpqa.TASK.sample_for_k(plain, 5, plain_cfg) is plain
     assert "choices" not in plain.reference  # per_question keeps no option text beyond the prompt
 
 

@@ -13,7 +13,8 @@ import pytest
 
 from evalsuite import report, results
 from evalsuite import summary as summaries
-from evalsuite.card import CARD_MODEL, NOT_ON_CARD, card_rows
+from evalsuite.card import CARD_MODEL, card_rows
+from evalsuite.card_rows import NOT_ON_CARD
 from evalsuite.errors import UserError
 from evalsuite.types import Breakdown
 from tests.conftest import ROOT, assert_one_line_error
