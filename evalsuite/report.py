@@ -391,9 +391,29 @@ def report_markdown(title: str, rows: list[Row], tasks: list[TaskResult], links:
         parts += ["", "## Other metrics", "", metrics_table.markdown()]
     for name, table in breakdown_tables(tasks):
         parts += ["", f"## Breakdown: {name}", "", table.markdown()]
+    parts += extra_sections(tasks)
     if images:
         parts += ["", "## Plots", ""] + [f"![{Path(p).stem}]({p})" for p in images]
     return "\n".join(parts) + "\n"
+
+
+def extra_sections(tasks: list[TaskResult]) -> list[str]:
+    """report.md's sections from explain.py (the gap to the card) and foreign_responses.py
+    (agreement with another harness's verdicts)."""
+    from evalsuite import explain
+    from evalsuite.foreign_responses import agreement_lines
+
+    out = []
+    gap_table = explain.report_table(explain.explain_tasks(tasks))
+    if gap_table:
+        out += ["", "## Where the gap to the card comes from", "", explain.CAVEAT + " Every line: [explain.md](explain.md).",
+                "", gap_table.markdown()]
+    agreements = [(t.name, t.summary["agreement"]) for t in tasks if (t.summary or {}).get("agreement")]
+    if agreements:
+        out += ["", "## Agreement with the other harness's verdicts", ""]
+        for name, found in agreements:
+            out += agreement_lines(name, found)
+    return out
 
 
 # ---------------------------------------------------------------- HTML
@@ -450,6 +470,12 @@ def report_html(title: str, rows: list[Row], tasks: list[TaskResult], links: dic
         body += ["<h2>Other metrics</h2>", metrics_table.html()]
     for name, table in breakdown_tables(tasks):
         body += [f"<h2>Breakdown: {html.escape(name)}</h2>", table.html()]
+    from evalsuite import explain
+
+    gap_table = explain.report_table(explain.explain_tasks(tasks))
+    if gap_table:
+        body += ["<h2>Where the gap to the card comes from</h2>", f'<p class="legend">{html.escape(explain.CAVEAT)} '
+                 f'Every line: <a href="explain.md">explain.md</a>.</p>', gap_table.html()]
     if images:
         body.append("<h2>Plots</h2>")
         body += [f'<figure><img src="{html.escape(p)}" alt="{html.escape(Path(p).stem)}"></figure>' for p in images]
@@ -513,6 +539,9 @@ def write_run_report(run_dir: Path, summaries: list[dict], extras: bool = True) 
     (run_dir / "report.csv").write_text(csv_text([csv_record(r) for r in rows]), encoding="utf-8")
     html_links = {k: v for k, v in links.items() if k != "report.html"} | {"report.md": "report.md"}
     (run_dir / "report.html").write_text(report_html(title, rows, tasks, html_links, images), encoding="utf-8")
+    from evalsuite.explain import write_explain
+
+    write_explain(run_dir, tasks, plot=False)  # the plot is among the report's own (plots.write_run_plots)
     table = (format_table(tasks) if any(t.summary or t.failure for t in tasks)
              else "(no task of this run has scores yet)")
     missing = missing_notes(tasks)
