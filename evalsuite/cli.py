@@ -5,6 +5,7 @@
     evalsuite task=aime25 stage=score responses=answers.jsonl
     evalsuite --cfg job task=hmmt_feb25        # print the resolved config
     evalsuite prepare suite=card data_dir=DIR  # fetch every input for nodes without network
+    evalsuite explain run_dir=DIR              # where each task's gap to the card can come from
 
 Exit status: 0 done; 2 a mistake the user can fix (one line naming cause and fix); 3 a suite ran
 but some of its tasks could not (their rows read "not run: <reason>", the other tasks' numbers
@@ -151,6 +152,10 @@ def _main(argv: list[str] | None) -> None:
             from evalsuite import report
 
             sys.exit(report.main(argv))
+        if argv and argv[0] == "explain":
+            from evalsuite import explain
+
+            sys.exit(explain.main(argv[1:]))
         if argv and argv[0] == "prepare":
             from evalsuite import prepare
 

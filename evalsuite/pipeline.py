@@ -23,9 +23,10 @@ from evalsuite import metrics, store
 from evalsuite import summary as summaries
 from evalsuite.data import RESOLVED_REVISIONS, data_dir_facts
 from evalsuite.errors import UserError
+from evalsuite.foreign_responses import attach_agreement
 from evalsuite.planning import build_requests, check_budget, max_new_tokens, reasoning_expected, sample_for_k, wanted_keys
 from evalsuite.render import split_generation
-from evalsuite.rundir import (CLAMPS, FAILURE, GENERATIONS, ITEMS, MANIFEST, SCORES, SUMMARY, current_shard, merged,
+from evalsuite.rundir import (CLAMPS, FAILURE, GENERATIONS, ITEMS, MANIFEST, SCORES, SUMMARY, current_scores, current_shard, merged,
                               shard_dirs, task_dir, task_root)
 from evalsuite.store import generation_digest
 from evalsuite.summary import TaskSummary
@@ -105,7 +106,8 @@ def write_manifest(cfg: DictConfig, samples: list[Sample], source: str) -> None:
                               data.get("source"),
                     "path": data.get("path"), "n_items": len(samples)},
         "model": {"path": str(cfg.model.path), "revision": cfg.model.get("revision")},
-        "responses": {"file": str(cfg.responses), "split": responses_split(cfg)} if cfg.get("responses") else None,
+        "responses": {"file": str(cfg.responses), "split": responses_split(cfg),
+                      "format": cfg.get("responses_format") or "evalsuite"} if cfg.get("responses") else None,
         "offline": data_dir_facts(cfg),
         "versions": _versions(), "argv": sys.argv, "host": platform.node(), "pid": os.getpid(), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "config": OmegaConf.to_container(cfg, resolve=True),
@@ -197,6 +199,11 @@ def import_responses(cfg: DictConfig, samples: list[Sample]) -> int:
     generations.jsonl, the text split as `responses_split` says (see RESPONSE_SPLITS). The new
     file is written aside and renamed over the old one only when complete; scores of texts that
     changed are stale (their digest no longer matches) and get re-graded."""
+    from evalsuite import foreign_responses
+
+    if foreign_responses.responses_format(cfg):  # another harness's own output file
+        return foreign_responses.import_foreign(cfg, samples, task_dir(cfg), responses_split(cfg))
+    foreign_responses.forget(task_dir(cfg))
     path = Path(str(cfg.responses)).expanduser()
     if path.is_dir():
         raise UserError(f"responses={path} is a directory; give the .jsonl file of responses")
@@ -269,12 +276,6 @@ def import_responses(cfg: DictConfig, samples: list[Sample]) -> int:
 
 
 # ---------------------------------------------------------------- score
-
-def current_scores(d: Path) -> dict[tuple[str, int], dict]:
-    """The scores in `d` that graded the generation stored now for their key (store.current)."""
-    return store.current(store.latest_by_key(store.read_records(d / GENERATIONS, repair=False)),
-                         store.latest_by_key(store.read_records(d / SCORES, repair=False)))
-
 
 def score_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, rescore: bool) -> int:
     """Grade every stored generation that has no current score. `rescore` grades all of them again
@@ -393,6 +394,7 @@ def summarize_task(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> Ta
     summary = summaries.build(cfg, scores, (g for key, g in gens.items() if key[0] in ids),
                               expected=len(samples) * int(cfg.samples), missing=missing_keys(cfg, samples),
                               samples=samples, spec=spec, votes=votes, unresolved=unresolved)
+    attach_agreement(task_dir(cfg), summary)  # responses_format=...: beside the other harness's verdicts
     summaries.write(task_dir(cfg) / SUMMARY, summary)
     (task_root(cfg) / FAILURE).unlink(missing_ok=True)  # an earlier failed attempt no longer stands
     return summary
@@ -433,6 +435,9 @@ def validate_settings(cfg: DictConfig) -> None:
         raise UserError("run_dir is empty; give the directory for this run's files, e.g. run_dir=results/mine")
     if cfg.get("responses") is not None and key_is_blank(cfg.get("responses")):
         raise UserError("responses= is empty; give the .jsonl file of responses, or drop it to generate")
+    if cfg.get("responses_format") and not cfg.get("responses"):
+        raise UserError(f"responses_format={cfg.responses_format} names the layout of a responses file; "
+                        f"give the file with responses=FILE")
     if cfg.get("responses") and str(cfg.get("stage")) in ("generate", "report"):
         raise UserError(f"responses=FILE is read by stage=score or stage=all, not stage={cfg.stage}; "
                         f"use stage=score (or drop responses= to generate)")
@@ -446,6 +451,9 @@ def settle(cfg: DictConfig) -> str:
     """The settings checked and the task's context window in place; returns the stage to run."""
     validate_settings(cfg)
     responses_split(cfg)
+    from evalsuite.foreign_responses import responses_format
+
+    responses_format(cfg)
     if cfg.task.get("long_context") and cfg.model.get("max_model_len_long"):
         # the card serves at 262,144 but runs NIAH at 1M: a long-context task asks for the model's
         # long window (a model without one keeps its own limit, and the budget check guards it)

@@ -24,6 +24,7 @@ from evalsuite.card_rows import NOT_ON_CARD, Row, build_rows, finite_number
 from evalsuite.errors import UserError
 from evalsuite.results import TaskResult, scan
 from evalsuite.summary import TaskSummary
+from evalsuite.tables import Table, markdown_table, parse_args
 
 WARN = "\u26a0"
 
@@ -128,35 +129,6 @@ def csv_record(row: Row) -> dict[str, Any]:
     for name, value in row.variants().items():  # one column per OPEN variant, named as the summary names it
         rec[f"variant {name}"] = value
     return rec
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    def cell(text: str) -> str:
-        return str(text).replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
-def html_table(header: list[str], rows: list[list[str]]) -> str:
-    out = ["<table><thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr></thead><tbody>"]
-    out += ["<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows]
-    return "\n".join(out) + "</tbody></table>"
-
-
-@dataclass
-class Table:
-    """A small table both report.md and report.html show."""
-
-    header: list[str]
-    rows: list[list[str]]
-
-    def markdown(self) -> str:
-        return markdown_table(self.header, self.rows)
-
-    def html(self) -> str:
-        return html_table(self.header, self.rows)
 
 
 def csv_text(records: list[dict[str, Any]]) -> str:
@@ -304,9 +276,30 @@ def report_markdown(title: str, rows: list[Row], tasks: list[TaskResult], links:
     judge_table = needs_judge_table(tasks)
     if judge_table:
         parts += ["", "## Needs a judge", "", judge_table.markdown()]
+    parts += extra_sections(tasks)
     if images:
         parts += ["", "## Plots", ""] + [f"![{Path(p).stem}]({p})" for p in images]
     return "\n".join(parts) + "\n"
+
+
+def extra_sections(tasks: list[TaskResult]) -> list[str]:
+    """report.md's sections from explain.py (the gap to the card) and foreign_responses.py
+    (agreement with another harness's verdicts)."""
+    from evalsuite import explain
+    from evalsuite.foreign_responses import agreement_lines
+
+    out = []
+    gap_table = explain.report_table(explain.explain_tasks(tasks))
+    if gap_table:
+        out += ["", "## Where the gap to the card comes from", "", explain.CAVEAT + " Every line: [explain.md](explain.md).",
+                "", gap_table.markdown()]
+    agreements = [(t.name, t.summary.sections["agreement"]) for t in tasks
+                  if t.summary is not None and t.summary.sections.get("agreement")]
+    if agreements:
+        out += ["", "## Agreement with the other harness's verdicts", ""]
+        for name, found in agreements:
+            out += agreement_lines(name, found)
+    return out
 
 
 # ---------------------------------------------------------------- HTML
@@ -366,6 +359,12 @@ def report_html(title: str, rows: list[Row], tasks: list[TaskResult], links: dic
     judge_table = needs_judge_table(tasks)
     if judge_table:
         body += ["<h2>Needs a judge</h2>", judge_table.html()]
+    from evalsuite import explain
+
+    gap_table = explain.report_table(explain.explain_tasks(tasks))
+    if gap_table:
+        body += ["<h2>Where the gap to the card comes from</h2>", f'<p class="legend">{html.escape(explain.CAVEAT)} '
+                 f'Every line: <a href="explain.md">explain.md</a>.</p>', gap_table.html()]
     if images:
         body.append("<h2>Plots</h2>")
         body += [f'<figure><img src="{html.escape(p)}" alt="{html.escape(Path(p).stem)}"></figure>' for p in images]
@@ -429,6 +428,9 @@ def write_run_report(run_dir: Path, summaries: list[TaskSummary], extras: bool =
     (run_dir / "report.csv").write_text(csv_text([csv_record(r) for r in rows]), encoding="utf-8")
     html_links = {k: v for k, v in links.items() if k != "report.html"} | {"report.md": "report.md"}
     (run_dir / "report.html").write_text(report_html(title, rows, tasks, html_links, images), encoding="utf-8")
+    from evalsuite.explain import write_explain
+
+    write_explain(run_dir, tasks, plot=False)  # the plot is among the report's own (plots.write_run_plots)
     table = (format_table(tasks) if any(t.summary or t.failure for t in tasks)
              else "(no task of this run has scores yet)")
     missing = missing_notes(tasks)
@@ -559,23 +561,10 @@ def compare_runs(run_dirs: list[Path], out_dir: Path) -> str:
 USAGE = ("usage: evalsuite report run_dir=DIR [plots=false]  |  evalsuite compare RUN_DIR RUN_DIR [...] [out=DIR]")
 
 
-def parse_args(argv: list[str]) -> tuple[dict[str, str], list[str]]:
-    options, positional = {}, []
-    for a in argv:
-        if a in ("-h", "--help"):
-            raise UserError(USAGE)
-        if "=" in a:
-            key, _, value = a.partition("=")
-            options[key.lstrip("+")] = value
-        else:
-            positional.append(a)
-    return options, positional
-
-
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("report", "compare"):
         raise UserError(USAGE)
-    command, (options, positional) = argv[0], parse_args(argv[1:])
+    command, (options, positional) = argv[0], parse_args(argv[1:], USAGE)
     unknown = set(options) - ({"run_dir", "plots"} if command == "report" else {"out"})
     if unknown:
         raise UserError(f"evalsuite {command}: unknown option {sorted(unknown)[0]!r}; {USAGE}")

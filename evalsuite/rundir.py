@@ -25,6 +25,9 @@ SUMMARY = "summary.json"  # evalsuite.summary.TaskSummary
 ITEMS = "samples.jsonl"  # the items as the run saw them (prompts, references, meta)
 CLAMPS = "clamps.jsonl"  # requests whose max_tokens shrank to fit the context (task.clamp_budget)
 FAILURE = "failure.json"  # a suite's task that could not run: its one-line reason, for the report
+FOREIGN = "foreign.jsonl"  # another harness's rows and verdicts (responses_format=...), beside ours
+FOREIGN_SOURCE = "foreign_source.json"  # which harness file they came from
+AGREEMENT = "agreement.json"  # our verdicts against that harness's, item by item
 RUN_FILES = (GENERATIONS, SCORES, SUMMARY, MANIFEST, FAILURE)  # any one marks a task directory
 SHARD_GLOB = "shard-*-of-*"
 
@@ -85,3 +88,9 @@ def merged(task_dir: Path, name: str, repair: bool = False) -> dict[Key, dict[st
                                 f"{task_dir}: delete the shard directories of the other run")
             out[key], owner[key] = record, shard
     return out
+
+
+def current_scores(d: Path) -> dict[Key, dict[str, Any]]:
+    """The scores in `d` that graded the generation stored now for their key (store.current)."""
+    return store.current(store.latest_by_key(store.read_records(d / GENERATIONS, repair=False)),
+                         store.latest_by_key(store.read_records(d / SCORES, repair=False)))

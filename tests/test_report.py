@@ -99,6 +99,8 @@ def test_notebook_runs_on_a_real_run(small_run, monkeypatch):
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= 3  # bars, avg@k, lengths
     text = "".join(o.get("text", "") for o in outputs)
     assert "1 tasks, 4 samples" in text and str(small_run / "viewer.html") in text
+    shown = "".join(str(o.get("data", {}).get("text/markdown", "")) for o in outputs)
+    assert "## aime25 (AIME 2025)" in shown and "**noise**" in shown  # the gap section (evalsuite.explain)
 
 
 # ---------------------------------------------------------------- the card's columns

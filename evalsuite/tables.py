@@ -1,0 +1,51 @@
+"""The small tables report.md, report.html and explain.md share, and the argument parsing of the
+subcommands that write them (report, compare, explain)."""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from evalsuite.errors import UserError
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    def cell(text: str) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def html_table(header: list[str], rows: list[list[str]]) -> str:
+    out = ["<table><thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr></thead><tbody>"]
+    out += ["<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows]
+    return "\n".join(out) + "</tbody></table>"
+
+
+@dataclass
+class Table:
+    """A small table both report.md and report.html show."""
+
+    header: list[str]
+    rows: list[list[str]]
+
+    def markdown(self) -> str:
+        return markdown_table(self.header, self.rows)
+
+    def html(self) -> str:
+        return html_table(self.header, self.rows)
+
+
+def parse_args(argv: list[str], usage: str) -> tuple[dict[str, str], list[str]]:
+    """A subcommand's `key=value` options and its positional arguments; -h prints its usage."""
+    options, positional = {}, []
+    for a in argv:
+        if a in ("-h", "--help"):
+            raise UserError(usage)
+        if "=" in a:
+            key, _, value = a.partition("=")
+            options[key.lstrip("+")] = value
+        else:
+            positional.append(a)
+    return options, positional
