@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 MODULES = {"math": "bench.math_bench", "sandbox": "bench.sandbox_bench", "ifbench": "bench.ifbench_bench",
-           "niah": "bench.niah_bench", "harness": "bench.harness_bench"}
+           "niah": "bench.niah_bench", "harness": "bench.harness_bench", "session": "bench.session_bench"}
 
 
 def main(argv: list[str]) -> int:
