@@ -21,7 +21,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from evalsuite import metrics, store
+from evalsuite import metrics, store, tir
 from evalsuite.store import generation_digest
 from evalsuite.card import CARD_MODEL, card_value
 from evalsuite.data import RESOLVED_REVISIONS, data_dir_facts
@@ -38,7 +38,7 @@ VERSIONED = ("evalsuite", "torch", "transformers", "vllm", "datasets", "math-ver
 
 def task_root(cfg: DictConfig) -> Path:
     """Where the task's merged files and summary live."""
-    return Path(cfg.run_dir) / cfg.task.name
+    return Path(cfg.run_dir) / tir.dir_name(cfg)
 
 
 def current_shard(cfg: DictConfig) -> tuple[int, int] | None:
@@ -119,6 +119,7 @@ def protocol_fingerprint(cfg: DictConfig) -> dict[str, Any]:
         "thinking": bool(cfg.task.get("thinking", True)), "system_prompt": cfg.get("system_prompt"),
         "temperature": float(cfg.sampling.temperature), "top_p": float(cfg.sampling.get("top_p", 1.0)),
         "max_tokens": max_new_tokens(cfg), "seed": int(cfg.seed),
+        **tir.fingerprint(cfg),
     }
 
 
@@ -498,7 +499,7 @@ def protocol_deviations(cfg: DictConfig) -> list[str]:
     """Where this run's protocol differs from the task's defaults (the card's protocol)."""
     from evalsuite.config import task_defaults
 
-    base = task_defaults(cfg.task.name)
+    base = task_defaults(cfg.task.name, str(OmegaConf.select(cfg, "mode.name", default="standard")))
     out = []
     if base is None:
         return out
@@ -547,7 +548,8 @@ def summarize_task(cfg: DictConfig, samples: list[Sample], task: ModuleType) -> 
         "task": cfg.task.name, "benchmark": cfg.task.get("benchmark"), "group": cfg.task.get("group"),
         "metric": f"avg@{summary.get('samples', 0)}", "expected_scores": expected,
         "missing_scores": len(missing),
-        "card_model": CARD_MODEL, "card_value": card_value(str(cfg.task.get("benchmark"))),
+        "card_model": CARD_MODEL,
+        "card_value": card_value(str(cfg.task.get("benchmark")), mode="tir" if tir.active(cfg) else "standard"),
         "model": cfg.model.name, "backend": cfg.backend.name,
         "protocol": {"samples": int(cfg.samples), "max_tokens": max_new_tokens(cfg),
                      "temperature": float(cfg.sampling.temperature), "top_p": float(cfg.sampling.get("top_p", 1.0)),
@@ -558,6 +560,8 @@ def summarize_task(cfg: DictConfig, samples: list[Sample], task: ModuleType) -> 
     })
     if hasattr(task, "breakdown") and scores:
         summary["breakdown"] = task.breakdown({s.id: s for s in samples}, scores, cfg)
+    if tir.active(cfg):
+        summary.update(tir.summary_fields(cfg, gens, ids))
     store.write_json(task_dir(cfg) / SUMMARY, summary)
     (task_root(cfg) / FAILURE).unlink(missing_ok=True)  # an earlier failed attempt no longer stands
     return summary
@@ -616,6 +620,8 @@ def settle(cfg: DictConfig) -> str:
         # the card serves at 262,144 but runs NIAH at 1M: a long-context task asks for the model's
         # long window (a model without one keeps its own limit, and the budget check guards it)
         OmegaConf.update(cfg, "model.max_model_len", int(cfg.model.max_model_len_long))
+    if tir.active(cfg):
+        tir.settings(cfg, max_new_tokens(cfg))  # a bad TIR setting fails here, before any generation
     stage = str(cfg.stage)
     if stage not in ("generate", "score", "report", "all"):
         raise UserError(f"unknown stage {stage!r}; use stage=generate, score, report or all")
@@ -645,7 +651,7 @@ def run_task(cfg: DictConfig) -> dict | None:
         n = import_responses(cfg, samples)
         print(f"[{cfg.task.name}] imported {n} responses from {cfg.responses}", file=sys.stderr)
     elif stage in ("generate", "all"):
-        generate_stage(cfg, samples, task)
+        (tir.generate_stage if tir.active(cfg) else generate_stage)(cfg, samples, task)
     if stage in ("score", "all"):
         score_stage(cfg, samples, task, rescore=(stage == "score" and not cfg.get("responses")))
     if shard is not None:  # one job of many: the report (unsharded) merges and summarizes

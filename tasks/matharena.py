@@ -16,6 +16,8 @@ from evalsuite.types import Grade, Sample
 PROMPTS = {
     "card": "{problem}\n\nPlease place your final answer inside \\boxed{{}}.",
     "simple": "Solve the following math problem. Make sure to put the answer (and only answer) inside \\boxed{{}}.\n\n{problem}",
+    # the card's tool-integrated example (mode=tir sets it: docs/tir.md)
+    "tir": "Solve the following math problem. Put your answer inside \\boxed{{}}.\n\n{problem}",
 }
 
 
