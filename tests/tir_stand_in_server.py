@@ -89,8 +89,12 @@ def make_handler(script: dict, log_path: str | None):
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # many conversations connect at once (the default backlog is 5)
+
+
 def serve(script: dict, port: int, log_path: str | None = None) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(script, log_path))
+    server = _Server(("127.0.0.1", port), make_handler(script, log_path))
     server.daemon_threads = True
     return server
 
