@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 MODULES = {"math": "bench.math_bench", "sandbox": "bench.sandbox_bench", "ifbench": "bench.ifbench_bench",
-           "niah": "bench.niah_bench", "harness": "bench.harness_bench"}
+           "niah": "bench.niah_bench", "harness": "bench.harness_bench", "session": "bench.session_bench",
+           "tir": "bench.tir_bench"}
 
 
 def main(argv: list[str]) -> int:

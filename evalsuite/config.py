@@ -9,7 +9,7 @@ from omegaconf import DictConfig, OmegaConf
 from evalsuite.errors import UserError
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
-GROUPS = ("task", "model", "backend", "suite", "data")
+GROUPS = ("task", "model", "backend", "suite", "data", "mode")
 
 
 def options(group: str) -> list[str]:
@@ -77,10 +77,10 @@ def check_added_keys(overrides: list[str], cfg: DictConfig) -> None:
             raise UserError(f"+{key}: no backend reads sampling.{leaf}; the sampling keys are {', '.join(SAMPLING_KEYS)}")
 
 
-def task_defaults(name: str) -> DictConfig | None:
-    """The task's protocol as its YAML states it, before any override."""
+def task_defaults(name: str, mode: str = "standard") -> DictConfig | None:
+    """The task's protocol as its YAML (and its mode's) states it, before any override."""
     try:
-        return compose([f"task={name}"])
+        return compose([f"task={name}", f"mode={mode}"])
     except UserError:
         return None
 

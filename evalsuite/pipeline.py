@@ -19,7 +19,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from evalsuite import metrics, store
+from evalsuite import metrics, store, tir
 from evalsuite import summary as summaries
 from evalsuite.data import RESOLVED_REVISIONS, data_dir_facts
 from evalsuite.errors import UserError
@@ -69,6 +69,7 @@ def protocol_fingerprint(cfg: DictConfig) -> dict[str, Any]:
         "thinking": bool(cfg.task.get("thinking", True)), "system_prompt": cfg.get("system_prompt"),
         "temperature": float(cfg.sampling.temperature), "top_p": float(cfg.sampling.get("top_p", 1.0)),
         "max_tokens": max_new_tokens(cfg), "seed": int(cfg.seed),
+        **tir.fingerprint(cfg),
     }
 
 
@@ -395,6 +396,8 @@ def summarize_task(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> Ta
                               expected=len(samples) * int(cfg.samples), missing=missing_keys(cfg, samples),
                               samples=samples, spec=spec, votes=votes, unresolved=unresolved)
     attach_agreement(task_dir(cfg), summary)  # responses_format=...: beside the other harness's verdicts
+    if tir.active(cfg):  # calls, tool time, errors ... beside the score
+        summary.sections.update(tir.summary_sections(cfg, gens, ids))
     summaries.write(task_dir(cfg) / SUMMARY, summary)
     (task_root(cfg) / FAILURE).unlink(missing_ok=True)  # an earlier failed attempt no longer stands
     return summary
@@ -458,6 +461,8 @@ def settle(cfg: DictConfig) -> str:
         # the card serves at 262,144 but runs NIAH at 1M: a long-context task asks for the model's
         # long window (a model without one keeps its own limit, and the budget check guards it)
         OmegaConf.update(cfg, "model.max_model_len", int(cfg.model.max_model_len_long))
+    if tir.active(cfg):
+        tir.settings(cfg, max_new_tokens(cfg))  # a bad TIR setting fails here, before any generation
     stage = str(cfg.stage)
     if stage not in ("generate", "score", "report", "all"):
         raise UserError(f"unknown stage {stage!r}; use stage=generate, score, report or all")
@@ -487,7 +492,7 @@ def run_task(cfg: DictConfig) -> TaskSummary | dict | None:
         n = import_responses(cfg, samples)
         print(f"[{cfg.task.name}] imported {n} responses from {cfg.responses}", file=sys.stderr)
     elif stage in ("generate", "all"):
-        generate_stage(cfg, samples, spec)
+        (tir.generate_stage if tir.active(cfg) else generate_stage)(cfg, samples, spec)
     if stage in ("score", "all"):
         score_stage(cfg, samples, spec, rescore=(stage == "score" and not cfg.get("responses")))
     if shard is not None:  # one job of many: the report (unsharded) merges and summarizes

@@ -50,7 +50,8 @@ def ours_text(row: Row) -> str:
         reason = failure_reason(row)
         return f"not run: {reason}" if reason else "no scores"
     lo, hi = row.ci
-    return f"{_fmt(row.value)} [{_fmt(lo)}, {_fmt(hi)}]"
+    mark = " TIR" if row.summary.get("mode") == "tir" else ""  # beside the card's [bracketed] number
+    return f"{_fmt(row.value)} [{_fmt(lo)}, {_fmt(hi)}]{mark}"
 
 
 def size_text(summary: TaskSummary | None) -> str:

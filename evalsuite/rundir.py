@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from evalsuite import store
 from evalsuite.errors import UserError
@@ -28,6 +28,7 @@ FAILURE = "failure.json"  # a suite's task that could not run: its one-line reas
 FOREIGN = "foreign.jsonl"  # another harness's rows and verdicts (responses_format=...), beside ours
 FOREIGN_SOURCE = "foreign_source.json"  # which harness file they came from
 AGREEMENT = "agreement.json"  # our verdicts against that harness's, item by item
+TURNS = "turns.jsonl"  # a tool-integrated run's turns, each stored as it completes (evalsuite/tir.py)
 RUN_FILES = (GENERATIONS, SCORES, SUMMARY, MANIFEST, FAILURE)  # any one marks a task directory
 SHARD_GLOB = "shard-*-of-*"
 
@@ -45,9 +46,16 @@ def current_shard(cfg: DictConfig) -> tuple[int, int] | None:
     return parse_shard(f"{cfg.shard}/{cfg.get('shards') or 1}")
 
 
+def run_mode(cfg: DictConfig) -> str:
+    """"standard", or "tir" (tool-integrated reasoning: the card's bracketed numbers)."""
+    return str(OmegaConf.select(cfg, "mode.name", default="standard") or "standard")
+
+
 def task_root(cfg: DictConfig) -> Path:
-    """Where the task's merged files and summary live."""
-    return Path(cfg.run_dir) / cfg.task.name
+    """Where the task's merged files and summary live; a TIR run's directory sits beside the plain
+    one (aime25-tir next to aime25), so the two never share generations."""
+    name = str(cfg.task.name)
+    return Path(cfg.run_dir) / (f"{name}-tir" if run_mode(cfg) == "tir" else name)
 
 
 def task_dir(cfg: DictConfig) -> Path:

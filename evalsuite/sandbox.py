@@ -233,7 +233,7 @@ def _set_pipe_size(fd: int) -> None:
 class _ServerHandle:
     """One fork server process, its four pipes and the test inputs it holds."""
 
-    def __init__(self, cgroup: str | None, scratch_mb: int):
+    def __init__(self, cgroup: str | None, scratch_mb: int, session: bool = False):
         self.work_root = tempfile.mkdtemp(prefix="evalsuite-sandbox-")
         os.chmod(self.work_root, 0o711)
         code_r, self.code_w = os.pipe()
@@ -241,7 +241,7 @@ class _ServerHandle:
         for fd in (code_r, data_w):
             _set_pipe_size(fd)
         config = {"work_root": self.work_root, "code_fd": code_r, "data_fd": data_w, "cgroup": cgroup,
-                  "scratch_mb": scratch_mb}
+                  "scratch_mb": scratch_mb, "session": session}  # session: evalsuite/sandbox_sessions.py
         # -I: ignore PYTHON* variables and the user's site dir; env: nothing of ours reaches it
         try:
             self.proc = subprocess.Popen(

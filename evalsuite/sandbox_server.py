@@ -35,9 +35,9 @@ import time
 from typing import Any
 
 HEADER = struct.Struct("<BI")  # child frame: kind, payload length
-LOADED, END, RETURNED, RAISED, FAILED, STARTED = 1, 2, 3, 4, 5, 6
+LOADED, END, RETURNED, RAISED, FAILED, STARTED, CELL = 1, 2, 3, 4, 5, 6, 7
 FRAME_NAMES = {END: "end", RETURNED: "returned", RAISED: "raised", FAILED: "raised"}
-FRAME_KINDS = (LOADED, END, RETURNED, RAISED, FAILED, STARTED)
+FRAME_KINDS = (LOADED, END, RETURNED, RAISED, FAILED, STARTED, CELL)
 GO = struct.Struct("<I")  # server -> child: run test i (STOP: exit)
 STOP = 0xFFFFFFFF
 MESSAGE_CHARS = 300  # failure messages are for humans; a program can print megabytes
@@ -271,6 +271,107 @@ def drive(job: dict[str, Any], code_text: str, inputs: list[str], prelude: dict[
         else:
             _frame(END)
 
+
+# ------------------------------------------------------------------ a session's side (Jupyter-like)
+
+# A session's child: 0 /dev/null, 1 stdout and 2 stderr (pipes to the server, saved at 5 and 6 so
+# a cell that closes or redirects them gets them back at the next cell), 3 frames, 4 orders.
+SESSION_OUT, SESSION_ERR = 5, 6
+CELL_ORDER = struct.Struct("<QQ")  # server -> session: the value's character cap, the code's length
+
+
+def _session_stdio() -> tuple[Any, Any]:
+    import io
+
+    streams = []
+    for fd, saved in ((1, SESSION_OUT), (2, SESSION_ERR)):
+        os.dup2(saved, fd)
+        streams.append(io.TextIOWrapper(io.BufferedWriter(io.FileIO(fd, "w", closefd=False), 1 << 16),
+                                        errors="backslashreplace"))
+    sys.stdout, sys.stderr = streams
+    return streams[0], streams[1]
+
+
+def _cell_traceback(e: BaseException, name: str) -> str:
+    """The traceback as Jupyter shows it: from the cell's own frame down, the driver's left out."""
+    import traceback
+
+    tb = e.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != name:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(e), e, tb))
+
+
+def run_cell(code_text: str, namespace: dict[str, Any], name: str, max_chars: int) -> dict[str, Any]:
+    """One cell with Jupyter's semantics: the statements run, then a final expression is evaluated
+    and its repr is the cell's value (None shows nothing). An interrupt (the server's SIGINT at the
+    time limit) is a KeyboardInterrupt in the cell, reported as its error; the state stays."""
+    import ast
+    import linecache
+
+    value = error = None
+    out, err = _session_stdio()
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # a cell may have ignored it
+    try:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        try:
+            linecache.cache[name] = (len(code_text), None, code_text.splitlines(True), name)
+            tree = ast.parse(code_text, name)
+            last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+            exec(compile(tree, name, "exec"), namespace)
+            if last is not None:
+                result = eval(compile(ast.Expression(last.value), name, "eval"), namespace)
+                if result is not None:
+                    namespace["_"] = result
+                    value = repr(result)[: max_chars + 1]
+        except BaseException as e:  # SystemExit and KeyboardInterrupt included: the session goes on
+            error = _cell_traceback(e, name)[: max_chars + 1]
+    except BaseException as e:  # a second interrupt while the first was being formatted
+        error = error or type(e).__name__
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    for stream in (out, err):
+        try:
+            stream.flush()
+        except BaseException:  # closed or broken by the cell: what it wrote before is in the pipe
+            pass
+    return {"value": value, "error": error}
+
+
+def _reap_children() -> None:
+    """The server killed every process the last cell started; the dead ones that were the
+    session's own children are zombies until reaped here (they would count against its uid's
+    process limit). A Popen of an earlier cell then reads as ended."""
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                return
+        except ChildProcessError:
+            return
+
+
+def session_drive() -> None:
+    """The session's loop: wait for a cell, run it in the one namespace, report. Never returns.
+    SIGINT is blocked between cells, and one that arrived late (after the cell's report) is
+    dropped before the next cell, so an interrupt only ever lands in the cell it was meant for."""
+    import builtins
+
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+    _frame(STARTED)
+    _frame(LOADED)
+    n = 0
+    while True:
+        try:
+            max_chars, length = CELL_ORDER.unpack(read_exact(ORDERS, CELL_ORDER.size))
+            code_text = read_exact(ORDERS, length).decode("utf-8", "surrogatepass")
+        except (EOFError, OSError, struct.error):
+            os._exit(0)
+        if signal.SIGINT in signal.sigpending():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a pending ignored signal is discarded
+        _reap_children()
+        n += 1
+        result = run_cell(code_text, namespace, f"<cell {n}>", int(max_chars))
+        _frame(CELL, _dumps(result).encode())
 
 # ------------------------------------------------------------------------- kernel interfaces
 
@@ -839,43 +940,46 @@ class Server:
             os.dup2(STDOUT_SAVED, 1)
             os.closerange(7, 1 << 16)
             limits = job["limits"]
-            cpu_s = int(float(limits["timeout_s"]) * (max(1, len(inputs)) + 1)) + 1
-            for res, value in ((resource.RLIMIT_CPU, cpu_s),
-                               (resource.RLIMIT_AS, int(limits["memory_mb"]) << 20),
-                               (resource.RLIMIT_FSIZE, int(limits["max_output_mb"]) << 20),
-                               (resource.RLIMIT_CORE, 0),
-                               (resource.RLIMIT_NOFILE, int(limits["max_open_files"]))):
-                try:
-                    resource.setrlimit(res, (value, value))
-                except (ValueError, OSError):
-                    pass
-            os.chdir(work_dir)
-            if self.uid is not None:
-                # counted per uid, and root is exempt: it only bites after setuid
-                resource.setrlimit(resource.RLIMIT_NPROC, (int(limits["max_processes"]),) * 2)
-                os.setgroups([])
-                os.setresgid(self.uid, self.uid, self.uid)
-                os.setresuid(self.uid, self.uid, self.uid)
-            # after setuid (which clears it): the program dies with the server, namespace or not
-            _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-            _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-            _install_seccomp()
-            os.environ.clear()
-            os.environ.update({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": work_dir,
-                               "TMPDIR": work_dir, "LANG": "C.UTF-8"})
-            tempfile.tempdir = work_dir
+            self._confine(limits, int(float(limits["timeout_s"]) * (max(1, len(inputs)) + 1)) + 1, work_dir)
             drive(job, code_text, inputs, self.prelude)
         except BaseException:
             pass
         os._exit(0)
 
+    def _confine(self, limits: dict[str, Any], cpu_s: int, work_dir: str) -> None:
+        """What every program's (and session's) process runs under, applied in the forked child
+        before any of its code: rlimits, its own uid, no new privileges, seccomp, a bare environment."""
+        for res, value in ((resource.RLIMIT_CPU, cpu_s),
+                           (resource.RLIMIT_AS, int(limits["memory_mb"]) << 20),
+                           (resource.RLIMIT_FSIZE, int(limits["max_output_mb"]) << 20),
+                           (resource.RLIMIT_CORE, 0),
+                           (resource.RLIMIT_NOFILE, int(limits["max_open_files"]))):
+            try:
+                resource.setrlimit(res, (value, value))
+            except (ValueError, OSError):
+                pass
+        os.chdir(work_dir)
+        if self.uid is not None:
+            # counted per uid, and root is exempt: it only bites after setuid
+            resource.setrlimit(resource.RLIMIT_NPROC, (int(limits["max_processes"]),) * 2)
+            os.setgroups([])
+            os.setresgid(self.uid, self.uid, self.uid)
+            os.setresuid(self.uid, self.uid, self.uid)
+        # after setuid (which clears it): the program dies with the server, namespace or not
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        _install_seccomp()
+        os.environ.clear()
+        os.environ.update({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": work_dir,
+                           "TMPDIR": work_dir, "LANG": "C.UTF-8"})
+        tempfile.tempdir = work_dir
 
 class _Watch:
     """One running program as the server sees it: its frames, its stdout, its processes' CPU and
     memory, and every deadline, all on the server's own clock."""
 
     def __init__(self, server: Server, pid: int, frames_r: int, out_r: int, limits: dict[str, Any], n: int,
-                 start: float):
+                 start: float, pidfd: int | None = None):
         self.server, self.pid, self.frames_r, self.out_r = server, pid, frames_r, out_r
         self.mode = "stdin"
         self.limits = limits
@@ -886,7 +990,7 @@ class _Watch:
         # nothing the program writes moves this: the whole program, harness waits included
         self.hard_deadline = start + (n + 2) * (timeout + 1) + 10
         self.start = start
-        self.pidfd = os.pidfd_open(pid)
+        self.pidfd = os.pidfd_open(pid) if pidfd is None else pidfd  # a session's watches share its one
         self.status: int | None = None
         self.dead = False
         self.reaped_cpu = 0.0
@@ -896,6 +1000,7 @@ class _Watch:
         self.frame_left = 0
         self.out_bytes = self.pay_bytes = 0
         self.next_tick = start + TICK_S
+        self.extra_fds: tuple[int, ...] = ()  # more pipes to wake up for (a session's stderr)
         self.reset_buffers()  # a program killed mid-test leaves its output behind
 
     def reset_buffers(self) -> None:
@@ -942,7 +1047,7 @@ class _Watch:
         """Wait for the program's next frame, one of `expect`, watching it meanwhile; ProgramKilled
         on any limit or any other frame."""
         poller = select.poll()
-        for fd in (self.frames_r, self.out_r, self.pidfd, self.server.ctrl_in):
+        for fd in (self.frames_r, self.out_r, self.pidfd, self.server.ctrl_in, *self.extra_fds):
             poller.register(fd, select.POLLIN)
         timeout = float(self.limits["timeout_s"])
         while True:
@@ -1071,6 +1176,250 @@ class _Watch:
             raise ProgramKilled("memory", f"the program's processes used more than {self.memory >> 20} MiB together")
 
 
+# ------------------------------------------------------------------------------ sessions
+
+INTERRUPT_GRACE_S = 1.0  # after a cell's time limit: how long its KeyboardInterrupt may take
+SESSION_CPU_S = 3600  # RLIMIT_CPU of a session's process, over all its cells (each cell has its own budget too)
+
+
+class _CellWatch(_Watch):
+    """A session's cell as the server sees it: _Watch's deadlines, CPU and memory rules on the
+    cell's own clock and CPU, and stdout and stderr each kept up to the cell's output cap (the rest
+    is counted and dropped, not fatal: a tool's output is truncated, as a notebook would)."""
+
+    def __init__(self, server: "SessionServer", limits: dict[str, Any], cap: int, start: float):
+        self.err_r, self.cap = server.err_r, cap
+        self.out_seen = self.err_seen = self.err_bytes = 0
+        super().__init__(server, server.pid, server.frames_r, server.out_r, limits, 1, start, server.pidfd)
+        self.extra_fds = (self.err_r,)
+        self.status = server.status  # the session's process may have been reaped by an earlier watch
+        self.dead = self.status is not None
+        self.cpu_base = 0.0
+        self.cpu_base = self.cpu_total()
+
+    def cpu_total(self, final: bool = False) -> float:
+        return super().cpu_total(final) - self.cpu_base
+
+    def reaped(self, pid: int, status: int, usage) -> None:
+        super().reaped(pid, status, usage)
+        if pid == self.pid:
+            self.server.status = status
+
+    def reset_buffers(self) -> None:
+        super().reset_buffers()
+        os.ftruncate(self.server.err_mf, 0)
+        os.lseek(self.server.err_mf, 0, 0)
+        self.err_bytes = 0
+
+    def _drain_stdout(self) -> None:
+        for src, mf, kept, seen in ((self.out_r, self.server.out_mf, "out_bytes", "out_seen"),
+                                    (self.err_r, self.server.err_mf, "err_bytes", "err_seen")):
+            moved = _splice_some(src, mf, self.cap - getattr(self, kept)) if getattr(self, kept) < self.cap else 0
+            setattr(self, kept, getattr(self, kept) + moved)
+            dropped = _splice_some(src, self.server.devnull, 1 << 62)
+            setattr(self, seen, getattr(self, seen) + moved + dropped)
+
+
+class SessionServer(Server):
+    """A server holding one stateful Python session (its process lives from `open` to `close`),
+    with the isolation of programs: this server's namespaces, root, tmpfs and uid are the session's
+    alone. Between cells the session is still watched (memory, one core, its death)."""
+
+    def __init__(self, *args: Any):
+        super().__init__(*args)
+        self.err_mf = os.memfd_create("session-stderr")
+        self.pid: int | None = None  # the session's process, from open to its end
+        self.pidfd = -1
+        self.status: int | None = None  # its wait status once reaped
+        self.death: str | None = None  # why the last session ended, when it died
+        self.idle: _CellWatch | None = None  # watching it between cells
+        self.limits: dict[str, Any] = {}
+
+    def loop(self) -> None:
+        while True:
+            if self.idle is not None and not select.select([self.ctrl_in], [], [], TICK_S)[0]:
+                self._idle_tick()
+                continue
+            try:
+                msg = recv_msg(self.ctrl_in)
+            except EOFError:
+                return
+            try:
+                if msg["op"] == "open":
+                    self._end_session()
+                    self.open(msg["limits"])
+                elif msg["op"] == "exec":
+                    self.execute(msg)
+                elif msg["op"] == "close":
+                    self._end_session()
+                    send_msg(self.ctrl_out, {"ev": "closed"})
+            except HarnessGone:
+                self._end_session()
+                return
+
+    # -- the session's process
+    def open(self, limits: dict[str, Any]) -> None:
+        self.limits, self.death, self.counter = dict(limits), None, self.counter + 1
+        frames_r, frames_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        orders_r, orders_w = os.pipe()
+        for fd in (frames_r, out_r, err_r, orders_w):
+            try:
+                fcntl.fcntl(fd, 1031, PIPE_BYTES)  # F_SETPIPE_SZ
+            except OSError:
+                pass
+        work_dir = self._work_dir()
+        if self.cgroup is not None:
+            self.cgroup.prepare(limits)
+        start = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setpgid(0, 0)
+                for fd in (frames_r, out_r, err_r, orders_w):
+                    os.close(fd)
+                devnull = os.open(os.devnull, os.O_RDWR)
+                staged = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 100) for fd in (devnull, frames_w, orders_r, out_w, err_w)]
+                for target, fd in zip((0, FRAMES, ORDERS, SESSION_OUT, SESSION_ERR), staged):
+                    os.dup2(fd, target, inheritable=target == 0)
+                os.closerange(7, 1 << 16)
+                self._confine(limits, SESSION_CPU_S, work_dir)
+                session_drive()
+            except BaseException:
+                pass
+            os._exit(0)
+        for fd in (frames_w, out_w, err_w, orders_r):
+            os.close(fd)
+        try:
+            os.setpgid(pid, pid)
+        except OSError:
+            pass
+        if self.cgroup is not None:
+            self.cgroup.add(pid)
+        self.pid, self.pidfd, self.status, self.work_dir = pid, os.pidfd_open(pid), None, work_dir
+        self.frames_r, self.out_r, self.err_r, self.orders_w = frames_r, out_r, err_r, orders_w
+        for fd in (frames_r, out_r, err_r):
+            os.set_blocking(fd, False)
+        watch = _CellWatch(self, dict(limits, timeout_s=SETUP_S), 0, start)
+        try:
+            watch.next_frame(start + SETUP_S, "starting the session", (STARTED,))
+            watch.next_frame(start + SETUP_S, "starting the session", (LOADED,))
+        except ProgramKilled as e:
+            self._end_session(str(e.args[1]))
+            send_msg(self.ctrl_out, {"ev": "opened", "ok": False, "error": self.death})
+            return
+        self._watch_idle()
+        send_msg(self.ctrl_out, {"ev": "opened", "ok": True})
+
+    def _watch_idle(self) -> None:
+        self.idle = _CellWatch(self, dict(self.limits, timeout_s=float("inf")), 0, time.monotonic())
+
+    def _idle_tick(self) -> None:
+        """Between cells: reap what died, enforce memory and one core; a session that dies or
+        breaks a limit here is reported by the next cell."""
+        assert self.idle is not None
+        try:
+            self.idle.tick()
+            if self.idle.dead:
+                raise ProgramKilled(*self.idle.death_verdict(self.idle.status, "the wait between cells"))
+        except ProgramKilled as e:
+            self._end_session(str(e.args[1]))
+
+    def _end_session(self, death: str | None = None) -> None:
+        """Kill the session's process and everything it started; wipe its files and IPC objects."""
+        self.idle = None
+        if self.pid is not None:
+            self._end_program(self.pid, _CellWatch(self, dict(self.limits, timeout_s=float("inf")), 0, time.monotonic()))
+            for fd in (self.pidfd, self.frames_r, self.out_r, self.err_r, self.orders_w):
+                os.close(fd)
+            self._clean(self.work_dir)
+            self.pid = None
+        self.death = death or self.death
+
+    def _kill_strays(self, watch: _CellWatch) -> None:
+        """Processes a cell started do not outlive it (a fork bomb, a forgotten server): only the
+        session's own process is left between cells."""
+        if not self.isolation.get("pid"):
+            return
+        for p in os.listdir("/proc"):
+            if p.isdigit() and int(p) not in (1, self.pid):
+                try:
+                    os.kill(int(p), signal.SIGKILL)
+                except OSError:
+                    pass
+        while True:
+            try:
+                p, status, usage = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if not p:
+                return
+            watch.reaped(p, status, usage)
+
+    # -- one cell
+    def execute(self, msg: dict[str, Any]) -> None:
+        n, cap = int(msg["code_bytes"]), int(msg["max_output_bytes"])
+        if self.pid is None:
+            self._discard_code(n)
+            send_msg(self.ctrl_out, {"ev": "cell", "ran": False, "died": self.death or "no session is open",
+                                     "stdout": 0, "stderr": 0, "payload": 0})
+            return
+        self.idle = None
+        timeout = float(msg["timeout_s"])
+        start = time.monotonic()
+        watch = _CellWatch(self, dict(self.limits, timeout_s=timeout), cap, start)
+        timed_out, died, kind = False, None, None
+        try:
+            write_all(self.orders_w, struct.pack("<Q", cap))
+            self._send_code(self.orders_w, n, start + SETUP_S)
+            kind = watch.next_frame(start + timeout, "the cell", (CELL,))
+        except ProgramKilled as e:
+            if e.args[0] == "timeout" and not watch.dead:
+                timed_out = True
+                kind = self._interrupt(watch)
+                if kind is None:
+                    died = f"{e.args[1]}; it did not stop within {INTERRUPT_GRACE_S:g} s of an interrupt"
+            else:
+                died = str(e.args[1])
+        wall, cpu = time.monotonic() - start, watch.cpu_total()
+        if died is None and watch.dead:
+            died = watch.death_verdict(watch.status, "the cell")[1]
+        if died is None:
+            self._kill_strays(watch)
+        report = {"ev": "cell", "ran": True, "timed_out": timed_out, "died": died, "wall": wall, "cpu": cpu,
+                  "stdout": watch.out_bytes, "stderr": watch.err_bytes,
+                  "payload": watch.pay_bytes if kind == CELL and died is None else 0,
+                  "stdout_seen": watch.out_seen, "stderr_seen": watch.err_seen}
+        send_msg(self.ctrl_out, report)
+        for mf, count in ((self.out_mf, report["stdout"]), (self.err_mf, report["stderr"]),
+                          (self.pay_mf, report["payload"])):
+            sent = 0
+            while sent < count:
+                moved = os.splice(mf, self.data_out, count - sent, offset_src=sent)
+                if moved == 0:
+                    raise HarnessGone
+                sent += moved
+        if died is not None:
+            self._end_session(died)
+            return
+        self._watch_idle()
+
+    def _interrupt(self, watch: _CellWatch) -> int | None:
+        """Jupyter's interrupt: SIGINT to the session (resumed first if it was paused), then a short
+        grace for the cell to end with its KeyboardInterrupt. None: it did not."""
+        if self.isolation.get("pid"):
+            os.kill(-1, signal.SIGCONT)
+        watch.paused_until = None
+        try:
+            os.kill(self.pid, signal.SIGINT)
+        except OSError:
+            return None
+        try:
+            return watch.next_frame(time.monotonic() + INTERRUPT_GRACE_S, "the interrupted cell", (CELL,))
+        except ProgramKilled:
+            return None
+
 def serve(config: dict[str, Any]) -> None:
     # No PR_SET_PDEATHSIG towards the harness: it fires when the *thread* that started us ends,
     # and the harness starts servers from worker threads. A harness that dies closes our control
@@ -1105,7 +1454,7 @@ def serve(config: dict[str, Any]) -> None:
                          private_tmp=False)
     isolation["seccomp"] = _probe_seccomp()
     isolation["limits"] = limits_in_force(isolation)
-    server = Server(config, isolation, ctrl_in, ctrl_out, cgroup)
+    server = (SessionServer if config.get("session") else Server)(config, isolation, ctrl_in, ctrl_out, cgroup)
     send_msg(ctrl_out, {"ready": True, "isolation": isolation})
     try:
         server.loop()

@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from evalsuite import metrics, store
 from evalsuite.card import card_column
 from evalsuite.errors import UserError
+from evalsuite.rundir import run_mode
 from evalsuite.types import Breakdown, Figures, Sample, Score
 
 SCHEMA = 2  # summary.json written by this version; older files are rebuilt from their scores
@@ -151,7 +152,7 @@ def protocol_deviations(cfg: DictConfig) -> list[str]:
     from evalsuite.config import task_defaults
     from evalsuite.planning import max_new_tokens
 
-    base = task_defaults(cfg.task.name)
+    base = task_defaults(cfg.task.name, run_mode(cfg))
     out: list[str] = []
     if base is None:
         return out
@@ -207,7 +208,7 @@ def build(cfg: DictConfig, scores: list[Score], generations: Iterable[dict], *, 
     return TaskSummary(
         task=str(cfg.task.name), benchmark=cfg.task.get("benchmark"), card_model=card_column(cfg.model.get("card_model")),
         group=cfg.task.get("group"),
-        model=cfg.model.get("name"), backend=cfg.backend.get("name"), mode=str(cfg.get("mode") or "standard"),
+        model=cfg.model.get("name"), backend=cfg.backend.get("name"), mode=run_mode(cfg),
         metric=f"avg@{numbers.get('samples', 0)}",
         value=numbers.get("value", nan), stderr=numbers.get("stderr", nan), ci95=list(numbers.get("ci95", [nan, nan])),
         n_items=numbers.get("n_items", 0), samples=numbers.get("samples", 0),

@@ -93,6 +93,9 @@ def task_items(task: TaskResult) -> tuple[list[dict[str, Any]], str | None]:
     think_end = (config.get("model") or {}).get("think_end") or "</think>"
     system_prompt = config.get("system_prompt")
     reasoning = expects_reasoning(task)
+    from evalsuite.tir import viewer_turns
+
+    conversations = viewer_turns(task.dir, THINKING_CHARS)  # mode=tir: each conversation turn by turn
     by_item: dict[str, list[tuple[int, dict | None, dict | None]]] = {}
     for key in set(gens) | set(scores):
         by_item.setdefault(key[0], []).append((key[1], gens.get(key), scores.get(key)))
@@ -123,6 +126,7 @@ def task_items(task: TaskResult) -> tuple[list[dict[str, Any]], str | None]:
                 "detail": clip(json.dumps({**((score or {}).get("detail") or {}),
                                            **({"variants": score["variants"]} if (score or {}).get("variants") else {})},
                                           ensure_ascii=False, default=str), 2000),
+                "turns": conversations.get((sid, k)),
             })
         out.append({"task": task.name, "id": sid, "prompt": shown_prompt(item.messages) if item else [],
                     "reference": reference_text(item.reference) if item else None,
@@ -239,6 +243,16 @@ function sampleBox(s, itemReference) {
     const own = el("details", {class: "own-prompt"}, el("summary", {}, "this sample's own prompt"));
     for (const m of s.prompt) own.append(el("div", {class: "role"}, m.role), el("pre", {}, m.content));
     box.append(own);
+  }
+  if (s.turns) {  // a tool-integrated conversation: every turn, its call, the tool's output
+    const conv = el("details", {class: "turns"}, el("summary", {}, `conversation: ${s.turns.length} turns`));
+    for (const t of s.turns) {
+      conv.append(el("div", {class: "role"}, `turn ${t.turn} (${t.tokens ?? "?"} tokens)`), el("pre", {}, t.text));
+      if (t.call_error) conv.append(el("div", {class: "role"}, `malformed call: ${t.call_error}`));
+      if (t.code) conv.append(el("div", {class: "role"}, "call: stateful_python_code_exec"), el("pre", {}, t.code));
+      if (t.response !== null) conv.append(el("div", {class: "role"}, "tool response"), el("pre", {}, t.response));
+    }
+    box.append(conv);
   }
   if (s.thinking) {
     box.append(el("details", {class: "thinking"}, el("summary", {}, `thinking (${s.thinking.length} chars)`),

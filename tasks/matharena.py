@@ -11,6 +11,7 @@ from __future__ import annotations
 from evalsuite.data import load_rows
 from evalsuite.errors import UserError
 from evalsuite.scoring.math import extract_last_boxed, math_equal, parse_integer, strip_answer_decorations
+from evalsuite.rundir import run_mode
 from evalsuite.task import Setting, TaskSpec
 from evalsuite.types import Grade, Sample
 
@@ -18,11 +19,13 @@ from evalsuite.types import Grade, Sample
 PROMPTS = {
     "card": "{problem}\n\nPlease place your final answer inside \\boxed{{}}.",
     "simple": "Solve the following math problem. Make sure to put the answer (and only answer) inside \\boxed{{}}.\n\n{problem}",
+    # the card's tool-integrated example: every mode=tir run uses it (docs/tir.md)
+    "tir": "Solve the following math problem. Put your answer inside \\boxed{{}}.\n\n{problem}",
 }
 
 
 def load(cfg) -> list[Sample]:
-    style = cfg.task.get("prompt", "card")
+    style = "tir" if run_mode(cfg) == "tir" else cfg.task.get("prompt", "card")
     samples = []
     for n, row in enumerate(load_rows(cfg), 1):
         problem = row.get("problem")
@@ -58,4 +61,4 @@ def same_answer(earlier: str, later: str) -> bool:
 
 
 TASK = TaskSpec(load=load, score=score, same_answer=same_answer,
-                settings={"prompt": Setting(str, choices=tuple(PROMPTS), doc="card | simple: OPEN")})
+                settings={"prompt": Setting(str, choices=("card", "simple"), doc="card | simple: OPEN")})
