@@ -9,7 +9,7 @@ from omegaconf import DictConfig, OmegaConf
 from evalsuite.errors import UserError
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
-GROUPS = ("task", "model", "backend", "suite", "data")
+GROUPS = ("task", "model", "backend", "suite", "data", "judge")
 
 
 def options(group: str) -> list[str]:

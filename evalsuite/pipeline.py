@@ -21,7 +21,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from evalsuite import metrics, store
+from evalsuite import judge, metrics, store
 from evalsuite.store import generation_digest
 from evalsuite.card import CARD_MODEL, card_value
 from evalsuite.data import RESOLVED_REVISIONS, data_dir_facts
@@ -388,7 +388,7 @@ def score_stage(cfg: DictConfig, samples: list[Sample], task: ModuleType, rescor
     out_path = score_path.with_name(SCORES + ".rescore") if rescore else score_path
     if rescore:
         out_path.unlink(missing_ok=True)  # a partial re-grade a crash left behind
-    scored = {} if rescore else current_scores(task_dir(cfg))
+    scored = {} if rescore else judge.still_current(cfg, task, current_scores(task_dir(cfg)))
     failed = [key for key, g in gens.items() if g.get("finish_reason") == "error" and key[0] in by_id]
     if failed:  # never an answer: the next generate or all run makes them again
         print(f"[{cfg.task.name}] {len(failed)} generations failed (finish_reason=error) and are not scored; "
@@ -431,7 +431,9 @@ def score_stage(cfg: DictConfig, samples: list[Sample], task: ModuleType, rescor
         return task.score(item[0], item[1], cfg)
 
     items = [(sample_for_k(task, by_id[g["sample_id"]], g["k"], cfg), answer) for g, answer in to_grade]
-    if hasattr(task, "score_batch"):  # tasks that parallelise themselves (code execution)
+    if judge.is_judged(task, cfg):  # the stored replies read by the task's parse rule (evalsuite/judge.py)
+        grade_one = judge.grader(cfg, task)
+    if hasattr(task, "score_batch") and not judge.is_judged(task, cfg):  # tasks that parallelise themselves (code execution)
         for i, grade in enumerate(task.score_batch(items, cfg)):
             keep(i, Outcome(True, grade))
     else:
@@ -558,6 +560,7 @@ def summarize_task(cfg: DictConfig, samples: list[Sample], task: ModuleType) -> 
     })
     if hasattr(task, "breakdown") and scores:
         summary["breakdown"] = task.breakdown({s.id: s for s in samples}, scores, cfg)
+    judge.merge_summary(summary, judge.summary_fields(cfg, task, samples, scores))
     store.write_json(task_dir(cfg) / SUMMARY, summary)
     (task_root(cfg) / FAILURE).unlink(missing_ok=True)  # an earlier failed attempt no longer stands
     return summary
@@ -617,8 +620,8 @@ def settle(cfg: DictConfig) -> str:
         # long window (a model without one keeps its own limit, and the budget check guards it)
         OmegaConf.update(cfg, "model.max_model_len", int(cfg.model.max_model_len_long))
     stage = str(cfg.stage)
-    if stage not in ("generate", "score", "report", "all"):
-        raise UserError(f"unknown stage {stage!r}; use stage=generate, score, report or all")
+    if stage not in ("generate", "judge", "score", "report", "all"):
+        raise UserError(f"unknown stage {stage!r}; use stage=generate, judge, score, report or all")
     return stage
 
 
@@ -646,6 +649,10 @@ def run_task(cfg: DictConfig) -> dict | None:
         print(f"[{cfg.task.name}] imported {n} responses from {cfg.responses}", file=sys.stderr)
     elif stage in ("generate", "all"):
         generate_stage(cfg, samples, task)
+    if stage in ("judge", "all") and judge.is_judged(task, cfg):  # between generate and score
+        judge.judge_stage(cfg, samples, task)
+    elif stage == "judge":
+        print(f"[{cfg.task.name}] stage=judge: this task is not graded by a judge", file=sys.stderr)
     if stage in ("score", "all"):
         score_stage(cfg, samples, task, rescore=(stage == "score" and not cfg.get("responses")))
     if shard is not None:  # one job of many: the report (unsharded) merges and summarizes
