@@ -61,6 +61,8 @@ def check_added_keys(overrides: list[str], cfg: DictConfig) -> None:
         if not o.startswith("+") or o.startswith("++"):
             continue
         key = o[1:].partition("=")[0]
+        if "@" in key:  # a config group added at another package (+judge@judge_variant=NAME), not a key
+            continue
         parent, _, leaf = key.rpartition(".")
         node = OmegaConf.select(cfg, parent) if parent else cfg
         if not OmegaConf.is_dict(node):

@@ -125,9 +125,15 @@ def measure_task(cfg: DictConfig, samples: list[Sample]) -> TaskSize:
 
 
 def dry_run_task(cfg: DictConfig, samples: list[Sample]) -> dict:
+    from evalsuite import judge
+    from evalsuite.pipeline import import_task
+
     size = measure_task(cfg, samples)
     print(describe_size(size), file=sys.stderr)
-    return {"dry_run": True, **asdict(size)}
+    judging = judge.size_judging(cfg, import_task(cfg), samples, _tokenizer(cfg.model))
+    for line in judge.describe_judging(str(cfg.task.name), judging):
+        print(line, file=sys.stderr)
+    return {"dry_run": True, **asdict(size), "judging": judging}
 
 
 def dry_run_table(rows: Sequence[dict]) -> str:

@@ -112,6 +112,9 @@ def configured_judges(cfg: DictConfig) -> list[Judge]:
             raise UserError(f"{role}= is not a judge config (configs/judge/*.yaml with name, model, backend, sampling); "
                             f"pick one with {role if role == 'judge' else '+judge@judge_variant'}=NAME")
         out.append(Judge(str(node.name), node, role))
+    if len(out) == 2 and out[0].name == out[1].name:
+        raise UserError(f"judge and judge_variant are both named {out[0].name!r}; name the variant apart "
+                        f"(judge_variant.name=...): the report tells them apart by name")
     if len(out) == 2 and out[0].fingerprint == out[1].fingerprint:
         raise UserError(f"judge and judge_variant are the same judge ({out[0].name}); a variant needs another "
                         f"model or other sampling")
@@ -388,7 +391,8 @@ def grader(cfg: DictConfig, task: ModuleType) -> Callable[[tuple[Sample, str]], 
                 v = task.score_judged(sample, answer, other_replies, cfg)
                 detail.setdefault("variants", {})[VARIANT_PREFIX + other.name] = float(v.value)
                 detail["judge_variant"] = {"name": other.name, "value": float(v.value),
-                                           "unparseable": bool(v.detail.get("judge_unparseable"))}
+                                           "unparseable": bool(v.detail.get("judge_unparseable")),
+                                           "detail": {k: x for k, x in v.detail.items() if k != "variants"}}
         return Grade(g.value, g.extracted, detail)
 
     return grade
@@ -421,7 +425,8 @@ def summary_fields(cfg: DictConfig, task: ModuleType, samples: list[Sample], sco
         return {}
     judges = configured_judges(cfg)
     stored = read_judgements(cfg)
-    out: dict[str, Any] = {"judge": judges[0].describe()}
+    out: dict[str, Any] = {"judge": {**judges[0].describe(), "prompt": prompt_name(cfg),
+                                     "parse": (cfg.judge.get("parse") or cfg.task.get("judge_parse"))}}
     judged = [s for s in scores if s.detail.get("judged")]
     out["judge_unparseable"] = sum(bool(s.detail.get("judge_unparseable")) for s in scores)
     out["judge_missing"] = sum(bool(s.detail.get("judge_missing")) for s in scores)
@@ -436,8 +441,7 @@ def summary_fields(cfg: DictConfig, task: ModuleType, samples: list[Sample], sco
         agree = [(s.sample_id, float(round(s.value, 6) == round(s.detail["judge_variant"]["value"], 6))) for s in both]
         out["judge_agreement"] = item_mean(agree) if agree else None
         out["judge_variant_unparseable"] = sum(bool(s.detail["judge_variant"].get("unparseable")) for s in both)
-        breakdown[f"variant:{VARIANT_PREFIX}{other.name}"] = item_mean(
-            (s.sample_id, s.detail["judge_variant"]["value"]) for s in both) if both else float("nan")
+        breakdown[f"variant:{VARIANT_PREFIX}{other.name}"] = variant_headline(cfg, task, samples, both)
         if agree:
             breakdown[f"judge agreement ({judges[0].name} vs {other.name})"] = out["judge_agreement"]
     if hasattr(task, "headline") and scores:
@@ -445,6 +449,23 @@ def summary_fields(cfg: DictConfig, task: ModuleType, samples: list[Sample], sco
     if breakdown:
         out["judge_breakdown"] = breakdown
     return out
+
+
+def variant_headline(cfg: DictConfig, task: ModuleType, samples: list[Sample], scores: list) -> float:
+    """The variant judge's number, by the same rule as the headline (the task's own, else item_mean)."""
+    from dataclasses import replace
+
+    from evalsuite.metrics import item_mean
+
+    if not scores:
+        return float("nan")
+    as_variant = [replace(s, value=s.detail["judge_variant"]["value"], detail=s.detail["judge_variant"].get("detail") or {})
+                  for s in scores]
+    if hasattr(task, "headline"):
+        value = task.headline({s.id: s for s in samples}, as_variant, cfg).get("value")
+        if value is not None:
+            return float(value)
+    return item_mean((s.sample_id, s.value) for s in as_variant)
 
 
 def ledger(judge: Judge, stored: dict[str, dict]) -> dict[str, Any]:

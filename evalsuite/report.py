@@ -138,6 +138,8 @@ def build_rows(tasks: list[TaskResult]) -> list[Row]:
     by_benchmark: dict[str, list[TaskResult]] = {}
     for t in tasks:
         by_benchmark.setdefault(t.benchmark or "", []).append(t)
+        for derived in card_row_results(t):  # one task, several card rows (ArenaHard v2's three)
+            by_benchmark.setdefault(derived.benchmark or "", []).append(derived)
     rows = []
     for group, benchmark in card_benchmarks():
         cells = card_cells(benchmark)
@@ -146,6 +148,31 @@ def build_rows(tasks: list[TaskResult]) -> list[Row]:
     for benchmark, ts in by_benchmark.items():
         rows += [Row(NOT_ON_CARD, benchmark or t.name, t, {}) for t in ts]
     return rows
+
+
+def card_row_results(task: TaskResult) -> list[TaskResult]:
+    """The other card rows a task's summary measures (`card_rows`: {benchmark: {value, ci95, n_items}}),
+    each as a result of its own with that row's number, from the same judgements."""
+    rows = (task.summary or {}).get("card_rows") or {}
+    out = []
+    for benchmark, cell in rows.items():
+        summary = {**task.summary, "benchmark": benchmark, "value": cell.get("value"), "ci95": cell.get("ci95"),
+                   "n_items": cell.get("n_items", task.summary.get("n_items")), "card_rows": None, "breakdown": {}}
+        out.append(TaskResult(task.name, task.dir, summary, task.manifest))
+    return out
+
+
+def judge_text(summary: dict[str, Any] | None) -> str:
+    """Who graded a judged number: the judge, and the variant judge with their agreement."""
+    judge = (summary or {}).get("judge")
+    if not judge:
+        return ""
+    text = f"judge {judge.get('name')}"
+    variant = (summary or {}).get("judge_variant")
+    if variant:
+        agreement = _num(summary.get("judge_agreement"))
+        text += f"; variant {variant.get('name')}" + (f", agreement {agreement:.0f}%" if agreement is not None else "")
+    return text
 
 
 def failure_reason(row: Row) -> str | None:
@@ -162,7 +189,8 @@ def ours_text(row: Row) -> str:
         reason = failure_reason(row)
         return f"not run: {reason}" if reason else "no scores"
     lo, hi = row.ci
-    return f"{_fmt(row.value)} [{_fmt(lo)}, {_fmt(hi)}]"
+    judged = judge_text(row.summary)
+    return f"{_fmt(row.value)} [{_fmt(lo)}, {_fmt(hi)}]" + (f" ({judged})" if judged else "")
 
 
 def size_text(summary: dict[str, Any] | None) -> str:
@@ -237,6 +265,7 @@ def csv_record(row: Row) -> dict[str, Any]:
                 "truncated_rate": _num(s.get("truncated_rate")),
                 "protocol_samples": p.get("samples"), "max_tokens": p.get("max_tokens"), "temperature": p.get("temperature"),
                 "top_p": p.get("top_p"), "thinking": p.get("thinking"), "deviations": "; ".join(s.get("deviations") or [])})
+    rec["judge"] = judge_text(s)
     for key, value in ((s.get("breakdown") or {}).items()):
         rec[key] = value
     return rec
@@ -344,6 +373,27 @@ def other_metrics_table(tasks: list[TaskResult]) -> Table | None:
     return Table(header, rows) if rows else None
 
 
+def judges_table(tasks: list[TaskResult]) -> Table | None:
+    """Per judged task: the judge (and variant), agreement, unparseable replies, and the ledger."""
+    rows = []
+    for t in tasks:
+        s = t.summary or {}
+        if not s.get("judge"):
+            continue
+        for name, ledger in (s.get("judge_ledger") or {}).items():
+            role = "judge" if name == s["judge"].get("name") else "variant"
+            cost = _num(ledger.get("cost"))
+            rows.append([t.name, f"{role} {name}", str(s["judge"].get("model") if role == "judge" else
+                                                     (s.get("judge_variant") or {}).get("model")),
+                         f"{s.get('judge_unparseable', 0)} of {s.get('judge_answers', 0)}" if role == "judge"
+                         else str(s.get("judge_variant_unparseable", 0)),
+                         _fmt(s.get("judge_agreement"), 0) if role == "variant" else "",
+                         f"{ledger.get('requests', 0):,}", f"{ledger.get('tokens_in', 0):,}", f"{ledger.get('tokens_out', 0):,}",
+                         "-" if cost is None else f"${cost:,.4f}"])
+    header = ["task", "judge", "model", "unparseable", "agreement %", "requests", "tokens in", "tokens out", "cost"]
+    return Table(header, rows) if rows else None
+
+
 def breakdown_tables(tasks: list[TaskResult]) -> list[tuple[str, Table]]:
     """(task, table) of each task's per-group numbers (difficulty, family ...); the variants are in
     the main table, the NIAH depth x length grid in its heat map."""
@@ -389,6 +439,9 @@ def report_markdown(title: str, rows: list[Row], tasks: list[TaskResult], links:
     metrics_table = other_metrics_table(tasks)
     if metrics_table:
         parts += ["", "## Other metrics", "", metrics_table.markdown()]
+    judges = judges_table(tasks)
+    if judges:
+        parts += ["", "## Judges", "", judges.markdown()]
     for name, table in breakdown_tables(tasks):
         parts += ["", f"## Breakdown: {name}", "", table.markdown()]
     if images:
@@ -448,6 +501,9 @@ def report_html(title: str, rows: list[Row], tasks: list[TaskResult], links: dic
     metrics_table = other_metrics_table(tasks)
     if metrics_table:
         body += ["<h2>Other metrics</h2>", metrics_table.html()]
+    judges = judges_table(tasks)
+    if judges:
+        body += ["<h2>Judges</h2>", judges.html()]
     for name, table in breakdown_tables(tasks):
         body += [f"<h2>Breakdown: {html.escape(name)}</h2>", table.html()]
     if images:

@@ -76,8 +76,9 @@ def score_judged(sample: Sample, answer: str, replies: dict[str, str], cfg) -> G
 
 def breakdown(samples: dict[str, Sample], scores, cfg) -> dict[str, float]:
     graded = [s for s in scores if "points" in s.detail]
-    out = {f"variant:share >= {HIGH_MARK}": item_mean((s.sample_id, float(s.detail["points"] >= HIGH_MARK)) for s in scores
-                                                      if "points" in s.detail or s.extracted is None),
+    # every answer counts: one without points (unfinished, unparseable) is below the mark, as in the headline
+    out = {f"variant:share >= {HIGH_MARK}": item_mean((s.sample_id, float(s.detail.get("points", 0) >= HIGH_MARK))
+                                                      for s in scores),
            "mean points (of 7)": item_mean((s.sample_id, s.detail["points"]) for s in graded) / 100 if graded else float("nan")}
     for level in sorted({str(samples[s.sample_id].meta.get("level")) for s in scores}):
         out[f"level: {level}"] = item_mean((s.sample_id, s.value) for s in scores
