@@ -3,7 +3,7 @@
 
 A minimal math-checked task: the last \\boxed{} after </think> against the short answer by the
 shared math checker; with a judge configured (the default), the answers the checker cannot decide
-go to the benchmark authors' autograder (tasks/imo_autograder.py). `judge=null` grades with the
+go to the benchmark authors' autograder (tasks/imo_autograder.py). `~judge` (no judge) grades with the
 checker alone (recorded as a deviation).
 """
 from __future__ import annotations
@@ -53,4 +53,4 @@ def breakdown(samples: dict[str, Sample], scores, cfg) -> dict[str, float]:
 
 
 def deviations(samples: list[Sample], cfg) -> list[str]:
-    return [] if cfg.get("judge") is not None else ["no judge: the math checker alone (undecided answers count wrong)"]
+    return [] if cfg.get("judge") is not None else ["no judge (~judge): the math checker alone (undecided answers count wrong)"]
