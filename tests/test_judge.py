@@ -291,3 +291,14 @@ def test_dry_run_sizes_the_judges_work(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     line = next(x for x in proc.stderr.splitlines() if "dry run, judge stand-in" in x)
     assert "10 requests at most" in line and "cost at most $" in line  # 5 prompts x 2 orders
+
+
+def test_imo_answerbench_without_a_judge_is_the_checker_alone(tmp_path):
+    responses = write_responses(tmp_path / "r.jsonl", RESPONSES["imo_answerbench"])
+    proc = run("imo_answerbench", tmp_path / "run", f"responses={responses}", "~judge")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert not (tmp_path / "run" / "imo_answerbench" / "judgements.jsonl").exists()
+    summary = json.loads((tmp_path / "run" / "imo_answerbench" / "summary.json").read_text())
+    assert "judge" not in summary and any("no judge" in d for d in summary["deviations"])
+    by_id = {s["sample_id"]: s["value"] for s in store.read_records(tmp_path / "run" / "imo_answerbench" / "scores.jsonl")}
+    assert by_id == {"evalsuite-ab-001": 1.0, "evalsuite-ab-003": 0.0, "evalsuite-ab-004": 0.0}  # unboxed: wrong
