@@ -4,6 +4,7 @@ and notebooks all read rows from here.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -81,6 +82,8 @@ def build_rows(tasks: list[TaskResult]) -> list[Row]:
     by_benchmark: dict[str, list[TaskResult]] = {}
     for t in tasks:
         by_benchmark.setdefault(t.benchmark or "", []).append(t)
+        for derived in card_row_results(t):  # one task, several card rows (ArenaHard v2's three)
+            by_benchmark.setdefault(derived.benchmark or "", []).append(derived)
     rows = []
     for group, benchmark in card_benchmarks():
         cells = card_cells(benchmark)
@@ -89,3 +92,18 @@ def build_rows(tasks: list[TaskResult]) -> list[Row]:
     for benchmark, ts in by_benchmark.items():
         rows += [Row(NOT_ON_CARD, benchmark or t.name, t, {}) for t in ts]
     return rows
+
+
+def card_row_results(task: TaskResult) -> list[TaskResult]:
+    """The other card rows a task's summary measures (its section "card_rows": {benchmark: {value,
+    ci95, n_items}}), each as a result of its own with that row's number, from the same judgements."""
+    if task.summary is None:
+        return []
+    out = []
+    for benchmark, cell in (task.summary.sections.get("card_rows") or {}).items():
+        sections = {k: v for k, v in task.summary.sections.items() if k != "card_rows"}
+        summary = dataclasses.replace(task.summary, benchmark=benchmark, value=cell.get("value"),
+                                      ci95=list(cell.get("ci95") or [math.nan, math.nan]),
+                                      n_items=cell.get("n_items", task.summary.n_items), breakdown=[], sections=sections)
+        out.append(TaskResult(task.name, task.dir, summary, task.manifest))
+    return out

@@ -171,8 +171,9 @@ def _main(argv: list[str] | None) -> None:
             print(choice_banner(choice), file=sys.stderr)
         # validate plain overrides up front: Hydra's own failure is a paragraph and exit 1
         if not multirun_or_help:
-            compose([a for a in argv if not a.startswith("-") and "=" in a])
-            bad = [a for a in argv if not a.startswith("-") and "=" not in a
+            # `~group` is Hydra's removal of a config group (`~judge`: grade without a judge)
+            compose([a for a in argv if not a.startswith("-") and ("=" in a or a.startswith("~"))])
+            bad = [a for a in argv if not a.startswith(("-", "~")) and "=" not in a
                    and not (argv.index(a) > 0 and argv[argv.index(a) - 1] in ("--cfg", "-c", "--package", "-p"))]
             if bad:
                 raise UserError(f"unrecognised argument {bad[0]!r}; overrides look like key=value (e.g. task=aime25)")

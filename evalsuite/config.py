@@ -9,7 +9,7 @@ from omegaconf import DictConfig, OmegaConf
 from evalsuite.errors import UserError
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
-GROUPS = ("task", "model", "backend", "suite", "data", "mode")
+GROUPS = ("task", "model", "backend", "suite", "data", "mode", "judge")
 
 
 def options(group: str) -> list[str]:
@@ -63,6 +63,8 @@ def check_added_keys(overrides: list[str], cfg: DictConfig) -> None:
         if not o.startswith("+") or o.startswith("++"):
             continue
         key = o[1:].partition("=")[0]
+        if "@" in key:  # a config group added at another package (+judge@judge_variant=NAME), not a key
+            continue
         parent, _, leaf = key.rpartition(".")
         node = OmegaConf.select(cfg, parent) if parent else cfg
         if not OmegaConf.is_dict(node):

@@ -108,9 +108,14 @@ def measure_task(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> Task
 
 
 def dry_run_task(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> dict:
+    from evalsuite import judge
+
     size = measure_task(cfg, samples, spec)
     print(describe_size(size), file=sys.stderr)
-    return {"dry_run": True, **asdict(size)}
+    judging = judge.size_judging(cfg, spec, samples, load_tokenizer(cfg.model))
+    for line in judge.describe_judging(str(cfg.task.name), judging):
+        print(line, file=sys.stderr)
+    return {"dry_run": True, **asdict(size), "judging": judging}
 
 
 def dry_run_table(rows: Sequence[dict]) -> str:

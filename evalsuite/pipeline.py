@@ -19,7 +19,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from evalsuite import metrics, store, tir
+from evalsuite import judge, metrics, store, tir
 from evalsuite import summary as summaries
 from evalsuite.data import RESOLVED_REVISIONS, data_dir_facts
 from evalsuite.errors import UserError
@@ -289,7 +289,7 @@ def score_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, rescore:
     out_path = score_path.with_name(SCORES + ".rescore") if rescore else score_path
     if rescore:
         out_path.unlink(missing_ok=True)  # a partial re-grade a crash left behind
-    scored = {} if rescore else current_scores(task_dir(cfg))
+    scored = {} if rescore else judge.still_current(cfg, spec, current_scores(task_dir(cfg)))
     failed = [key for key, g in gens.items() if g.get("finish_reason") == "error" and key[0] in by_id]
     if failed:  # never an answer: the next generate or all run makes them again
         print(f"[{cfg.task.name}] {len(failed)} generations failed (finish_reason=error) and are not scored; "
@@ -329,11 +329,14 @@ def score_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, rescore:
             store.append_records(out_path, buffer)
             buffer.clear()
 
-    def grade_one(item: tuple[Sample, str]):
+    def grade_alone(item: tuple[Sample, str]):
         return spec.score(item[0], item[1], cfg)
 
     items = [(sample_for_k(spec, by_id[g["sample_id"]], g["k"], cfg), answer) for g, answer in to_grade]
-    if spec.score_batch is not None:  # code run in the sandbox, under its own per-program limits
+    judged = judge.is_judged(spec, cfg)
+    # judged: the stored replies read by the task's parse rule (evalsuite/judge.py), never a new ask
+    grade_one = judge.grader(cfg, spec) if judged else grade_alone
+    if spec.score_batch is not None and not judged:  # code run in the sandbox, under its own per-program limits
         for i, grade in enumerate(spec.score_batch(items, cfg)):
             keep(i, Outcome(True, grade))
     else:
@@ -396,6 +399,9 @@ def summarize_task(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> Ta
                               expected=len(samples) * int(cfg.samples), missing=missing_keys(cfg, samples),
                               samples=samples, spec=spec, votes=votes, unresolved=unresolved)
     attach_agreement(task_dir(cfg), summary)  # responses_format=...: beside the other harness's verdicts
+    sections, variants = judge.summary_sections(cfg, spec, samples, scores)
+    summary.sections.update(sections)
+    summary.variants.update(variants)
     if tir.active(cfg):  # calls, tool time, errors ... beside the score
         summary.sections.update(tir.summary_sections(cfg, gens, ids))
     summaries.write(task_dir(cfg) / SUMMARY, summary)
@@ -464,8 +470,8 @@ def settle(cfg: DictConfig) -> str:
     if tir.active(cfg):
         tir.settings(cfg, max_new_tokens(cfg))  # a bad TIR setting fails here, before any generation
     stage = str(cfg.stage)
-    if stage not in ("generate", "score", "report", "all"):
-        raise UserError(f"unknown stage {stage!r}; use stage=generate, score, report or all")
+    if stage not in ("generate", "judge", "score", "report", "all"):
+        raise UserError(f"unknown stage {stage!r}; use stage=generate, judge, score, report or all")
     return stage
 
 
@@ -493,6 +499,10 @@ def run_task(cfg: DictConfig) -> TaskSummary | dict | None:
         print(f"[{cfg.task.name}] imported {n} responses from {cfg.responses}", file=sys.stderr)
     elif stage in ("generate", "all"):
         (tir.generate_stage if tir.active(cfg) else generate_stage)(cfg, samples, spec)
+    if stage in ("judge", "all") and judge.is_judged(spec, cfg):  # between generate and score
+        judge.judge_stage(cfg, samples, spec)
+    elif stage == "judge":
+        print(f"[{cfg.task.name}] stage=judge: this task is not graded by a judge", file=sys.stderr)
     if stage in ("score", "all"):
         score_stage(cfg, samples, spec, rescore=(stage == "score" and not cfg.get("responses")))
     if shard is not None:  # one job of many: the report (unsharded) merges and summarizes

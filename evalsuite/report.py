@@ -36,6 +36,19 @@ def _fmt(x: Any, nd: int = 1) -> str:
     return "-" if x is None else f"{x:.{nd}f}"
 
 
+def judge_text(summary: TaskSummary | None) -> str:
+    """Who graded a judged number: the judge, and the variant judge with their agreement."""
+    judge = summary.sections.get("judge") if summary is not None else None
+    if not judge:
+        return ""
+    text = f"judge {judge.get('name')}"
+    variant = judge.get("variant")
+    if variant:
+        agreement = finite_number(variant.get("agreement"))
+        text += f"; variant {variant.get('name')}" + (f", agreement {agreement:.0f}%" if agreement is not None else "")
+    return text
+
+
 def failure_reason(row: Row) -> str | None:
     """Why the suite could not run this task (its failure.json), while it has no scores."""
     if row.task is None or row.summary is not None or not row.task.failure:
@@ -50,8 +63,9 @@ def ours_text(row: Row) -> str:
         reason = failure_reason(row)
         return f"not run: {reason}" if reason else "no scores"
     lo, hi = row.ci
-    mark = " TIR" if row.summary.get("mode") == "tir" else ""  # beside the card's [bracketed] number
-    return f"{_fmt(row.value)} [{_fmt(lo)}, {_fmt(hi)}]{mark}"
+    mark = " TIR" if row.summary.mode == "tir" else ""  # beside the card's [bracketed] number
+    judged = judge_text(row.summary)
+    return f"{_fmt(row.value)} [{_fmt(lo)}, {_fmt(hi)}]{mark}" + (f" ({judged})" if judged else "")
 
 
 def size_text(summary: TaskSummary | None) -> str:
@@ -127,6 +141,7 @@ def csv_record(row: Row) -> dict[str, Any]:
                 **{name: finite_number(getattr(s, name)) if s else None for name in rates},
                 "protocol_samples": p.get("samples"), "max_tokens": p.get("max_tokens"), "temperature": p.get("temperature"),
                 "top_p": p.get("top_p"), "thinking": p.get("thinking"), "deviations": "; ".join(s.deviations if s else [])})
+    rec["judge"] = judge_text(s)
     for name, value in row.variants().items():  # one column per OPEN variant, named as the summary names it
         rec[f"variant {name}"] = value
     return rec
@@ -190,7 +205,7 @@ def missing_notes(tasks: list[TaskResult]) -> list[str]:
 
 def other_metrics_table(tasks: list[TaskResult]) -> Table | None:
     header = ["task", "pass@k", "maj@k", "no answer %", "scoring errors %", "unfinished %", "truncated %",
-              "tokens mean / median / max"]
+              "tokens mean / median / max", "the task's own"]
     rows = []
     for t in tasks:
         s = t.summary
@@ -202,7 +217,30 @@ def other_metrics_table(tasks: list[TaskResult]) -> Table | None:
                      ", ".join(f"@{k} {_fmt(v)}" for k, v in s.maj_at_k.items()),
                      _fmt(s.no_answer_rate), _fmt(s.scoring_error_rate), _fmt(s.unfinished_rate),
                      _fmt(s.truncated_rate),
-                     f"{_fmt(tok.get('mean'), 0)} / {_fmt(tok.get('median'), 0)} / {_fmt(tok.get('max'), 0)}"])
+                     f"{_fmt(tok.get('mean'), 0)} / {_fmt(tok.get('median'), 0)} / {_fmt(tok.get('max'), 0)}",
+                     ", ".join(f"{name} {_fmt(v)}" for name, v in (s.sections.get("metrics") or {}).items())])
+    return Table(header, rows) if rows else None
+
+
+def judges_table(tasks: list[TaskResult]) -> Table | None:
+    """Per judged task: the judge (and variant), agreement, unparseable replies, and the ledger."""
+    rows = []
+    for t in tasks:
+        judge = t.summary.sections.get("judge") if t.summary is not None else None
+        if not judge:
+            continue
+        variant = judge.get("variant") or {}
+        for name, ledger in (judge.get("ledger") or {}).items():
+            primary = name == judge.get("name")
+            cost = finite_number(ledger.get("cost"))
+            rows.append([t.name, f"{'judge' if primary else 'variant'} {name}",
+                         str(judge.get("model") if primary else variant.get("model")),
+                         f"{judge.get('unparseable', 0)} of {judge.get('answers', 0)}" if primary
+                         else str(variant.get("unparseable", 0)),
+                         "" if primary else _fmt(variant.get("agreement"), 0),
+                         f"{ledger.get('requests', 0):,}", f"{ledger.get('tokens_in', 0):,}", f"{ledger.get('tokens_out', 0):,}",
+                         "-" if cost is None else f"${cost:,.4f}"])
+    header = ["task", "judge", "model", "unparseable", "agreement %", "requests", "tokens in", "tokens out", "cost"]
     return Table(header, rows) if rows else None
 
 
@@ -272,6 +310,9 @@ def report_markdown(title: str, rows: list[Row], tasks: list[TaskResult], links:
     metrics_table = other_metrics_table(tasks)
     if metrics_table:
         parts += ["", "## Other metrics", "", metrics_table.markdown()]
+    judges = judges_table(tasks)
+    if judges:
+        parts += ["", "## Judges", "", judges.markdown()]
     for name, table in breakdown_tables(tasks):
         parts += ["", f"## Breakdown: {name}", "", table.markdown()]
     judge_table = needs_judge_table(tasks)
@@ -355,6 +396,9 @@ def report_html(title: str, rows: list[Row], tasks: list[TaskResult], links: dic
     metrics_table = other_metrics_table(tasks)
     if metrics_table:
         body += ["<h2>Other metrics</h2>", metrics_table.html()]
+    judges = judges_table(tasks)
+    if judges:
+        body += ["<h2>Judges</h2>", judges.html()]
     for name, table in breakdown_tables(tasks):
         body += [f"<h2>Breakdown: {html.escape(name)}</h2>", table.html()]
     judge_table = needs_judge_table(tasks)

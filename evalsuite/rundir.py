@@ -28,6 +28,8 @@ FAILURE = "failure.json"  # a suite's task that could not run: its one-line reas
 FOREIGN = "foreign.jsonl"  # another harness's rows and verdicts (responses_format=...), beside ours
 FOREIGN_SOURCE = "foreign_source.json"  # which harness file they came from
 AGREEMENT = "agreement.json"  # our verdicts against that harness's, item by item
+JUDGEMENTS = "judgements.jsonl"  # every judge request's reply, append-only, keyed by the ask's digest
+LEDGER = "judge_ledger.jsonl"  # one line per judge stage: requests, tokens, cost
 TURNS = "turns.jsonl"  # a tool-integrated run's turns, each stored as it completes (evalsuite/tir.py)
 RUN_FILES = (GENERATIONS, SCORES, SUMMARY, MANIFEST, FAILURE)  # any one marks a task directory
 SHARD_GLOB = "shard-*-of-*"

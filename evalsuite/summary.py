@@ -140,11 +140,13 @@ def task_figures(spec: Any, samples: dict[str, Sample], scores: list[Score], cfg
     group-by (the engine's), then whatever the task's own `figures` adds."""
     variants = variant_values(scores)
     cells = breakdown_cells(scores, samples, spec.breakdown_by) if scores else []
+    metrics: dict[str, float] = {}
     if spec.figures is not None and scores:
         extra = spec.figures(samples, scores, cfg)
         variants.update(extra.variants)
         cells += extra.cells
-    return Figures(variants, cells)
+        metrics.update(extra.metrics)
+    return Figures(variants, cells, metrics)
 
 
 def protocol_deviations(cfg: DictConfig) -> list[str]:
@@ -205,7 +207,12 @@ def build(cfg: DictConfig, scores: list[Score], generations: Iterable[dict], *, 
     if complete and spec.deviations is not None:
         deviations += spec.deviations(samples, cfg)
     nan = float("nan")
-    return TaskSummary(
+    own = spec.headline({s.id: s for s in samples}, scores, cfg) if complete and spec.headline and scores else None
+    if own is not None:  # the task's number is not a mean of per-answer values (ArenaHard)
+        numbers.update(value=own.value, ci95=list(own.ci95), stderr=nan if own.stderr is None else own.stderr)
+        figures.variants.update(own.variants)
+        figures.cells.extend(own.cells)
+    summary = TaskSummary(
         task=str(cfg.task.name), benchmark=cfg.task.get("benchmark"), card_model=card_column(cfg.model.get("card_model")),
         group=cfg.task.get("group"),
         model=cfg.model.get("name"), backend=cfg.backend.get("name"), mode=run_mode(cfg),
@@ -224,3 +231,8 @@ def build(cfg: DictConfig, scores: list[Score], generations: Iterable[dict], *, 
                   "thinking": bool(cfg.task.get("thinking", True))},
         deviations=deviations, tokens=token_stats(generations), variants=figures.variants, breakdown=figures.cells,
         complete=complete)
+    if figures.metrics:
+        summary.sections["metrics"] = figures.metrics
+    if own is not None and own.card_rows:
+        summary.sections["card_rows"] = own.card_rows  # further card rows this run measures (report: build_rows)
+    return summary

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Mapping
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from evalsuite.errors import UserError
-from evalsuite.types import Figures, Grade, Sample, Score
+from evalsuite.types import Figures, Grade, Headline, Sample, Score
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,19 @@ class Setting:
     minimum: float | None = None
     nullable: bool = False  # null is a value of its own (date_from: null = no lower bound)
     doc: str = ""
+
+
+@dataclass(frozen=True)
+class JudgeHooks:
+    """How a task is graded by another model (evalsuite/judge.py, docs/judges.md)."""
+
+    # what to ask the judge about one answer: a list of evalsuite.judge.JudgeAsk ([]: the task
+    # decides alone, e.g. the math checker settled it); run in the killable workers
+    requests: Callable[[Sample, str, DictConfig], list]
+    # the grade from the judge's replies by slot (a pure parse, in the killable workers)
+    score: Callable[[Sample, str, dict[str, str], DictConfig], Grade]
+    required: bool = False  # the task has no number without a judge (else `score` is the no-judge path)
+    calls_per_answer: int = 1  # for the dry run's sizing
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,10 @@ class TaskSpec:
     scoring_environment: Callable[[DictConfig], dict] | None = None
     # the preflight's check for a task whose items are costly to build (NIAH): its problems
     preflight: Callable[[DictConfig], list[str]] | None = None
+    # graded by a judge model (HLE, ArenaHard, the IMO autograder)
+    judge: JudgeHooks | None = None
+    # a headline that is not the mean of per-answer values (ArenaHard's pooled pairwise verdicts)
+    headline: Callable[[dict[str, Sample], list[Score], DictConfig], Headline | None] | None = None
 
 
 # Keys every task may carry, read by the engine (configs/task/*.yaml and docs/tasks.md)
@@ -61,6 +78,8 @@ ENGINE_SETTINGS: dict[str, Setting] = {
     "group": Setting(str, nullable=True), "thinking": Setting(bool),
     "score_timeout_s": Setting((int, float), minimum=0), "score_memory_mb": Setting(int, minimum=64),
     "dataset": Setting(dict, nullable=True), "clamp_budget": Setting(bool), "long_context": Setting(bool),
+    # judged tasks: the judge's prompt and reply-parse rule when the judge= config names none
+    "judge_prompt": Setting(str, nullable=True), "judge_parse": Setting(str, nullable=True),
 }
 
 

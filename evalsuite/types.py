@@ -89,6 +89,22 @@ class Figures:
 
     variants: dict[str, float] = field(default_factory=dict)
     cells: list[Breakdown] = field(default_factory=list)
+    # other figures beside the score, by name (HLE's calibration error): the summary's section "metrics"
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Headline:
+    """A task's own headline, for a number that is not the mean of per-answer values (ArenaHard:
+    pooled pairwise verdicts with a bootstrap over prompts)."""
+
+    value: float
+    ci95: list[float]
+    stderr: float | None = None
+    variants: dict[str, float] = field(default_factory=dict)
+    cells: list[Breakdown] = field(default_factory=list)
+    # further rows of the card this task's run measures: benchmark -> {"value", "ci95", "n_items"}
+    card_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def to_dict(record: Any) -> dict[str, Any]:

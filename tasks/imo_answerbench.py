@@ -6,9 +6,11 @@ A member of the math answer family (configs/task/_math.yaml): the family's promp
 answers are functions, sets of functions or conditions in words, which no value-equivalence checker
 can settle: an answer the checker did not find equal is kept as wrong only when the checker's "no"
 stands; otherwise it is marked `needs_judge` with the reason (`undecidable_reason`,
-evalsuite/scoring/math.py) and counted. The headline counts those as wrong (a lower bound);
-the variant `if_judged_right` counts them right (the ceiling a judge could reach), and the report
-lists every one of them ("Needs a judge"), so the number is honest without a judge.
+evalsuite/scoring/math.py) and counted. With a judge (the default: the benchmark authors'
+autograder, tasks/imo_autograder.py) those answers, and answers without a \boxed{}, are judged;
+with `~judge` the headline counts them as wrong (a lower bound), the variant `if_judged_right`
+counts them right (the ceiling a judge could reach), and the report lists every one of them
+("Needs a judge"), so the number is honest without a judge.
 
 Rows: the csv's columns (Problem ID, Problem, Short Answer, Category, Level, Subcategory, Source).
 Breakdown: per category and per level.
@@ -20,6 +22,7 @@ from evalsuite.errors import UserError
 from evalsuite.scoring.math import undecidable_reason
 from evalsuite.task import Setting, TaskSpec
 from evalsuite.types import Grade, Sample
+from tasks import imo_autograder as autograder
 from tasks import matharena
 
 COLUMNS = ("Problem ID", "Problem", "Short Answer")
@@ -34,8 +37,6 @@ def no_hub_copy(dataset) -> list[dict]:
 
 def load(cfg) -> list[Sample]:
     style = cfg.task.get("prompt", "card")
-    if style not in matharena.PROMPTS:
-        raise UserError(f"unknown task.prompt {style!r}; choose one of: {', '.join(matharena.PROMPTS)}")
     samples = []
     for n, row in enumerate(load_rows(cfg, hub_loader=no_hub_copy), 1):
         missing = [c for c in COLUMNS if not str(row.get(c) or "").strip()]
@@ -46,7 +47,9 @@ def load(cfg) -> list[Sample]:
             id=str(row["Problem ID"]).strip(),
             messages=[{"role": "user", "content": matharena.PROMPTS[style].format(problem=str(row["Problem"]).strip())}],
             reference=str(row["Short Answer"]).strip(),
-            meta={key.lower(): str(row.get(key) or "unknown").strip() for key in ("Category", "Level", "Subcategory", "Source")},
+            meta={"problem": str(row["Problem"]).strip(),  # the autograder judge reads the problem itself
+                  **{key.lower(): str(row.get(key) or "unknown").strip()
+                     for key in ("Category", "Level", "Subcategory", "Source")}},
         ))
     return samples
 
@@ -67,5 +70,11 @@ def score(sample: Sample, answer: str, cfg) -> Grade:
     return grade
 
 
+def deviations(samples: list[Sample], cfg) -> list[str]:
+    return [] if cfg.get("judge") is not None else [
+        "no judge (~judge): the math checker alone (answers it cannot decide count wrong)"]
+
+
 TASK = TaskSpec(load=load, score=score, same_answer=matharena.same_answer, breakdown_by=("category", "level"),
-                settings={"prompt": Setting(str, choices=tuple(matharena.PROMPTS))})
+                judge=autograder.JUDGE, deviations=deviations,
+                settings={"prompt": Setting(str, choices=("card", "simple"))})

@@ -90,7 +90,8 @@ def request_body(settings: ServerSettings, model: str, request: Request, samplin
     else:
         body["prompt"] = request.prompt
     body.update(settings.extra_body)
-    return body
+    # extra_body's nulls leave a field out (OpenAI's reasoning models refuse temperature and max_tokens)
+    return {key: value for key, value in body.items() if value is not None}
 
 
 def finish_reason(raw: Any) -> str:
@@ -179,13 +180,16 @@ class OpenAIBackend:
     def __init__(self, cfg: DictConfig):
         self.cfg = cfg
         self.settings = ServerSettings.from_cfg(cfg.backend)
-        self.tokenizer = load_tokenizer(cfg.model)  # renders our prompt and sizes it for the budget check
+        # renders our prompt and sizes it for the budget check; a hosted judge (api=chat) may have none
+        self.tokenizer = load_tokenizer(cfg.model) if cfg.model.get("path") else None
         kwarg = cfg.model.get("thinking_kwarg")
         self.thinking_switch = {str(kwarg): bool(cfg.task.get("thinking", True))} if kwarg else None
         self.generate_seconds = 0.0
         self.model: str | None = None
 
     def count_tokens(self, text: str) -> int:
+        if self.tokenizer is None:  # no tokenizer and no usage from the server: unknown, counted as 0
+            return 0
         return len(self.tokenizer(text, add_special_tokens=False).input_ids)
 
     def generate(self, requests: list[Request], sampling: Any, on_batch: Callable[[list[Generation]], None]) -> None:

@@ -1,0 +1,518 @@
+"""The judge stage: another model grades the answers of the judged rows (HLE, ArenaHard v2, IMO
+AnswerBench's autograder, IMO ProofBench), on any backend (hf, vllm, openai), between generate and
+score (`stage=judge`; `stage=all` runs it).
+
+A judged task declares `judge=JudgeHooks(requests, score, required, calls_per_answer)` in its
+TaskSpec (evalsuite/task.py): what to ask about one answer ([]: nothing), the grade from the
+replies (pure), whether it has no number without a judge, the asks per answer at most (the dry
+run). A task whose number is not a mean of per-answer values adds `headline=` (ArenaHard).
+
+Files under the task directory:
+  judgements.jsonl  one record per judge request, append-only, fsynced as each batch returns:
+                    sample_id, k, slot, judge (the judge's fingerprint), ask (digest of that
+                    fingerprint and the exact messages: the answer, the prompt, the references),
+                    graded (the generation's digest), reply, reasoning, tokens, prompt_tokens.
+                    An ask already stored is never sent again, by any run that shares the file.
+  judge_ledger.jsonl one line per judge stage: requests sent, reused, tokens in/out, cost.
+
+`stage=score` reads the stored replies and runs the task's parse rule in the killable workers;
+it never calls the judge. A reply the rule cannot read is a scoring error (`judge_unparseable`),
+counted in the summary, never a guessed verdict.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from omegaconf import DictConfig, OmegaConf
+
+from evalsuite import store
+from evalsuite.errors import UserError
+from evalsuite.planning import max_new_tokens, reasoning_expected, request_seed, sample_for_k, wanted_keys
+from evalsuite.rundir import GENERATIONS, JUDGEMENTS, LEDGER, shard_dirs, task_dir, task_root
+from evalsuite.task import TaskSpec
+from evalsuite.types import Grade, Request, Sample
+PROMPTS_DIR = Path(__file__).resolve().parent / "judge_prompts"
+VARIANT_PREFIX = "judge "  # Grade.variants["judge <name>"]: the second judge's value of one answer
+
+
+@dataclass
+class JudgeAsk:
+    """One question to the judge about one answer: `slot` names it among the answer's asks
+    (ArenaHard's two orders: game1, game2)."""
+
+    slot: str
+    messages: list[dict[str, str]]
+
+
+@dataclass
+class Judge:
+    """A judge as configured (configs/judge/*.yaml), with its fingerprint: what makes its verdicts
+    its own (the model and revision, the sampling), not where it is served from."""
+
+    name: str
+    cfg: DictConfig
+    role: str = "judge"  # judge | judge_variant
+
+    @property
+    def fingerprint(self) -> str:
+        return judge_fingerprint(self.cfg)
+
+    def describe(self) -> dict[str, Any]:
+        backend = self.cfg.backend
+        return {"name": self.name, "fingerprint": self.fingerprint, "backend": str(backend.name),
+                "model": model_identity(self.cfg), "prompt": self.cfg.get("prompt"), "parse": self.cfg.get("parse"),
+                "sampling": OmegaConf.to_container(self.cfg.sampling, resolve=True),
+                "price": OmegaConf.to_container(self.cfg.get("price") or {}, resolve=True)}
+
+
+# ---------------------------------------------------------------- prompts (data files)
+
+def load_prompt(name: str) -> str:
+    """A prompt of evalsuite/judge_prompts/: the text after its header (source and use, up to `---`)."""
+    path = PROMPTS_DIR / f"{name}.txt"
+    if not path.is_file():
+        choices = ", ".join(sorted(p.stem for p in PROMPTS_DIR.glob("*.txt")))
+        raise UserError(f"no judge prompt {name!r} (evalsuite/judge_prompts/); the prompts are: {choices}")
+    text = path.read_text(encoding="utf-8")
+    head, sep, body = text.partition("\n---\n")
+    if not sep:
+        raise UserError(f"{path}: a prompt file starts with its source lines, then a line '---'")
+    return body.rstrip("\n")
+
+
+def fill(template: str, **values: str) -> str:
+    """Put values into a prompt's {placeholders} in one pass: the prompts hold other braces
+    ("{your explanation ...}", \\boxed{Correct}) and an answer may hold "{solution}" itself."""
+    missing = [k for k in values if "{" + k + "}" not in template]
+    if missing:
+        raise UserError(f"the judge prompt has no placeholder {{{missing[0]}}}; check task.judge_prompt")
+    pattern = re.compile("|".join(re.escape("{" + k + "}") for k in values))
+    return pattern.sub(lambda m: str(values[m.group(0)[1:-1]]), template)
+
+
+# ---------------------------------------------------------------- which judges, and their identity
+
+def configured_judges(cfg: DictConfig) -> list[Judge]:
+    """The run's judge and its variant (`+judge@judge_variant=NAME`), if any."""
+    out = []
+    for role in ("judge", "judge_variant"):
+        node = cfg.get(role)
+        if node is None:
+            continue
+        if not OmegaConf.is_dict(node) or not node.get("name") or not node.get("backend"):
+            raise UserError(f"{role}= is not a judge config (configs/judge/*.yaml with name, model, backend, sampling); "
+                            f"pick one with {role if role == 'judge' else '+judge@judge_variant'}=NAME")
+        out.append(Judge(str(node.name), node, role))
+    if len(out) == 2 and out[0].name == out[1].name:
+        raise UserError(f"judge and judge_variant are both named {out[0].name!r}; name the variant apart "
+                        f"(judge_variant.name=...): the report tells them apart by name")
+    if len(out) == 2 and out[0].fingerprint == out[1].fingerprint:
+        raise UserError(f"judge and judge_variant are the same judge ({out[0].name}); a variant needs another "
+                        f"model or other sampling")
+    return out
+
+
+def model_identity(judge_cfg: DictConfig) -> str:
+    """The judge model as a name that stays the same wherever it is served."""
+    backend = judge_cfg.backend
+    if str(backend.name) == "openai" and backend.get("model_id"):
+        return str(backend.model_id)
+    path = judge_cfg.model.get("path") if judge_cfg.get("model") else None
+    if not path:
+        raise UserError(f"judge {judge_cfg.name}: name its model (judge.model.path, or judge.backend.model_id "
+                        f"for a server)")
+    revision = judge_cfg.model.get("revision")
+    return f"{path}@{revision}" if revision else str(path)
+
+
+def judge_fingerprint(judge_cfg: DictConfig) -> str:
+    sampling = OmegaConf.to_container(judge_cfg.sampling, resolve=True)
+    text = repr((model_identity(judge_cfg), sorted(sampling.items()), bool(judge_cfg.get("thinking", False))))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def ask_digest(fingerprint: str, messages: list[dict[str, str]]) -> str:
+    """Which request this is: the same answer, prompt and references to the same judge is the same ask."""
+    h = hashlib.sha256(fingerprint.encode())
+    for m in messages:
+        h.update(b"\0" + str(m.get("role")).encode() + b"\0" + str(m.get("content")).encode("utf-8", "surrogatepass"))
+    return h.hexdigest()[:24]
+
+
+def is_judged(task: TaskSpec, cfg: DictConfig) -> bool:
+    """Does this run grade this task through a judge? A task that needs one and has none is an error."""
+    if task.judge is None:
+        return False
+    if cfg.get("judge") is None:
+        if task.judge.required:
+            raise UserError(f"task {cfg.task.name} is graded by a judge and none is set; pick one with judge=NAME "
+                            f"(configs/judge/: {', '.join(judge_choices())})")
+        return False
+    return True
+
+
+def judge_choices() -> list[str]:
+    from evalsuite.config import options
+
+    return options("judge")
+
+
+# ---------------------------------------------------------------- the stored judgements
+
+def task_dirs(cfg: DictConfig) -> list[Path]:
+    """Where judgements of this task may be: the task root and every shard's directory."""
+    root = task_root(cfg)
+    return [root, *shard_dirs(root)]
+
+
+def read_judgements(cfg: DictConfig) -> dict[str, dict]:
+    """Every stored judgement of the task (all shards), by ask digest; a later line wins."""
+    out: dict[str, dict] = {}
+    mine = task_dir(cfg)
+    for d in task_dirs(cfg):
+        for r in store.read_records(d / JUDGEMENTS, repair=(d == mine)):
+            if "ask" not in r or "judge" not in r:
+                raise UserError(f"{d / JUDGEMENTS}: a record without ask/judge; it was not written by evalsuite: "
+                                f"delete that line and rerun stage=judge")
+            out[str(r["ask"])] = r
+    return out
+
+
+# ---------------------------------------------------------------- asking: the judge stage
+
+def _answers(cfg: DictConfig, samples: list[Sample], task: TaskSpec) -> list[tuple[tuple[str, int], dict, Sample, str]]:
+    """(key, generation, the item as k saw it, answer) of every stored generation that has an answer."""
+    from evalsuite.render import split_generation
+
+    gens = store.latest_by_key(store.read_records(task_dir(cfg) / GENERATIONS))
+    by_id, wanted = {s.id: s for s in samples}, wanted_keys(cfg, samples)
+    expect, think_end = reasoning_expected(cfg), cfg.model.get("think_end", "</think>")
+    out = []
+    for key, g in sorted(gens.items()):
+        if key not in wanted or g.get("finish_reason") == "error":
+            continue
+        _, answer = split_generation(g["text"], g.get("reasoning"), expect, think_end)
+        if answer is not None:  # an unfinished thinking has no answer to judge
+            out.append((key, g, sample_for_k(task, by_id[key[0]], key[1], cfg), answer))
+    return out
+
+
+def build_asks(cfg: DictConfig, task: TaskSpec, items: list[tuple[Sample, str]]) -> list[list[JudgeAsk] | str]:
+    """The task's judge requests for every (item, answer), in the killable workers (IMO AnswerBench runs its
+    math checker here first, and sympy can hang): a list of asks, or the worker's error text."""
+    from evalsuite.workers import map_with_deadline
+
+    outcomes = map_with_deadline(lambda item: task.judge.requests(item[0], item[1], cfg), items,
+                                 float(cfg.task.get("score_timeout_s", 10)), desc=None,
+                                 memory_mb=int(cfg.task.get("score_memory_mb", 2048)))
+    return [o.value if o.ok else str(o.error) for o in outcomes]
+
+
+def judge_stage(cfg: DictConfig, samples: list[Sample], task: TaskSpec) -> int:
+    """Ask every configured judge what is not stored yet; returns the number of requests sent."""
+    judges = configured_judges(cfg)
+    answers = _answers(cfg, samples, task)
+    if not answers:
+        if not store.read_records(task_dir(cfg) / GENERATIONS):
+            raise UserError(f"{task_dir(cfg) / GENERATIONS}: no generations to judge; run stage=generate first")
+        return 0
+    asks = build_asks(cfg, task, [(view, answer) for _, _, view, answer in answers])
+    failed = sum(isinstance(a, str) for a in asks)
+    if failed:
+        print(f"[{cfg.task.name}] {failed} answers could not be turned into judge requests (their checker "
+              f"failed); they are graded as scoring errors", file=sys.stderr)
+    sent = 0
+    for judge in judges:
+        sent += ask_judge(cfg, judge, answers, asks)
+    return sent
+
+
+def ask_judge(cfg: DictConfig, judge: Judge, answers: list, asks: list) -> int:
+    from evalsuite.store import generation_digest
+
+    fp = judge.fingerprint
+    stored = read_judgements(cfg)
+    todo: dict[str, tuple[tuple[str, int], dict, JudgeAsk]] = {}
+    reused = 0
+    for (key, g, _, _), item_asks in zip(answers, asks):
+        if isinstance(item_asks, str):
+            continue
+        for a in item_asks:
+            digest = ask_digest(fp, a.messages)
+            if digest in stored:
+                reused += 1
+            elif digest not in todo:  # two samples with the same answer are one request
+                todo[digest] = (key, g, a)
+    where = f"[{cfg.task.name}] {judge.role} {judge.name}"
+    if not todo:
+        print(f"{where}: all {reused} judgements already stored", file=sys.stderr)
+        return 0
+    print(f"{where}: {len(todo)} requests to send ({reused} already stored), backend {judge.cfg.backend.name}",
+          file=sys.stderr)
+    backend = load_judge_backend(judge)
+    render = prompt_renderer(judge, backend)
+    requests, by_request = [], {}
+    for digest, (key, g, a) in todo.items():
+        rid = f"{key[0]}#{key[1]}/{a.slot}"
+        requests.append(Request(rid, 0, render(a.messages), request_seed(int(cfg.seed), digest, 0), a.messages))
+        by_request[(rid, 0)] = (digest, key, g, a)
+    path = task_dir(cfg) / JUDGEMENTS
+    totals = {"requests": 0, "tokens_in": 0, "tokens_out": 0}
+    reasoning_judge = bool(judge.cfg.model.get("reasoning", False)) if judge.cfg.get("model") else False
+    think_end = judge.cfg.model.get("think_end", "</think>") if judge.cfg.get("model") else "</think>"
+
+    def keep(gens) -> None:
+        from evalsuite.render import split_generation
+
+        records = []
+        for out in gens:
+            digest, key, g, a = by_request[(out.sample_id, out.k)]
+            thinking, reply = split_generation(out.text, out.reasoning, reasoning_judge, think_end)
+            records.append({"sample_id": key[0], "k": key[1], "slot": a.slot, "judge": judge.fingerprint,
+                            "judge_name": judge.name, "ask": digest, "graded": generation_digest(g),
+                            "reply": reply if reply is not None else "", "reply_unfinished": reply is None,
+                            "reasoning": thinking or None, "finish_reason": out.finish_reason,
+                            "prompt_tokens": int(out.prompt_tokens), "tokens": int(out.tokens),
+                            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+            totals["requests"] += 1
+            totals["tokens_in"] += int(out.prompt_tokens)
+            totals["tokens_out"] += int(out.tokens)
+        store.append_records(path, records)
+
+    sampling = OmegaConf.merge({"temperature": 0.0, "top_p": 1.0}, judge.cfg.sampling)
+    try:
+        backend.generate(requests, sampling, keep)
+    except UserError as e:  # a judge that is down: its own line, naming the judge's settings to fix
+        raise UserError(f"judge {judge.name}: " + str(e).replace("backend.", f"{judge.role}.backend.")) from None
+    finally:
+        store.append_records(task_dir(cfg) / LEDGER, [{
+            "judge": judge.fingerprint, "judge_name": judge.name, "role": judge.role, "reused": reused,
+            **totals, "cost": cost(judge.cfg, totals["tokens_in"], totals["tokens_out"]),
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}])
+    return len(requests)
+
+
+def load_judge_backend(judge: Judge):
+    """One of our backends, built from the judge's own model and backend settings (the backend's
+    defaults from configs/backend/, then the judge's)."""
+    from evalsuite.backends import BACKENDS, close_all, load_backend
+    from evalsuite.config import CONFIG_DIR
+
+    name = str(judge.cfg.backend.name)
+    if name not in BACKENDS:
+        raise UserError(f"judge {judge.name}: unknown backend {name!r}; choose one of {', '.join(sorted(BACKENDS))}")
+    if name == "vllm":
+        close_all()  # the policy's engine leaves the GPU before the judge's starts
+    defaults = OmegaConf.load(CONFIG_DIR / "backend" / f"{name}.yaml")
+    model = judge.cfg.get("model") or {}
+    cfg = OmegaConf.create({"backend": OmegaConf.merge(defaults, judge.cfg.backend),
+                            "model": OmegaConf.merge({"name": judge.name, "path": None, "revision": None}, model),
+                            "task": {"thinking": bool(judge.cfg.get("thinking", False))}, "seed": 0})
+    return load_backend(cfg)
+
+
+def prompt_renderer(judge: Judge, backend: Any) -> Callable[[list[dict[str, str]]], str]:
+    """Messages -> the prompt text for backends that take text (hf, vllm, openai completions),
+    through the judge model's own chat template; chat servers template the messages themselves."""
+    from evalsuite.render import render_prompt
+
+    if getattr(backend, "tokenizer", None) is None:
+        if str(judge.cfg.backend.get("api", "chat")) != "chat":
+            raise UserError(f"judge {judge.name}: backend.api=completions needs the judge's tokenizer "
+                            f"(judge.model.path); use {judge.role}.backend.api=chat")
+        return lambda messages: ""
+    thinking = bool(judge.cfg.get("thinking", False))
+    return lambda messages: render_prompt(backend.tokenizer, messages, thinking, judge.cfg.model)
+
+
+def cost(judge_cfg: DictConfig, tokens_in: int, tokens_out: int) -> float | None:
+    """Dollars for these tokens at the judge's configured price per million tokens (None: no price set)."""
+    price = judge_cfg.get("price") or {}
+    p_in, p_out = price.get("input_per_mtok"), price.get("output_per_mtok")
+    if p_in is None or p_out is None:
+        return None
+    return (tokens_in * float(p_in) + tokens_out * float(p_out)) / 1e6
+
+
+# ---------------------------------------------------------------- grading: the score stage's side
+
+_REPLIES: dict[str, dict] = {}  # the stored judgements, set before the scoring workers fork
+
+
+def grader(cfg: DictConfig, task: TaskSpec) -> Callable[[tuple[Sample, str]], Grade]:
+    """The scoring function of a judged task, for the killable workers: the asks rebuilt from the
+    answer, the stored replies found by digest, the task's parse rule applied. Never calls a judge."""
+    judges = configured_judges(cfg)
+    _REPLIES.clear()
+    _REPLIES.update(read_judgements(cfg))
+
+    def replies_of(judge: Judge, asks: list[JudgeAsk]) -> dict[str, str] | None:
+        out = {}
+        for a in asks:
+            rec = _REPLIES.get(ask_digest(judge.fingerprint, a.messages))
+            if rec is None:
+                return None
+            out[a.slot] = rec.get("reply") or ""
+        return out
+
+    def grade(item: tuple[Sample, str]) -> Grade:
+        sample, answer = item
+        asks = task.judge.requests(sample, answer, cfg)
+        primary = judges[0]
+        replies = replies_of(primary, asks)
+        if replies is None:
+            return Grade(0.0, None, {"scoring_error": f"not judged by {primary.name} yet: run stage=judge",
+                                     "judge_missing": True, "judge": primary.fingerprint})
+        g = task.judge.score(sample, answer, replies, cfg)
+        detail = dict(g.detail)
+        detail["judge"] = primary.fingerprint
+        detail["judged"] = bool(asks)
+        variants = dict(g.variants)
+        if len(judges) > 1:
+            other = judges[1]
+            other_replies = replies_of(other, asks)
+            if other_replies is not None:
+                v = task.judge.score(sample, answer, other_replies, cfg)
+                variants[VARIANT_PREFIX + other.name] = float(v.value)
+                detail["judge_variant"] = {"name": other.name, "value": float(v.value),
+                                           "unparseable": bool(v.detail.get("judge_unparseable")),
+                                           "detail": {k: x for k, x in v.detail.items() if k != "variants"}}
+        return Grade(g.value, g.extracted, detail, variants)
+
+    return grade
+
+
+def unparseable(reply: str, rule: str, why: str) -> Grade:
+    """A reply the parse rule cannot read: a scoring error of its own kind, the reply's end kept."""
+    return Grade(0.0, None, {"scoring_error": f"judge reply unparseable ({rule}): {why}", "judge_unparseable": True,
+                             "judge_reply_tail": (reply or "")[-300:]})
+
+
+def still_current(cfg: DictConfig, task: TaskSpec, scored: dict) -> dict:
+    """Scores of a judged task stay current only if the run's judge made them and they were not
+    waiting for a judgement: another judge=, or a stage=judge since, re-grades them."""
+    if not is_judged(task, cfg):
+        return scored
+    fp = configured_judges(cfg)[0].fingerprint
+    return {key: s for key, s in scored.items()
+            if (s.get("detail") or {}).get("judge") == fp and not (s.get("detail") or {}).get("judge_missing")}
+
+
+# ---------------------------------------------------------------- the summary's judge fields
+
+def summary_sections(cfg: DictConfig, task: TaskSpec, samples: list[Sample], scores: list) -> tuple[dict, dict]:
+    """(sections, variants) of a judged task's summary: the section "judge" says which judge (and
+    variant) made the numbers, their agreement, unparseable replies and the ledger; the variant
+    judge's number is a variant by the headline's own rule ({} and {} for an unjudged run)."""
+    from evalsuite.metrics import item_mean
+
+    if not is_judged(task, cfg):
+        return {}, {}
+    judges = configured_judges(cfg)
+    stored = read_judgements(cfg)
+    judged = [s for s in scores if s.detail.get("judged")]
+    section: dict[str, Any] = {
+        **judges[0].describe(), "prompt": prompt_name(cfg),
+        "parse": (cfg.judge.get("parse") or cfg.task.get("judge_parse")),
+        "unparseable": sum(bool(s.detail.get("judge_unparseable")) for s in scores),
+        "missing": sum(bool(s.detail.get("judge_missing")) for s in scores),
+        "answers": len(judged), "ledger": {j.name: ledger(j, stored) for j in judges}}
+    section["unparseable_rate"] = 100.0 * section["unparseable"] / len(judged) if judged else 0.0
+    variants: dict[str, float] = {}
+    if len(judges) > 1:
+        other = judges[1]
+        both = [s for s in judged if "judge_variant" in s.detail]
+        agree = [(s.sample_id, float(round(s.value, 6) == round(s.detail["judge_variant"]["value"], 6))) for s in both]
+        section["variant"] = {**other.describe(), "agreement": item_mean(agree) if agree else None,
+                              "unparseable": sum(bool(s.detail["judge_variant"].get("unparseable")) for s in both)}
+        variants[VARIANT_PREFIX + other.name] = variant_headline(cfg, task, samples, both)
+    return {"judge": section}, variants
+
+
+def variant_headline(cfg: DictConfig, task: TaskSpec, samples: list[Sample], scores: list) -> float:
+    """The variant judge's number, by the same rule as the headline (the task's own, else item_mean)."""
+    from dataclasses import replace
+
+    from evalsuite.metrics import item_mean
+
+    if not scores:
+        return float("nan")
+    as_variant = [replace(s, value=s.detail["judge_variant"]["value"], detail=s.detail["judge_variant"].get("detail") or {})
+                  for s in scores]
+    if task.headline is not None:
+        own = task.headline({s.id: s for s in samples}, as_variant, cfg)
+        if own is not None:
+            return float(own.value)
+    return item_mean((s.sample_id, s.value) for s in as_variant)
+
+
+def ledger(judge: Judge, stored: dict[str, dict]) -> dict[str, Any]:
+    """Requests, tokens and cost of every stored judgement by this judge (all runs that shared the file)."""
+    mine = [r for r in stored.values() if r.get("judge") == judge.fingerprint]
+    tokens_in = sum(int(r.get("prompt_tokens") or 0) for r in mine)
+    tokens_out = sum(int(r.get("tokens") or 0) for r in mine)
+    return {"requests": len(mine), "tokens_in": tokens_in, "tokens_out": tokens_out,
+            "cost": cost(judge.cfg, tokens_in, tokens_out),
+            "usage_missing": sum(not r.get("prompt_tokens") for r in mine)}
+
+
+# ---------------------------------------------------------------- the dry run
+
+def size_judging(cfg: DictConfig, task: TaskSpec, samples: list[Sample], tokenizer: Any) -> dict[str, Any]:
+    """The judge's work at most: every answer judged (`judge_calls` asks each), each ask's prompt
+    the task's judge template and references plus a policy answer as long as its budget, counted
+    with the policy's tokenizer (the judge's may differ), and the judge's whole max_tokens out."""
+    if not is_judged(task, cfg):
+        return {}
+    calls = task.judge.calls_per_answer
+    answers = len(samples) * int(cfg.samples)
+    sizes = []
+    for s in samples:
+        asks = task.judge.requests(s, "", cfg) or [JudgeAsk("x", [{"role": "user", "content": ""}])]
+        text = "\n".join(m["content"] for m in asks[0].messages)
+        sizes.append(len(tokenizer(text, add_special_tokens=False).input_ids) + max_new_tokens(cfg))
+    out = {}
+    for judge in configured_judges(cfg):
+        requests = answers * calls
+        tokens_in = int(cfg.samples) * calls * sum(sizes)
+        tokens_out = requests * int(judge.cfg.sampling.max_tokens)
+        out[judge.name] = {"role": judge.role, "requests": requests, "tokens_in_max": tokens_in,
+                           "tokens_out_max": tokens_out, "cost_max": cost(judge.cfg, tokens_in, tokens_out)}
+    return out
+
+
+def describe_judging(task_name: str, sizes: dict[str, Any]) -> list[str]:
+    lines = []
+    for name, s in sizes.items():
+        price = f" | cost at most ${s['cost_max']:,.2f}" if s["cost_max"] is not None else " | no price set (judge.price)"
+        lines.append(f"[{task_name}] dry run, {s['role']} {name}: {s['requests']:,} requests at most | tokens in "
+                     f"<= {s['tokens_in_max']:,} | tokens out <= {s['tokens_out_max']:,}{price}")
+    return lines
+
+
+# ---------------------------------------------------------------- a task's prompt and parse rule
+
+def prompt_name(cfg: DictConfig) -> str:
+    """The judge prompt in force: the judge config's `prompt`, else the task's `judge_prompt`."""
+    judge_cfg = cfg.get("judge")
+    name = (judge_cfg.get("prompt") if judge_cfg is not None else None) or cfg.task.get("judge_prompt")
+    if not name:
+        raise UserError(f"task {cfg.task.name} names no judge prompt; set task.judge_prompt")
+    return str(name)
+
+
+def parse_rule(cfg: DictConfig, rules: dict[str, Callable[[str], Any]]) -> tuple[str, Callable[[str], Any]]:
+    """(name, function) of the parse rule in force: the judge config's `parse`, else the task's
+    `judge_parse`, among the rules the task knows."""
+    judge_cfg = cfg.get("judge")
+    name = str((judge_cfg.get("parse") if judge_cfg is not None else None) or cfg.task.get("judge_parse") or "")
+    if name not in rules:
+        raise UserError(f"task {cfg.task.name}: unknown judge parse rule {name!r}; choose one of: "
+                        f"{', '.join(rules)} (task.judge_parse=NAME)")
+    return name, rules[name]
