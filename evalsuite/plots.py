@@ -282,9 +282,6 @@ def write_run_plots(run_dir: Path, tasks: list[TaskResult]) -> list[Path]:
                save(fig_avg_at_k(samples, card_values), run_dir / "plot_avg_at_k.png"),
                save(fig_niah_heatmap(tasks), run_dir / "plot_niah_depth_length.png"),
                save(fig_lengths(samples, max_tokens), run_dir / "plot_lengths.png")]
-    from evalsuite.explain import explain_tasks, fig_gap
-
-    written.append(save(fig_gap(explain_tasks(tasks)), run_dir / "plot_gap.png"))
     return [p for p in written if p is not None]
 
 

@@ -447,6 +447,12 @@ def write_extras(run_dir: Path, tasks: list[TaskResult]) -> tuple[list[str], boo
         images = [p.name for p in plots.write_run_plots(run_dir, tasks)]
     except Exception as e:  # noqa: BLE001
         print(f"warning: plots not written ({type(e).__name__}: {e})", file=sys.stderr)
+    from evalsuite.explain import write_explain
+
+    (run_dir / "plot_gap.png").unlink(missing_ok=True)  # only this report's plot may be linked
+    write_explain(run_dir, tasks, plot=True)  # explain.md and its plot (the gap to the card)
+    if (run_dir / "plot_gap.png").exists():
+        images.append("plot_gap.png")
     try:
         from evalsuite import viewer
 
@@ -473,9 +479,10 @@ def write_run_report(run_dir: Path, summaries: list[TaskSummary], extras: bool =
     (run_dir / "report.csv").write_text(csv_text([csv_record(r) for r in rows]), encoding="utf-8")
     html_links = {k: v for k, v in links.items() if k != "report.html"} | {"report.md": "report.md"}
     (run_dir / "report.html").write_text(report_html(title, rows, tasks, html_links, images), encoding="utf-8")
-    from evalsuite.explain import write_explain
+    if not extras:
+        from evalsuite.explain import write_explain
 
-    write_explain(run_dir, tasks, plot=False)  # the plot is among the report's own (plots.write_run_plots)
+        write_explain(run_dir, tasks, plot=False)
     table = (format_table(tasks) if any(t.summary or t.failure for t in tasks)
              else "(no task of this run has scores yet)")
     missing = missing_notes(tasks)

@@ -544,7 +544,7 @@ def completer_for(backend: Any, sampling: Any) -> Any:
     return _SequentialTurns(backend, sampling)
 
 
-# ---------------------------------------------------------------- summary and viewer
+# ---------------------------------------------------------------- the summary
 
 def summary_sections(cfg: DictConfig, generations: dict[tuple[str, int], dict], ids: set[str]) -> dict[str, Any]:
     """The summary's sections of a TIR run: its OPEN settings ("tir_settings") and the metrics beside
@@ -571,16 +571,3 @@ def summary_sections(cfg: DictConfig, generations: dict[tuple[str, int], dict], 
 
 def _budget(cfg: DictConfig) -> int:
     return max_new_tokens(cfg)
-
-
-def viewer_turns(task_dir: Path, chars: int) -> dict[tuple[str, int], list[dict[str, Any]]]:
-    """Each conversation turn by turn for the viewer: the turn's text (thinking and answer), its
-    call, the tool's output. Empty for a run that is not TIR."""
-    from evalsuite.viewer import clip
-
-    turns, _ = stored_conversations(task_dir / TURNS) if (task_dir / TURNS).exists() else ({}, {})
-    return {key: [{"turn": t["turn"], "text": clip(t.get("text"), chars),
-                   "code": clip((t.get("call") or {}).get("code"), chars),
-                   "call_error": (t.get("call") or {}).get("error"),
-                   "response": clip(t.get("response"), chars), "tokens": t.get("tokens")} for t in ts]
-            for key, ts in turns.items()}

@@ -93,7 +93,6 @@ def task_items(task: TaskResult) -> tuple[list[dict[str, Any]], str | None]:
     think_end = (config.get("model") or {}).get("think_end") or "</think>"
     system_prompt = config.get("system_prompt")
     reasoning = expects_reasoning(task)
-    from evalsuite.tir import viewer_turns
 
     conversations = viewer_turns(task.dir, THINKING_CHARS)  # mode=tir: each conversation turn by turn
     by_item: dict[str, list[tuple[int, dict | None, dict | None]]] = {}
@@ -305,3 +304,17 @@ render();
 </script>
 </body></html>
 """
+
+
+def viewer_turns(task_dir: Path, chars: int) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    """Each conversation turn by turn for the viewer: the turn's text (thinking and answer), its
+    call, the tool's output. Empty for a run that is not TIR."""
+    from evalsuite.rundir import TURNS
+    from evalsuite.tir import stored_conversations
+
+    turns, _ = stored_conversations(task_dir / TURNS) if (task_dir / TURNS).exists() else ({}, {})
+    return {key: [{"turn": t["turn"], "text": clip(t.get("text"), chars),
+                   "code": clip((t.get("call") or {}).get("code"), chars),
+                   "call_error": (t.get("call") or {}).get("error"),
+                   "response": clip(t.get("response"), chars), "tokens": t.get("tokens")} for t in ts]
+            for key, ts in turns.items()}

@@ -26,19 +26,23 @@ from tasks import imo_autograder as autograder
 from tasks import matharena
 
 COLUMNS = ("Problem ID", "Problem", "Short Answer")
-CSV_URL = ("https://raw.githubusercontent.com/google-deepmind/superhuman/{revision}/imobench/answerbench.csv")
+CSV_URL = "https://raw.githubusercontent.com/google-deepmind/superhuman/{revision}/imobench/{file}"
 
 
-def no_hub_copy(dataset) -> list[dict]:
-    raise UserError(f"IMO AnswerBench is a csv on GitHub, not a hub dataset: download "
-                    f"{CSV_URL.format(revision=dataset.get('revision') or 'main')} and pass data.path=answerbench.csv "
-                    f"(or data=sample for the project's own problems)")
+def github_csv(file: str):
+    """The hub loader of an IMO-Bench file: there is no hub copy (the files are csvs on GitHub), so
+    it names the file to download and the setting that reads it."""
+    def no_hub_copy(dataset) -> list[dict]:
+        url = CSV_URL.format(revision=dataset.get("revision") or "main", file=file)
+        raise UserError(f"IMO-Bench's {file} is a csv on GitHub, not a hub dataset: download {url} and pass "
+                        f"data.path={file} (or data=sample for the project's own problems)")
+    return no_hub_copy
 
 
 def load(cfg) -> list[Sample]:
     style = cfg.task.get("prompt", "card")
     samples = []
-    for n, row in enumerate(load_rows(cfg, hub_loader=no_hub_copy), 1):
+    for n, row in enumerate(load_rows(cfg, hub_loader=github_csv("answerbench.csv")), 1):
         missing = [c for c in COLUMNS if not str(row.get(c) or "").strip()]
         if missing:
             raise UserError(f"imo_answerbench row {n}: missing column(s) {missing}; the file needs AnswerBench's "

@@ -17,7 +17,7 @@ from evalsuite.judge import JudgeAsk, fill, load_prompt, parse_rule, prompt_name
 from evalsuite.metrics import item_mean
 from evalsuite.task import JudgeHooks, TaskSpec
 from evalsuite.types import Figures, Grade, Sample
-from tasks.imo_answerbench import not_on_hub
+from tasks.imo_answerbench import github_csv
 
 HIGH_MARK = 6  # "almost correct" or better: the share-of-proofs reading of the card's number
 # The problem, then our own request for a proof (the card's wording is not public: OPEN)
@@ -26,7 +26,7 @@ PROMPT = "{problem}\n\nWrite a complete and rigorous proof."
 
 def load(cfg) -> list[Sample]:
     samples = []
-    for n, row in enumerate(load_rows(cfg, hub_loader=not_on_hub), 1):
+    for n, row in enumerate(load_rows(cfg, hub_loader=github_csv("proofbench_v2.csv")), 1):
         problem, solution, guidelines = row.get("Problem"), row.get("Solution"), row.get("Grading guidelines")
         if not all(isinstance(x, str) for x in (problem, solution, guidelines)):
             raise UserError(f"imo_proofbench row {n}: needs 'Problem', 'Solution' and 'Grading guidelines'; "
