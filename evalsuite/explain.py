@@ -345,21 +345,13 @@ USAGE = "usage: evalsuite explain run_dir=DIR [plots=false]"
 
 
 def main(argv: list[str]) -> int:
-    from evalsuite.results import task_dirs
-    from evalsuite.tables import parse_args
+    from evalsuite.tables import one_run_dir, parse_args, wants_plots
 
     options, positional = parse_args(argv, USAGE)
     unknown = set(options) - {"run_dir", "plots"}
     if unknown:
         raise UserError(f"evalsuite explain: unknown option {sorted(unknown)[0]!r}; {USAGE}")
-    dirs = ([options["run_dir"]] if "run_dir" in options else []) + positional
-    if len(dirs) != 1:
-        raise UserError(f"evalsuite explain takes one run directory; {USAGE}")
-    run_dir = Path(dirs[0])
-    if not run_dir.is_dir():
-        raise UserError(f"run directory {run_dir} not found (give the run_dir=... of an earlier run)")
-    if not task_dirs(run_dir):
-        raise UserError(f"{run_dir}: no task directories here (is it the run_dir=... of a run?)")
-    text, _ = write_explain(run_dir, plot=options.get("plots", "true").lower() not in ("false", "0", "no"))
+    run_dir = one_run_dir("explain", options, positional, USAGE)
+    text, _ = write_explain(run_dir, plot=wants_plots(options))
     print(text + f"explain: {run_dir / 'explain.md'} (also explain.json, plot_gap.png)")
     return 0

@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evalsuite import results
 from evalsuite.card import CARD_MODEL, DAGGER, card_benchmarks, card_cells, card_models
 from evalsuite.card_rows import NOT_ON_CARD, Row, build_rows, finite_number
 from evalsuite.errors import UserError
 from evalsuite.results import TaskResult, scan
 from evalsuite.summary import TaskSummary
-from evalsuite.tables import Table, markdown_table, parse_args
+from evalsuite.tables import Table, markdown_table, one_run_dir, parse_args, wants_plots
 
 WARN = "\u26a0"
 
@@ -621,15 +620,8 @@ def main(argv: list[str]) -> int:
     if unknown:
         raise UserError(f"evalsuite {command}: unknown option {sorted(unknown)[0]!r}; {USAGE}")
     if command == "report":
-        dirs = ([options["run_dir"]] if "run_dir" in options else []) + positional
-        if len(dirs) != 1:
-            raise UserError(f"evalsuite report takes one run directory; {USAGE}")
-        run_dir = Path(dirs[0])
-        if not run_dir.is_dir():
-            raise UserError(f"run directory {run_dir} not found (give the run_dir=... of an earlier run)")
-        if not results.task_dirs(run_dir):
-            raise UserError(f"{run_dir}: no task directories here (is it the run_dir=... of a run?)")
-        extras = options.get("plots", "true").lower() not in ("false", "0", "no")
+        run_dir = one_run_dir("report", options, positional, USAGE)
+        extras = wants_plots(options)
         print(write_run_report(run_dir, [], extras=extras))
         return 0
     if len(positional) < 2:

@@ -71,6 +71,31 @@ def read_exact(fd: int, n: int) -> bytes:
     return b"".join(chunks)
 
 
+def splice_out(data_out: int, parts) -> None:
+    """The first `count` bytes of each (memfd, count), in order, onto the harness's data pipe
+    without copying them through this process."""
+    for mf, count in parts:
+        sent = 0
+        while sent < count:
+            moved = os.splice(mf, data_out, count - sent, offset_src=sent)
+            if moved == 0:
+                raise HarnessGone
+            sent += moved
+
+
+def reap_exited(on_reaped) -> None:
+    """Collect every child that has exited, without blocking: on_reaped(pid, status, usage) each
+    (as pid 1 of a program's namespace, orphans are ours to reap)."""
+    while True:
+        try:
+            p, status, usage = os.wait4(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if not p:
+            return
+        on_reaped(p, status, usage)
+
+
 def send_msg(fd: int, obj: Any) -> None:
     data = json.dumps(obj).encode()
     write_all(fd, struct.pack("<Q", len(data)) + data)
@@ -867,13 +892,7 @@ class Server:
         payload_bytes = watch.pay_bytes
         send_msg(self.ctrl_out, {"ev": "result", "test": test, "kind": FRAME_NAMES.get(kind, "raised"),
                                  "wall": wall, "stdout": stdout_bytes, "payload": payload_bytes})
-        for mf, count in ((self.out_mf, stdout_bytes), (self.pay_mf, payload_bytes)):
-            sent = 0
-            while sent < count:
-                moved = os.splice(mf, self.data_out, count - sent, offset_src=sent)
-                if moved == 0:
-                    raise HarnessGone
-                sent += moved
+        splice_out(self.data_out, ((self.out_mf, stdout_bytes), (self.pay_mf, payload_bytes)))
         watch.reset_buffers()
 
     def _harness_says_next(self, watch: "_Watch") -> bool:
@@ -1148,14 +1167,7 @@ class _Watch:
         if now >= self.hard_deadline:
             raise ProgramKilled("timeout", f"the program ran past its wall-clock cap ({self.hard_deadline - self.start:.0f} s)")
         if self.server.isolation.get("pid"):
-            while True:
-                try:
-                    p, status, usage = os.wait4(-1, os.WNOHANG)
-                except ChildProcessError:
-                    break
-                if not p:
-                    break
-                self.reaped(p, status, usage)
+            reap_exited(self.reaped)
         cpu = self.cpu_total()
         if cpu > self.cpu_budget:
             raise ProgramKilled("timeout", f"the program's processes used more than {self.cpu_budget:g} CPU-seconds")
@@ -1348,14 +1360,7 @@ class SessionServer(Server):
                     os.kill(int(p), signal.SIGKILL)
                 except OSError:
                     pass
-        while True:
-            try:
-                p, status, usage = os.wait4(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if not p:
-                return
-            watch.reaped(p, status, usage)
+        reap_exited(watch.reaped)
 
     # -- one cell
     def execute(self, msg: dict[str, Any]) -> None:
@@ -1392,14 +1397,8 @@ class SessionServer(Server):
                   "payload": watch.pay_bytes if kind == CELL and died is None else 0,
                   "stdout_seen": watch.out_seen, "stderr_seen": watch.err_seen}
         send_msg(self.ctrl_out, report)
-        for mf, count in ((self.out_mf, report["stdout"]), (self.err_mf, report["stderr"]),
-                          (self.pay_mf, report["payload"])):
-            sent = 0
-            while sent < count:
-                moved = os.splice(mf, self.data_out, count - sent, offset_src=sent)
-                if moved == 0:
-                    raise HarnessGone
-                sent += moved
+        splice_out(self.data_out, ((self.out_mf, report["stdout"]), (self.err_mf, report["stderr"]),
+                                   (self.pay_mf, report["payload"])))
         if died is not None:
             self._end_session(died)
             return

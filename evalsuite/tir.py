@@ -239,15 +239,10 @@ class Runner:
             async with gate:
                 await self.converse(conv)
 
+        from evalsuite.backends.openai import all_or_first_error
+
         try:
-            tasks = [asyncio.create_task(one(c)) for c in conversations]
-            done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-            for t in pending:
-                t.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-            for t in done:
-                if t.exception() is not None:
-                    raise t.exception()  # type: ignore[misc]
+            await all_or_first_error([one(c) for c in conversations])
         finally:
             self.pool.shutdown(wait=False, cancel_futures=True)
 

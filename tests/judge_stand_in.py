@@ -20,7 +20,9 @@ import json
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from openai_stub import OpenAIStubHandler
 
 MODELS = ("stand-in-judge", "stand-in-lenient", "stand-in-garbage")
 
@@ -71,31 +73,14 @@ def verdict(model: str, text: str) -> str:
 def make_handler(log_path: str | None, delay: float):
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
-
-        def _send(self, status: int, obj: dict) -> None:
-            data = json.dumps(obj).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self):
-            if self.path.rstrip("/") == "/v1/models":
-                self._send(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in MODELS]})
-            else:
-                self._send(404, {"error": {"message": f"no route {self.path}"}})
+    class Handler(OpenAIStubHandler):
+        model_ids = tuple(MODELS)
 
         def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)) or b"{}")
+            body = self.read_json()
             model = body.get("model")
             if model not in MODELS or self.path.rstrip("/") != "/v1/chat/completions":
-                self._send(404, {"error": {"message": f"The model `{model}` does not exist."}})
+                self.send_json(404, {"error": {"message": f"The model `{model}` does not exist."}})
                 return
             text = "\n".join(str(m.get("content")) for m in body.get("messages") or [])
             if delay:
@@ -105,7 +90,7 @@ def make_handler(log_path: str | None, delay: float):
                 with lock, open(log_path, "a") as f:
                     f.write(json.dumps({"model": model, "digest": hashlib.sha256(text.encode()).hexdigest()[:16]}) + "\n")
             usage = {"prompt_tokens": len(text.split()), "completion_tokens": len(reply.split())}
-            self._send(200, {"id": "stand-in", "object": "chat.completion", "model": model, "usage": usage,
+            self.send_json(200, {"id": "stand-in", "object": "chat.completion", "model": model, "usage": usage,
                              "choices": [{"index": 0, "finish_reason": "stop",
                                           "message": {"role": "assistant", "content": reply}}]})
 

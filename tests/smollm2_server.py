@@ -12,9 +12,10 @@ build crashed in llama_decode on this CPU, see docs/backends.md.)
 from __future__ import annotations
 
 import argparse
-import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from openai_stub import OpenAIStubHandler
 
 
 class Model:
@@ -51,30 +52,13 @@ class Model:
 
 
 def make_handler(model: Model, model_id: str):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):  # quiet
-            pass
-
-        def _send(self, status: int, obj: dict) -> None:
-            data = json.dumps(obj).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self):
-            if self.path.rstrip("/") == "/v1/models":
-                self._send(200, {"object": "list", "data": [{"id": model_id, "object": "model", "owned_by": "tests"}]})
-            else:
-                self._send(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
+    class Handler(OpenAIStubHandler):
+        model_ids = (model_id,)
 
         def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)) or b"{}")
+            body = self.read_json()
             if body.get("model") != model_id:
-                self._send(404, {"error": {"message": f"The model `{body.get('model')}` does not exist.",
+                self.send_json(404, {"error": {"message": f"The model `{body.get('model')}` does not exist.",
                                            "type": "NotFoundError", "code": 404}})
                 return
             path = self.path.rstrip("/")
@@ -86,9 +70,9 @@ def make_handler(model: Model, model_id: str):
                 r = model.complete(prompt, body)
                 choice = {"index": 0, "message": {"role": "assistant", "content": r["text"]}, "finish_reason": r["finish_reason"]}
             else:
-                self._send(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
+                self.send_json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
                 return
-            self._send(200, {"id": "cmpl-test", "object": "text_completion", "model": model_id,
+            self.send_json(200, {"id": "cmpl-test", "object": "text_completion", "model": model_id,
                              "choices": [choice], "usage": r["usage"]})
 
     return Handler

@@ -8,14 +8,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import free_port, wait_until_serving
 
 from evalsuite import store
 from evalsuite.errors import UserError
@@ -83,28 +83,17 @@ def test_imo_checker_decides_only_what_it_can():
 
 # ---------------------------------------------------------------- the stand-in judge server
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class StandIn:
     def __init__(self, tmp: Path, delay: float = 0.0, port: int | None = None):
-        self.port, self.log, self.delay = port or _free_port(), tmp / f"judge-log-{time.monotonic_ns()}.jsonl", delay
+        self.port, self.log, self.delay = port or free_port(), tmp / f"judge-log-{time.monotonic_ns()}.jsonl", delay
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
 
     def start(self) -> "StandIn":
         cmd = [sys.executable, str(ROOT / "tests" / "judge_stand_in.py"), "--port", str(self.port), "--log", str(self.log),
                "--delay", str(self.delay)]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(self.base_url + "/models", timeout=1).close()
-                return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("the stand-in judge did not start")
+        wait_until_serving(self.base_url, self.proc, 10, "the stand-in judge")
+        return self
 
     def requests(self) -> int:
         return len(self.log.read_text().splitlines()) if self.log.exists() else 0
@@ -229,7 +218,7 @@ def test_a_judge_returning_garbage_is_counted_never_a_verdict(stand_in, tmp_path
 
 
 def test_a_judge_that_is_down_is_one_line_and_the_rerun_resumes(tmp_path):
-    port = _free_port()
+    port = free_port()
     responses = write_responses(tmp_path / "r.jsonl", RESPONSES["hle"])
     srv = StandIn(tmp_path, port=port)
     down = run("hle", tmp_path / "run", f"responses={responses}", *judged(srv))

@@ -7,14 +7,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import free_port, wait_until_serving
 from omegaconf import OmegaConf
 
 from evalsuite import pipeline, store, task
@@ -104,12 +104,6 @@ def test_missing_base_url_is_one_line():
 
 # ---------------------------------------------------------------- a real server
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class ModelServer:
     """tests/smollm2_server.py in its own process group, so a kill takes all of it at once."""
 
@@ -124,17 +118,8 @@ class ModelServer:
         cmd = [sys.executable, str(ROOT / "tests" / "smollm2_server.py"), "--port", str(self.port), "--model-id", MODEL_ALIAS]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,
                                      start_new_session=True)
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the test server exited {self.proc.returncode}: {self.log.read_text()[-800:]}")
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("the test server did not come up in 120 s")
+        wait_until_serving(self.base_url, self.proc, 120, f"the SmolLM2 test server (log: {self.log})")
+        return self
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -144,7 +129,7 @@ class ModelServer:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = ModelServer(_free_port(), tmp_path_factory.mktemp("server") / "server.log").start()
+    srv = ModelServer(free_port(), tmp_path_factory.mktemp("server") / "server.log").start()
     yield srv
     srv.kill()
 
@@ -189,7 +174,7 @@ def test_wrong_model_id_is_one_clear_line(server, tmp_path):
 
 def test_server_down_is_one_clear_line_quickly(tmp_path):
     t0 = time.time()
-    proc = _cli(tmp_path, f"http://127.0.0.1:{_free_port()}/v1", "limit=1", "samples=1",
+    proc = _cli(tmp_path, f"http://127.0.0.1:{free_port()}/v1", "limit=1", "samples=1",
                 "backend.max_retries=2", "backend.backoff_s=0.05")
     line = _error_line(proc)
     assert "did not answer GET /models after 3 tries" in line and "start the server or fix backend.base_url" in line

@@ -7,14 +7,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import free_port, wait_until_serving
 from omegaconf import OmegaConf
 
 from evalsuite import store, tir
@@ -52,12 +52,6 @@ SCRIPT = {"model_id": "stand-in", "conversations": [
 ]}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class StandIn:
     """tests/tir_stand_in_server.py in its own process group."""
 
@@ -69,13 +63,7 @@ class StandIn:
         self.proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "tir_stand_in_server.py"), "--port",
                                       str(self.port), "--script", str(self.script_path), "--log", str(self.log)],
                                      start_new_session=True)
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"{self.base_url}/models", timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("the stand-in server did not start")
+        wait_until_serving(self.base_url, self.proc, 10, "the stand-in model server")
 
     @property
     def base_url(self) -> str:

@@ -19,7 +19,9 @@ import json
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from openai_stub import OpenAIStubHandler
 
 
 def words(text: str) -> int:
@@ -49,30 +51,13 @@ def answer(script: dict, body: dict) -> dict:
 def make_handler(script: dict, log_path: str | None):
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
-
-        def _send(self, status: int, obj: dict) -> None:
-            data = json.dumps(obj).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self):
-            if self.path.rstrip("/") == "/v1/models":
-                self._send(200, {"object": "list", "data": [{"id": script.get("model_id", "stand-in"), "object": "model"}]})
-            else:
-                self._send(404, {"error": {"message": "not found"}})
+    class Handler(OpenAIStubHandler):
+        model_ids = (script.get("model_id", "stand-in"),)
 
         def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            body = self.read_json()
             if self.path.rstrip("/") != "/v1/completions":
-                self._send(404, {"error": {"message": "the stand-in serves /v1/completions only"}})
+                self.send_json(404, {"error": {"message": "the stand-in serves /v1/completions only"}})
                 return
             out = answer(script, body)
             time.sleep(out["delay"])
@@ -81,7 +66,7 @@ def make_handler(script: dict, log_path: str | None):
                     f.write(json.dumps({"t": time.time(), "prompt_tail": str(body.get("prompt"))[-300:],
                                         "max_tokens": body.get("max_tokens"), "seed": body.get("seed"),
                                         "stop": body.get("stop")}) + "\n")
-            self._send(200, {"id": "stand-in", "object": "text_completion",
+            self.send_json(200, {"id": "stand-in", "object": "text_completion",
                              "choices": [{"index": 0, "text": out["text"], "finish_reason": out["finish_reason"]}],
                              "usage": {"prompt_tokens": words(str(body.get("prompt"))),
                                        "completion_tokens": out["tokens"]}})

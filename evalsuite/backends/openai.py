@@ -150,6 +150,19 @@ def pick_model(served: Sequence[str], wanted: str | None, base_url: str) -> str:
     return wanted
 
 
+async def all_or_first_error(coros: list[Coroutine]) -> None:
+    """Run the coroutines together until all finish; the first to raise cancels the rest (they
+    end before this returns) and its error is raised."""
+    tasks = [asyncio.create_task(c) for c in coros]
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    for task in done:
+        if task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+
+
 def run_coroutine(coro: Coroutine) -> Any:
     """asyncio.run, also from code that already runs an event loop (a notebook)."""
     try:
@@ -289,15 +302,8 @@ class OpenAIBackend:
                     if len(buffer) >= s.flush_every or time.monotonic() - last_flush >= s.flush_s:
                         flush()
 
-            workers = [asyncio.create_task(worker()) for _ in range(min(s.concurrency, len(requests)))]
             try:
-                done, pending = await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
-                for task in pending:
-                    task.cancel()
-                await asyncio.gather(*pending, return_exceptions=True)
-                for task in done:
-                    if task.exception() is not None:
-                        raise task.exception()  # type: ignore[misc]
+                await all_or_first_error([worker() for _ in range(min(s.concurrency, len(requests)))])
             finally:
                 flush()  # what finished is kept, also when the run stops here
                 bar.close()
