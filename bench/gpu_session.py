@@ -6,6 +6,9 @@
            then the same command again: every (sample_id, k) present exactly once
   dp       backend.data_parallel=2 on one GPU (two engines at half memory each), merged by key
   ratio    bench.vllm_ratio: evalsuite's generate stage against a bare LLM.generate
+  tir      mode=tir on the vllm backend (AsyncLLM in-process): a run killed (SIGKILL) once turns are
+           stored, then resumed from them (every conversation once, graded, reported as TIR); then
+           bench/tir_vllm_bench.py: the per-conversation loop against a round barrier on the GPU
   rehearse the card's model config (model=nemotron-cascade-2) on a random-weight NemotronH of the
            card's architecture (bench/tiny_nemotronh.py, load_format=dummy) through every card task
            that runs offline, one CLI process per task: each must exit 0 within 30 s of writing its
@@ -136,6 +139,41 @@ def step_ratio(s: Session) -> None:
     s.results["ratio"]["seconds"] = round(sec, 1)
 
 
+def step_tir(s: Session) -> None:
+    run_dir = RUNS / "tir"
+    task_dir = run_dir / "aime25-tir"
+    cmd = evalsuite("backend=vllm", "mode=tir", "samples=4", "limit=5", "sampling.max_tokens=1024",
+                    "mode.tool_timeout_s=10", f"run_dir={run_dir}")
+    s.log.write(f"\n$ {' '.join(cmd)}   # to be killed once turns are stored\n")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=s.log, stderr=subprocess.STDOUT, start_new_session=True)
+    turns = task_dir / "turns.jsonl"
+    while time.perf_counter() - t0 < 300 and proc.poll() is None:
+        if turns.exists() and len(turns.read_text().splitlines()) >= 5:
+            break
+        time.sleep(0.05)
+    killed_running = proc.poll() is None
+    os.killpg(proc.pid, signal.SIGKILL)  # the CLI and its engine, mid-conversation
+    proc.wait()
+    at_kill = len(turns.read_text().splitlines()) if turns.exists() else 0
+    rc, sec = s.sh(cmd, 420)
+    path = task_dir / "generations.jsonl"
+    gens = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    summary = json.loads((task_dir / "summary.json").read_text()) if (task_dir / "summary.json").exists() else {}
+    report = (run_dir / "report.md").read_text() if (run_dir / "report.md").exists() else ""
+    row = next((ln for ln in report.splitlines() if "| aime25 |" in ln), "")
+    s.results["tir"] = {"killed_while_running": killed_running, "turns_at_kill": at_kill, "rc": rc,
+                        "seconds": round(sec, 1), **keys_once(gens, 5 * 4),
+                        "resumed": "resumed from stored turns" in log_since(s, 0)[-20000:],
+                        "mode": summary.get("mode"), "value": summary.get("value"),
+                        "tir": (summary.get("sections") or {}).get("tir"), "report_row": row}
+    s.save()
+    out = s.out / "tir_vllm_bench.json"
+    rc, sec = s.sh([sys.executable, "bench/tir_vllm_bench.py", str(out)], 420)
+    s.results["tir_bench"] = json.loads(out.read_text()) if out.exists() else {"rc": rc}
+    s.results["tir_bench"]["seconds"] = round(sec, 1)
+
+
 # ---------------------------------------------------------------- rehearse: the card's architecture
 
 EXIT_LIMIT_S = 30  # a finished run must be gone this long after its report (the NIAH hang: forever)
@@ -243,7 +281,7 @@ def step_rehearse(s: Session, only: list[str] | None = None) -> None:
 
 
 STEPS = {"dryrun": step_dryrun, "run": step_run, "resume": step_resume, "dp": step_dp, "ratio": step_ratio,
-         "rehearse": step_rehearse}
+         "tir": step_tir, "rehearse": step_rehearse}
 DEFAULT_STEPS = ["dryrun", "run", "resume", "dp", "ratio"]
 
 
@@ -266,8 +304,9 @@ def main(argv: list[str]) -> None:
             s.results[name] = {**(s.results.get(name) or {}), "failed": f"{type(e).__name__}: {e}"}
         s.save()
     with tarfile.open(out / "runs.tar.gz", "w:gz") as tar:
-        for path in sorted([*RUNS.glob("*/aime25/*"), *RUNS.glob("rehearse/*/*"), *RUNS.glob("rehearse/report.md")]):
-            if path.name in ("run.json", "summary.json", "generations.jsonl", "report.md") and path.is_file():
+        for path in sorted([*RUNS.glob("*/aime25/*"), *RUNS.glob("*/aime25-tir/*"), *RUNS.glob("rehearse/*/*"),
+                            *RUNS.glob("rehearse/report.md"), *RUNS.glob("tir/report.md")]):
+            if path.name in ("run.json", "summary.json", "generations.jsonl", "turns.jsonl", "report.md") and path.is_file():
                 tar.add(path, arcname=str(path.relative_to(RUNS)))
     print(json.dumps(s.results, indent=2))
 

@@ -11,6 +11,7 @@ from omegaconf import OmegaConf
 from evalsuite.config import compose
 from evalsuite.data import load_rows, read_table
 from evalsuite.errors import UserError
+from evalsuite.task import check_settings
 from tests.conftest import SHARED
 from tasks import matharena
 
@@ -70,8 +71,8 @@ def test_bundled_samples_and_prompt_styles():
     OmegaConf.update(cfg, "task.prompt", "simple")
     assert matharena.load(cfg)[0].messages[0]["content"].startswith("Solve the following math problem.")
     OmegaConf.update(cfg, "task.prompt", "other")
-    with pytest.raises(UserError, match="unknown task.prompt"):
-        matharena.load(cfg)
+    with pytest.raises(UserError, match="task.prompt='other' is not one of its values; choose one of: card, simple"):
+        check_settings(cfg, matharena.TASK)  # the contract checks it before any load
 
 
 @pytest.mark.parametrize("name,key", [("aime25/train.jsonl", "answer"), ("aime25/test.jsonl", "expected_answer"),
