@@ -118,6 +118,24 @@ def configured_judges(cfg: DictConfig) -> list[Judge]:
     return out
 
 
+def judge_problems(cfg: DictConfig, task: TaskSpec) -> list[str]:
+    """What the preflight can tell about the run's judges before any generation: a hosted judge
+    whose API key is not set fails only after hours of generation otherwise."""
+    import os
+
+    if not is_judged(task, cfg):
+        return []
+    problems = []
+    for judge in configured_judges(cfg):
+        backend = judge.cfg.backend
+        env = backend.get("api_key_env")
+        if str(backend.name) == "openai" and env and not backend.get("api_key") and not os.environ.get(str(env)):
+            flag = "judge" if judge.role == "judge" else "+judge@judge_variant"
+            problems.append(f"{judge.role} {judge.name} needs ${env} (its API key) set; export it, or pick another "
+                            f"with {flag}=NAME (configs/judge/), or ~{judge.role} to grade without it")
+    return problems
+
+
 def model_identity(judge_cfg: DictConfig) -> str:
     """The judge model as a name that stays the same wherever it is served."""
     backend = judge_cfg.backend

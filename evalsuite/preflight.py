@@ -62,6 +62,9 @@ def check_task(cfg: DictConfig) -> list[str]:
     spec = _attempt(lambda: resolve(cfg), problems)
     if spec is None:
         return problems
+    from evalsuite.judge import judge_problems
+
+    problems += _attempt(lambda: judge_problems(cfg, spec), problems) or []
     if spec.preflight is not None:
         problems += _attempt(lambda: spec.preflight(cfg), problems) or []
         return problems

@@ -153,8 +153,9 @@ def test_each_judged_task_end_to_end_against_the_stand_in(task, stand_in, tmp_pa
     assert asked == len(judgements) > 0
     assert all(j["judge_name"] == "stand-in" and j["reply"] and j["tokens"] > 0 for j in judgements)
     summary = json.loads((task_dir / "summary.json").read_text())
-    assert summary["judge"]["name"] == "stand-in" and summary["judge_unparseable"] == 0
-    ledger = summary["judge_ledger"]["stand-in"]
+    judge = summary["sections"]["judge"]
+    assert judge["name"] == "stand-in" and judge["unparseable"] == 0
+    ledger = judge["ledger"]["stand-in"]
     assert ledger["requests"] == len(judgements)
     assert ledger["cost"] == pytest.approx((ledger["tokens_in"] * 1.0 + ledger["tokens_out"] * 4.0) / 1e6)
     scores = sorted((s["sample_id"], s["value"]) for s in store.read_records(task_dir / "scores.jsonl"))
@@ -189,14 +190,15 @@ def test_arena_three_card_rows_and_a_variant_judge_side_by_side(stand_in, tmp_pa
                "judge_variant.backend.model_id=stand-in-lenient", f"judge_variant.backend.base_url={stand_in.base_url}")
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads((tmp_path / "run" / "arena_hard_v2" / "summary.json").read_text())
-    rows = summary["card_rows"]
+    rows = summary["sections"]["card_rows"]
     assert set(rows) == {"ArenaHard v2 Hard Prompt", "ArenaHard v2 Creative Writing"}
     # the stand-in's rule, the longer answer wins: the short code answer loses both games to the
     # baseline, the long poem (over twice the baseline's length) wins both
     assert rows["ArenaHard v2 Creative Writing"]["value"] == pytest.approx(100.0)
     assert summary["value"] == pytest.approx((rows["ArenaHard v2 Hard Prompt"]["value"] + 100.0) / 2)
-    assert summary["judge_variant"]["name"] == "lenient" and summary["judge_agreement"] is not None
-    assert "variant:judge lenient" in summary["breakdown"]
+    variant = summary["sections"]["judge"]["variant"]
+    assert variant["name"] == "lenient" and variant["agreement"] is not None
+    assert "judge lenient" in summary["variants"]
     judges = {j["judge_name"] for j in store.read_records(tmp_path / "run" / "arena_hard_v2" / "judgements.jsonl")}
     assert judges == {"stand-in", "lenient"}
     report = (tmp_path / "run" / "report.md").read_text()
@@ -210,7 +212,8 @@ def test_a_judge_returning_garbage_is_counted_never_a_verdict(stand_in, tmp_path
     proc = run("hle", tmp_path / "run", f"responses={responses}", *judged(stand_in, "stand-in-garbage"))
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads((tmp_path / "run" / "hle" / "summary.json").read_text())
-    assert summary["judge_unparseable"] == 3 and summary["judge_unparseable_rate"] == 100.0
+    judge = summary["sections"]["judge"]
+    assert judge["unparseable"] == 3 and judge["unparseable_rate"] == 100.0
     assert summary["scoring_error_rate"] == 100.0 and summary["value"] == 0.0
     scores = store.read_records(tmp_path / "run" / "hle" / "scores.jsonl")
     assert all(s["detail"]["judge_unparseable"] and "would rather not say" in s["detail"]["judge_reply_tail"]

@@ -38,10 +38,11 @@ def test_smollm2_judges_hle_through_the_hf_backend(embedded_model_dir, tmp_path)
     assert all(j["judge_name"] == "smollm2-hf" and j["reply"].strip() and 0 < j["tokens"] <= 48
                and j["prompt_tokens"] > 100 for j in judgements)  # the judge prompt, templated, counted
     summary = json.loads((task_dir / "summary.json").read_text())
-    assert summary["judge"]["name"] == "smollm2-hf" and summary["judge"]["backend"] == "hf"
+    judge = summary["sections"]["judge"]
+    assert judge["name"] == "smollm2-hf" and judge["backend"] == "hf"
     parsed = sum("confidence" in s["detail"] for s in store.read_records(task_dir / "scores.jsonl"))
-    assert parsed + summary["judge_unparseable"] == 2
-    assert summary["judge_ledger"]["smollm2-hf"]["tokens_out"] == sum(j["tokens"] for j in judgements)
+    assert parsed + judge["unparseable"] == 2
+    assert judge["ledger"]["smollm2-hf"]["tokens_out"] == sum(j["tokens"] for j in judgements)
     assert "(judge smollm2-hf)" in (tmp_path / "run" / "report.md").read_text()
     again = run(tmp_path / "run", responses)  # everything stored: the model is not even loaded
     assert again.returncode == 0 and "all 2 judgements already stored" in again.stderr, again.stderr[-2000:]

@@ -108,3 +108,18 @@ def test_an_unreachable_hub_switches_hub_clients_offline_a_reachable_one_does_no
     finally:
         server.shutdown()
     assert there == {"line": None, "env": None, "hub": False}
+
+
+def test_preflight_names_a_hosted_judge_whose_key_is_not_set(tmp_path, monkeypatch):
+    """IMO AnswerBench's default judge is Gemini through its hosted API: without the key the run
+    would fail only after generating; the preflight says so first, and ~judge needs no key."""
+    from evalsuite import preflight
+
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    problems = preflight.check_task(compose(["task=imo_answerbench", "data=sample", f"run_dir={tmp_path}"]))
+    assert any(p.startswith("judge gemini-2.5-pro needs $GEMINI_API_KEY (its API key) set") for p in problems), problems
+    assert not any("API key" in p for p in preflight.check_task(
+        compose(["task=imo_answerbench", "data=sample", f"run_dir={tmp_path}", "~judge"])))
+    monkeypatch.setenv("GEMINI_API_KEY", "set")
+    assert not any("API key" in p for p in preflight.check_task(
+        compose(["task=imo_answerbench", "data=sample", f"run_dir={tmp_path}"])))

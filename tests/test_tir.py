@@ -246,7 +246,7 @@ def test_call_cap_and_budget_end_conversations(stand_in, tmp_path):
     g = store.read_records(run_dir / "aime25-tir" / "generations.jsonl")[0]
     assert g["tir"]["end"] == "budget" and g["finish_reason"] == "length"
     summary = json.loads((run_dir / "aime25-tir" / "summary.json").read_text())
-    assert summary["tir"]["hit_budget"] == 1
+    assert summary["sections"]["tir"]["hit_budget"] == 1
 
 
 def _is_sandbox(p: Path) -> bool:
