@@ -83,6 +83,15 @@ def splice_out(data_out: int, parts) -> None:
             sent += moved
 
 
+def _running(pid: int) -> bool:
+    """Is the process there and not yet a zombie?"""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return False
+
+
 def reap_exited(on_reaped) -> None:
     """Collect every child that has exited, without blocking: on_reaped(pid, status, usage) each
     (as pid 1 of a program's namespace, orphans are ours to reap)."""
@@ -1354,12 +1363,20 @@ class SessionServer(Server):
         session's own process is left between cells."""
         if not self.isolation.get("pid"):
             return
-        for p in os.listdir("/proc"):
-            if p.isdigit() and int(p) not in (1, self.pid):
-                try:
-                    os.kill(int(p), signal.SIGKILL)
-                except OSError:
-                    pass
+        strays = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, self.pid)]
+        for pid in strays:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        # a kill lands asynchronously: wait (briefly) until each is dead, so the next cell never sees
+        # one of them still running
+        deadline = time.monotonic() + 2.0
+        while strays and time.monotonic() < deadline:
+            reap_exited(watch.reaped)
+            strays = [pid for pid in strays if _running(pid)]
+            if strays:
+                time.sleep(0.005)
         reap_exited(watch.reaped)
 
     # -- one cell
