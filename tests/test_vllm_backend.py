@@ -241,7 +241,7 @@ def test_suite_reuses_one_engine_and_shuts_it_down_at_the_end(tmp_path):
 
     overrides = [*STAND_IN, "suite.tasks=[aime25,hmmt_feb25]", "limit=1", "samples=1", f"run_dir={tmp_path}"]
     summaries, failures = run_config(compose(["suite=smoke", *overrides]), ["suite=smoke", *overrides])
-    assert [s["task"] for s in summaries] == ["aime25", "hmmt_feb25"] and failures == {}
+    assert [s.task for s in summaries] == ["aime25", "hmmt_feb25"] and failures == {}
     engine, = FakeLLMStandIn.instances  # the same settings: one engine for both tasks ...
     assert engine.calls == [1, 1] and engine.shutdowns == 1  # ... stopped once, when the suite ended
 
@@ -252,7 +252,7 @@ def test_a_backend_error_ends_its_engine_the_suite_goes_on_and_its_row_says_why(
     overrides = [*STAND_IN, "suite.tasks=[aime25,hmmt_feb25]", "limit=1", "samples=1", f"run_dir={tmp_path}",
                  "+backend.engine_args.stand_in_first_generate_fails=CUDA error: an illegal memory access"]
     summaries, failures = run_config(compose(["suite=smoke", *overrides]), ["suite=smoke", *overrides])
-    assert [s["task"] for s in summaries] == ["hmmt_feb25"]
+    assert [s.task for s in summaries] == ["hmmt_feb25"]
     assert failures["aime25"].startswith("RuntimeError: CUDA error: an illegal memory access (the traceback is above")
     failed, fresh = FakeLLMStandIn.instances  # the failed engine is not handed to the next task
     assert failed.calls == [] and failed.shutdowns == 1 and fresh.calls == [1] and fresh.shutdowns == 1
