@@ -501,8 +501,7 @@ class _VLLMTurns:
         from evalsuite.backends.vllm import sampling_base
 
         self.backend = backend
-        self.base = sampling_base(sampling, skip_special_tokens=backend.skip_special_tokens) \
-            if hasattr(backend, "skip_special_tokens") else sampling_base(sampling)
+        self.base = sampling_base(sampling, skip_special_tokens=backend.skip_special_tokens)
         self.base["stop"] = [*(self.base.get("stop") or []), CALL_CLOSE]
         self.counter = 0
 
