@@ -483,7 +483,7 @@ def ledger(judge: Judge, stored: dict[str, dict]) -> dict[str, Any]:
 # ---------------------------------------------------------------- the dry run
 
 def size_judging(cfg: DictConfig, task: TaskSpec, samples: list[Sample], tokenizer: Any) -> dict[str, Any]:
-    """The judge's work at most: every answer judged (`judge_calls` asks each), each ask's prompt
+    """The judge's work at most: every answer judged (`calls_per_answer` asks each), each ask's prompt
     the task's judge template and references plus a policy answer as long as its budget, counted
     with the policy's tokenizer (the judge's may differ), and the judge's whole max_tokens out."""
     if not is_judged(task, cfg):
