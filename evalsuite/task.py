@@ -26,7 +26,7 @@ class Setting:
     choices: tuple[Any, ...] = ()
     minimum: float | None = None
     nullable: bool = False  # null is a value of its own (date_from: null = no lower bound)
-    doc: str = ""
+    doc: str = ""  # what the setting means, shown with an error about its value
 
 
 @dataclass(frozen=True)
@@ -123,16 +123,16 @@ def check_value(where: str, value: Any, setting: Setting) -> None:
     if value is None:
         if setting.nullable or setting.kind is dict:
             return
-        raise UserError(f"{where}=null is not allowed; give a value{_choices(setting)}")
+        raise UserError(f"{where}=null is not allowed; give a value{_choices(setting)}{_doc(setting)}")
     kinds = setting.kind if isinstance(setting.kind, tuple) else (setting.kind,)
     if int in kinds and float in kinds:  # "an integer or a number" says less than "a number"
         kinds = tuple(k for k in kinds if k is not int)
     ok = any(_is_kind(value, kind) for kind in kinds)
     if not ok:
         names = " or ".join(dict.fromkeys(KIND_NAMES.get(k, k.__name__) for k in kinds))
-        raise UserError(f"{where}={value!r} is not {names}{_choices(setting)}")
+        raise UserError(f"{where}={value!r} is not {names}{_choices(setting)}{_doc(setting)}")
     if setting.choices and value not in setting.choices:
-        raise UserError(f"{where}={value!r} is not one of its values{_choices(setting)}")
+        raise UserError(f"{where}={value!r} is not one of its values{_choices(setting)}{_doc(setting)}")
     if setting.minimum is not None and isinstance(value, (int, float)) and value < setting.minimum:
         raise UserError(f"{where}={value!r} must be at least {setting.minimum:g}")
 
@@ -147,6 +147,10 @@ def _is_kind(value: Any, kind: type) -> bool:
     if kind in (int, float):
         return isinstance(value, (int, float)) and not isinstance(value, bool) and (kind is float or value == int(value))
     return isinstance(value, kind)
+
+
+def _doc(setting: Setting) -> str:
+    return f" ({setting.doc})" if setting.doc else ""
 
 
 def _choices(setting: Setting) -> str:

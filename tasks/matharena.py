@@ -61,4 +61,5 @@ def same_answer(earlier: str, later: str) -> bool:
 
 
 TASK = TaskSpec(load=load, score=score, same_answer=same_answer,
-                settings={"prompt": Setting(str, choices=("card", "simple"), doc="card | simple: OPEN")})
+                settings={"prompt": Setting(str, choices=("card", "simple"),
+                                            doc="the card authors' prompt or other harnesses': OPEN, docs/protocol.md")})
