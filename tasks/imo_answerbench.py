@@ -21,7 +21,7 @@ from evalsuite.data import load_rows
 from evalsuite.errors import UserError
 from evalsuite.scoring.math import undecidable_reason
 from evalsuite.task import Setting, TaskSpec
-from evalsuite.types import Grade, Sample
+from evalsuite.types import Figures, Grade, Sample, Score
 from tasks import imo_autograder as autograder
 from tasks import matharena
 
@@ -74,11 +74,17 @@ def score(sample: Sample, answer: str, cfg) -> Grade:
     return grade
 
 
+def figures(samples: dict[str, Sample], scores: list[Score], cfg) -> Figures:
+    """With a judge: the share of answers it decided (the rest the checker settled)."""
+    judged = sum((s.detail or {}).get("decided_by") == "judge" for s in scores)
+    return Figures(metrics={"decided by the judge %": 100.0 * judged / len(scores)}) if judged and scores else Figures()
+
+
 def deviations(samples: list[Sample], cfg) -> list[str]:
     return [] if cfg.get("judge") is not None else [
         "no judge (~judge): the math checker alone (answers it cannot decide count wrong)"]
 
 
 TASK = TaskSpec(load=load, score=score, same_answer=matharena.same_answer, breakdown_by=("category", "level"),
-                judge=autograder.JUDGE, deviations=deviations,
+                judge=autograder.JUDGE, deviations=deviations, figures=figures,
                 settings={"prompt": Setting(str, choices=("card", "simple"))})

@@ -181,6 +181,8 @@ def test_imo_answerbench_asks_the_judge_only_what_the_checker_cannot_decide(stan
     decided = {s["sample_id"]: s["detail"]["decided_by"] for s in
                store.read_records(tmp_path / "run" / "imo_answerbench" / "scores.jsonl")}
     assert decided == {"evalsuite-ab-001": "checker", "evalsuite-ab-003": "checker", "evalsuite-ab-004": "judge"}
+    summary = json.loads((tmp_path / "run" / "imo_answerbench" / "summary.json").read_text())
+    assert summary["sections"]["metrics"]["decided by the judge %"] == pytest.approx(100 / 3)
 
 
 def test_arena_three_card_rows_and_a_variant_judge_side_by_side(stand_in, tmp_path):
