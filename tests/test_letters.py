@@ -122,6 +122,8 @@ def test_a_letter_outside_the_options_is_an_answer_and_wrong():
     ("Réponse : C", "C"), ("答案：B", "B"), ("Antwort: D", "D"), ("Respuesta: A", "A"), ("回答：C", "C"),
     ("정답: B", "B"), ("Ответ: С", "C"),  # a Cyrillic С that looks like the option letter
     ("Die Antwort ist (D).", "D"), ("答えは (B) です", "B"), ("La risposta è (F)", "F"), ("Jibu ni (J)", "J"),
+    ("La respuesta correcta es (B)", "B"), ("Die richtige Antwort ist C.", "C"), ("答案是B。", "B"),
+    ("The correct answer here is E", "E"), ("Правильный ответ: B", "B"), ("उत्तर (H) हो।", "H"),
     ("Odpověď: H", "H"), ("Відповідь: (G)", "G"), ("Trả lời: E", "E"), ("الإجابة: C", "C"),
     ("My answer: A is tempting, but the units disagree.\n\nWorking it through again...\nAnswer: C", "C"),
     ("\\boxed{B} is wrong; Answer: C", "C"),  # a box the text rejects

@@ -147,32 +147,40 @@ ANSWER_WORDS = (
     "الإجابة", "الجواب", "उत्तर", "উত্তর", "antwoord", "సమాధానం", "جواب", "ответ", "jawaban", "trả lời",
     "đáp án", "odpověď", "válasz", "risposta", "odgovor", "відповідь",
 )
-# "The answer is (X)" in each language (the phrases above without the letter), and the English
-# ways of committing to an option.
+# "The answer is (X)" in each language (lang_libs.py's phrases without the letter) where it is not
+# an answer word and an "is" (below), and the English ways of committing to an option.
 ANSWER_IS = (
-    r"answer[*_]*\s+(?:is|should be|would be|must be|will be|has to be|seems to be|appears to be)"
-    r"(?:\s+(?:probably|likely|clearly|definitely|therefore|thus|then))?",
+    "答えは", "答案是", "答案为", "답은", "正解は", "정답은", "impendulo ithi", "tontu bi mooy", "ìdáhùn náà ni",
+    "คำตอบคือ", "الإجابة هي", "उत्तर है", "উত্তর হল", "उत्तर आहे", "jawabannya adalah", "câu trả lời là",
+    # the letter straight after the answer word: "उत्तर (X) हो।", "సమాధానం (X)", "جواب (X) ہے", "A válasz (X)"
+    "उत्तर", "సమాధానం", "جواب", "a válasz",
+)
+COMMITMENTS = (
     r"(?:correct|right|best|final|only)\s+(?:option|choice)\s+(?:is|should be|would be|must be)",
     r"(?:I'll|I will|I'd|I would|I am going to|I'm going to|let's|we'll|we will|I)\s+"
     r"(?:go with|choose|pick|select|opt for|settle on)",
-    "答えは", "答案是", "答案为", "답은", "la réponse est", "die antwort ist", "la respuesta es", "a resposta é",
-    "impendulo ithi", "jibu ni", "tontu bi mooy", "ìdáhùn náà ni", "คำตอบคือ", "الإجابة هي", "उत्तर है",
-    "উত্তর হল", "उत्तर आहे", "उत्तर", "die antwoord is", "సమాధానం", "جواب", "jawabannya adalah",
-    "câu trả lời là", "odpověď je", "a válasz", "la risposta è", "odgovor je",
 )
+# "The correct answer is (X)": an answer word, one optional word ("die richtige Antwort ist", "la
+# respuesta correcta es"), and "is" in the answer's language.
+COPULAS = ("is", "ist", "est", "es", "é", "è", "je", "ni", "adalah", "là", "er", "är", "on", "jest", "este",
+           "should be", "would be", "must be", "will be", "has to be", "seems to be", "appears to be")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
-def _word(word: str) -> str:
-    """A lead word as a pattern: spaces flexible, and not the tail of a longer word, except in
+def _words(words) -> str:
+    """Lead words as one pattern: spaces flexible, and not the tail of a longer word, except in
     scripts written without spaces (答案 inside 正确答案)."""
-    pattern = r"\s+".join(re.escape(unicodedata.normalize("NFKC", part)) for part in word.split())
-    cjk = re.match(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]", word)
-    return pattern if cjk else r"(?<!\w)" + pattern
+    def one(word: str) -> str:
+        return r"\s+".join(re.escape(unicodedata.normalize("NFKC", part)) for part in word.split())
+    spaced = [one(w) for w in sorted(words, key=len, reverse=True) if not _CJK.match(w)]
+    unspaced = [one(w) for w in sorted(words, key=len, reverse=True) if _CJK.match(w)]
+    return "(?:(?<!\\w)(?:" + "|".join(spaced) + ")" + ("|" + "|".join(unspaced) if unspaced else "") + ")"
 
 
 _LEAD = re.compile(
-    "(?:" + "|".join(_word(w) for w in sorted(ANSWER_WORDS, key=len, reverse=True)) + r")[*_\s]*[:\-–—=]"
-    + "|(?:" + "|".join(r"(?<!\w)" + p if p.startswith(("answer", "(?:")) else _word(p) for p in ANSWER_IS) + r")(?:[*_\s]*:)?",
+    _words(ANSWER_WORDS) + r"(?:[*_\s]*[:\-–—=]|[*_]*(?:\s+\w+)?\s+(?:" + "|".join(COPULAS) + r")(?!\w)"
+    r"(?:\s+(?:probably|likely|clearly|definitely|therefore|thus|then))?)"
+    + "|(?:" + _words(ANSWER_IS) + "|(?<!\\w)(?:" + "|".join(COMMITMENTS) + r")(?!\w))(?:[*_\s]*:)?",
     re.IGNORECASE)
 _FRAGMENT_CHARS = 80
 
