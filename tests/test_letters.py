@@ -13,6 +13,7 @@ from evalsuite.scoring.letters import (MMLU_PROX_ANSWER_PHRASES, READINGS, Quest
                                        read_nemo_skills_mmlu_prox)
 from tasks import gpqa, mmlu_prox
 from tasks import multiple_choice as mc
+from tests.conftest import assert_one_line_error
 from tests.fixtures_run import figures_by_name
 
 TEN = "ABCDEFGHIJ"
@@ -66,6 +67,11 @@ def test_each_row_names_its_reading():
     assert compose(["task=mmlu_prox"]).task.letter_reading == "nemo_skills_mmlu_prox"
     assert compose(["task=longbench_v2"]).task.letter_reading == "lenient"  # its own template: see its YAML
     assert set(READINGS) == {"nemo_skills", "nemo_skills_mmlu_prox", "lenient"}
+
+
+def test_an_unknown_reading_is_a_one_line_error(cli):
+    proc = cli("task=gpqa_diamond", "data=sample", "task.letter_reading=strict", "dry_run=true")
+    assert_one_line_error(proc, "task.letter_reading='strict'", "nemo_skills, nemo_skills_mmlu_prox, lenient")
 
 
 def test_mmlu_prox_grades_with_the_rows_language():

@@ -16,8 +16,8 @@ consulted. Nothing here raises on any text.
   its last standalone capital letter; else the last `Answer: X` anywhere (case-insensitive). It never
   reports an answer as ambiguous: several letters give the last.
 - `lenient`: ours, reading what a model commits to in any common form (docs/multiple_choice.md): a
-  box (unless the text rejects it), else the latest answer statement in English or one of
-  MMLU-ProX's 29 languages, else a last line that is only a choice. An answer that names two or more
+  box (unless the text rejects it), else a last line that is only a choice, else the latest answer
+  statement in English or one of MMLU-ProX's 29 languages. An answer that names two or more
   letters ("Answer: A or B", "\\boxed{A, C}") is `ambiguous`: no letter, graded wrong.
 """
 from __future__ import annotations
@@ -307,10 +307,9 @@ LENIENT = "lenient"
 def read_choice_letter(text: str, letters: str = "ABCD", reading: str = LENIENT, language: str = "en") -> ChoiceReading:
     """The letter `text` commits to under the named reading; never raises (a reading that fails on
     some text reads no letter)."""
+    read = READINGS[reading]  # a name outside READINGS is the caller's error (the task settings check it)
     try:
-        return READINGS[reading](text if isinstance(text, str) else "", Question(letters, language))
-    except KeyError:
-        raise
+        return read(text if isinstance(text, str) else "", Question(letters, language))
     except Exception:  # defensive: a scorer must never fail on model output
         return NONE
 
