@@ -278,7 +278,7 @@ def read_lenient(text: str, question: Question = Question()) -> ChoiceReading:
         reading = _reading(boxed, letters, "boxed")
         if reading and not _box_rejected(text, boxed):
             return reading
-    lines = [line for line in text.splitlines() if line.strip()]
+    lines = [line for line in text.split("\n") if line.strip()]
     last = lines[-1].strip() if lines else ""
     if _BARE_LINE.fullmatch(last) and (len(lines) == 1 or not last.islower()):
         reading = _reading(last, letters, "last_line")
