@@ -35,6 +35,7 @@ TEN = "ABCDEFGHIJ"
     ("Answer: B or C", "B"),  # the first letter after Answer:
     ("\\boxed{b}", "B"),  # one character, upper-cased as it is
     ("\\boxed{5}", "5"),  # one character, even a digit: an answer, and wrong
+    ("\\boxed{ß}", "SS"),  # upper-cased as Python does
     ("\\boxed{ب}", "B"), ("\\boxed{Ｃ}", "C"),  # its Arabic and fullwidth A-D map
     ("\\boxed {B}", None),  # no brace right after \boxed: no box
     ("\\boxed{A} then \\boxed{B", None),  # an unclosed last box: no box, no earlier one
@@ -181,7 +182,7 @@ _PIECES = ["\\boxed{", "}", "Answer:", "answer is", "A", "I", " or ", "**", "(",
 def test_no_text_makes_a_reading_raise(text, language, letters):
     for name in READINGS:
         reading = READINGS[name](text, Question(letters, language))
-        assert reading.letter is None or len(reading.letter) == 1
+        assert reading.letter is None or reading.letter.strip()  # NeMo-Skills upper-cases any one character: ß -> SS
         if name == "lenient":
             assert reading.letter is None or reading.letter in letters
         assert read_choice_letter(text, letters, name, language) == reading

@@ -70,7 +70,8 @@ _LETTER_SLOT = r"\(?([ABCDEFGHIJ])\)?"
 
 
 def mmlu_prox_pattern(language: str) -> str:
-    """The answer pattern NeMo-Skills' MMLU-ProX preparation writes for a row in `language`."""
+    """The answer pattern NeMo-Skills' MMLU-ProX preparation writes for a row in `language`
+    (English's for a row whose language is not one of the 29)."""
     phrase = MMLU_PROX_ANSWER_PHRASES.get(language, MMLU_PROX_ANSWER_PHRASES["en"])
     head, tail = phrase.split("({})")
     if language == "en":  # "the answer is" -> "answer is", stars allowed around the bracketed letter
