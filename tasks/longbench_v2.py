@@ -12,10 +12,12 @@ model's own tokenizer. As the benchmark's own code does, the head and the tail o
 kept; we cut the document alone, never the question after it. `meta.prompt_tokens` is the exact
 count (the pipeline trusts it instead of tokenizing again), `meta.cut_tokens` what was removed.
 
-Graded by the family's letter reader (a boxed letter, "The correct answer is X", "Answer: X");
-The variant `official_extraction` grades with the benchmark's own rule instead: the first "The correct
-answer is (X)" or "The correct answer is X", asterisks removed. Breakdown: per length bucket,
-difficulty and domain.
+Graded by the family's lenient letter reading (`task.letter_reading: lenient`): NeMo-Skills' rule,
+the card's tooling's, belongs with NeMo-Skills' own LongBench v2 prompt (which asks for "Answer:
+\\boxed{X}") and reads no letter in this template's "The correct answer is (X)"; it is reported as
+the variant `nemo_skills_letters`. The variant `official_extraction` grades with the benchmark's own
+rule: the first "The correct answer is (X)" or "The correct answer is X", asterisks removed.
+Breakdown: per length bucket, difficulty and domain.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from typing import Any
 
 from evalsuite.data import load_rows
 from evalsuite.errors import UserError
+from evalsuite.scoring.letters import read_choice_letter
 from evalsuite.task import TaskSpec
 from evalsuite.types import Grade, Sample
 from tasks import multiple_choice as mc
@@ -125,11 +128,15 @@ def official_letter(answer: str) -> str | None:
 
 
 def score(sample: Sample, answer: str, cfg) -> Grade:
-    """Our letter reading; the variant `official_extraction` grades the benchmark's own rule."""
+    """The family's grade (task.letter_reading); the variants `official_extraction` (the benchmark's
+    own rule) and `nemo_skills_letters` (the card's tooling's rule on this template)."""
     grade = mc.score(sample, answer, cfg)
     official = official_letter(answer)
     grade.detail["official_letter"] = official
     grade.variants["official_extraction"] = float(official == sample.reference["letter"])
+    nemo = read_choice_letter(answer or "", mc.letter_set(cfg), "nemo_skills").letter
+    grade.detail["nemo_skills_letter"] = nemo
+    grade.variants["nemo_skills_letters"] = float(nemo == sample.reference["letter"])
     return grade
 
 

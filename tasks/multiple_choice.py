@@ -3,7 +3,9 @@
 Every multiple-choice benchmark (GPQA's four shuffled options, MMLU-Pro's ten, MMLU-Redux's four,
 LongBench v2's four after a long document) turns its rows into `Choice` records and leaves the rest
 here: the prompt styles, an optional seeded option shuffle (recorded with every score), the grading
-through the one letter reader (evalsuite/scoring/letters.py) and the per-group breakdown.
+through the letter readings (evalsuite/scoring/letters.py: the card's tooling's rule named by
+`task.letter_reading` as the headline, the lenient reading beside it as the variant
+`lenient_letters`) and the per-group breakdown.
 
 `task.letters` is the letter set a benchmark offers (ABCD, ABCDEFGHIJ): the prompt lists all of them,
 as NVIDIA's prompts do even for a row with fewer options, and the grader reads any of them, so a
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from evalsuite.errors import UserError
-from evalsuite.scoring.letters import read_choice_letter
+from evalsuite.scoring.letters import LENIENT, READINGS, read_choice_letter
 from evalsuite.task import Setting
 from evalsuite.types import Grade, Sample
 
@@ -77,7 +79,9 @@ def family_settings(styles: Sequence[str], shuffles: Sequence[str] = SHUFFLES) -
     """The family's `task.*` settings for a benchmark's TaskSpec; `styles`: the prompt styles this
     benchmark offers (LongBench v2 has its own template)."""
     return {"prompt_style": Setting(str, choices=tuple(styles)), "shuffle": Setting(str, choices=tuple(shuffles)),
-            "shuffle_seed": Setting(int), "letters": Setting(str, doc="the option letters from A on: ABCD, ABCDEFGHIJ")}
+            "shuffle_seed": Setting(int), "letters": Setting(str, doc="the option letters from A on: ABCD, ABCDEFGHIJ"),
+            "letter_reading": Setting(str, choices=tuple(READINGS),
+                                      doc="how the chosen letter is read: the card's tooling's rule or lenient")}
 
 
 def settings(cfg: Any) -> Settings:
@@ -162,22 +166,30 @@ def sample_for_k(sample: Sample, k: int, cfg: Any) -> Sample:
 
 
 def score(sample: Sample, answer: str, cfg: Any, option_names: Sequence[str] | None = None) -> Grade:
-    """1.0 when the letter the answer commits to is the correct one. maj@k votes on the source option
+    """1.0 when the letter the headline reading (`task.letter_reading`) finds is the correct one;
+    the variant `lenient_letters` grades the lenient reading. maj@k votes on the source option
     (`answer_key`: its name in `option_names`, else its source letter), never the shown letter:
     under a per-sample shuffle one letter is another option in each k."""
     letters = letter_set(cfg)
-    reading = read_choice_letter(answer or "", letters)
+    rule = str(cfg.task.get("letter_reading") or "nemo_skills")
+    language = str(sample.meta.get("language") or "en")
+    reading = read_choice_letter(answer or "", letters, rule, language)
     ref = sample.reference
     detail: dict[str, Any] = {"correct_letter": ref["letter"], "order": ref["order"], "k": ref.get("k", 0),
-                              "read_from": reading.source}
+                              "letter_reading": rule, "read_from": reading.source}
+    variants: dict[str, float] = {}
+    if rule != LENIENT:
+        lenient = read_choice_letter(answer or "", letters, LENIENT, language)
+        detail["lenient_letter"] = lenient.letter
+        variants["lenient_letters"] = float(lenient.letter == ref["letter"])
     if reading.ambiguous:
         detail["reason"] = "the answer names several letters"
     if reading.letter is None:
-        return Grade(0.0, None, detail)
-    shown = letters.index(reading.letter)
-    if shown < len(ref["order"]):
+        return Grade(0.0, None, detail, variants=variants)
+    shown = letters.find(reading.letter)
+    if 0 <= shown < len(ref["order"]):
         source = ref["order"][shown]
         detail["answer_key"] = option_names[source] if option_names else ALPHABET[source]
     else:
-        detail["answer_key"] = reading.letter  # a letter past the last option: wrong, but an answer
-    return Grade(float(reading.letter == ref["letter"]), reading.letter, detail)
+        detail["answer_key"] = reading.letter  # a letter past the last option (or no letter at all): wrong, but an answer
+    return Grade(float(reading.letter == ref["letter"]), reading.letter, detail, variants=variants)

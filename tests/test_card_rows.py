@@ -315,6 +315,7 @@ def test_new_rows_end_to_end_on_the_embedded_model(cli, tmp_path, embedded_model
     variants = {t: json.loads((run_dir / t / "summary.json").read_text())["variants"] for t in
                 ("mmlu_redux", "longbench_v2", "imo_answerbench")}
     assert "nvidia_bug" in variants["mmlu_redux"] and "official_extraction" in variants["longbench_v2"]
+    assert "lenient_letters" in variants["mmlu_redux"] and "nemo_skills_letters" in variants["longbench_v2"]
     assert "if_judged_right" in variants["imo_answerbench"]
     assert "NVIDIA's 6 languages" in report_md  # MMLU-ProX's default subset is flagged
 

@@ -185,8 +185,14 @@ def test_score(samples):
     assert grade.value == 1.0 and grade.extracted == right
     assert grade.detail["order"] == s.reference["order"] and grade.detail["answer_key"] == "Correct Answer"
     assert gpqa.score(s, f"Answer: {wrong}", cfg).value == 0.0
+    # Two letters: the headline reads them as the card's tooling does (the first letter after
+    # "Answer:"); the lenient reading, the variant beside it, calls them ambiguous and wrong.
     both = gpqa.score(s, f"Answer: {right} or {wrong}", cfg)
-    assert both.value == 0.0 and both.extracted is None and "several" in both.detail["reason"]
+    assert both.value == 1.0 and both.extracted == right and both.detail["letter_reading"] == "nemo_skills"
+    assert both.variants == {"lenient_letters": 0.0} and both.detail["lenient_letter"] is None
+    lenient = gpqa.score(s, f"Answer: {right} or {wrong}", make_cfg(letter_reading="lenient"))
+    assert lenient.value == 0.0 and lenient.extracted is None and "several" in lenient.detail["reason"]
+    assert lenient.variants == {}  # the headline is the lenient reading: no variant repeats it
     assert gpqa.score(s, "", cfg).extracted is None
 
 
