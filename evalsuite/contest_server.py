@@ -201,6 +201,12 @@ class JudgeServer(sb.Server):
                 for target, fd in zip((0, 1, 2), staged):
                     os.dup2(fd, target, inheritable=True)
                 os.closerange(3, 1 << 16)
+                # Python ignores SIGPIPE and SIGXFSZ, and an ignored signal survives exec: a program
+                # writing to an interactor that has gone must die of SIGPIPE, one over its file limit
+                # of SIGXFSZ, as anywhere else
+                for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT):
+                    signal.signal(sig, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_SETMASK, [])
                 stack = int(limits.get("stack_mb", limits["address_space_mb"])) << 20
                 resource.setrlimit(resource.RLIMIT_STACK, (stack, stack))
                 self._confine(confine, cpu_s, work_dir, uid)
