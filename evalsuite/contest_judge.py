@@ -34,6 +34,7 @@ VERDICTS = ("pass", "wrong", "timeout", "memory", "runtime_error", "output_limit
             "sandbox_error")
 COMPILE_MESSAGE_LINES = 12  # the first lines of a compiler's complaint, for the viewer
 CHECKER_MESSAGE_BYTES = 4096
+CACHE_ENV = "EVALSUITE_CONTEST_CACHE"  # where compiled binaries are kept (default: EVALSUITE_CACHE/contest-binaries)
 # checker exit codes (testlib): 0 OK, 1 wrong answer, 2 presentation error, 3 the checker failed,
 # 7 partial points ("points X" in its message); anything else is the checker failing
 CHECKER_OK, CHECKER_WA, CHECKER_PE, CHECKER_FAIL, CHECKER_POINTS = 0, 1, 2, 3, 7
@@ -105,6 +106,8 @@ class BinaryCache:
     re-scoring a run compiles nothing. Files are written whole and renamed into place."""
 
     def __init__(self, root: Path | str | None = None):
+        if root is None and os.environ.get(CACHE_ENV):
+            root = os.environ[CACHE_ENV]
         if root is None:
             from evalsuite.embedded import cache_root
 
