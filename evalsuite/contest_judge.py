@@ -486,7 +486,10 @@ def _judge(box: JudgeBox, problem: Problem, source: str, settings: JudgeSettings
             continue
         built = _helper_binary(box, src, f"{role}.cpp", settings, cache)
         if not built.ok:
-            return JudgeResult("sandbox_error", False, 0.0, [], n, f"the problem's {role} does not compile: {built.message}")
+            fix = ("; it includes testlib.h: pass its path (task.testlib_h=PATH)"
+                   if "testlib.h" in (built.message or "") and settings.testlib_h is None else "")
+            return JudgeResult("sandbox_error", False, 0.0, [], n,
+                               f"the problem's {role} does not compile{fix}: {built.message}")
         helpers[role] = built.binary or b""
     files = dict(problem.grader_files, **{problem.contestant_file: source})
     units = [problem.contestant_file] + sorted(f for f in problem.grader_files if f.endswith((".cpp", ".cc")))

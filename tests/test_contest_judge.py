@@ -249,3 +249,10 @@ def test_compiler_bombs_are_contained(judge, name):
     assert r.verdict == "compile_error" and r.message, r
     assert sandbox_processes_on_host() == []
     healthy(judge)
+
+
+def test_a_checker_that_needs_testlib_names_the_setting(judge):
+    problem = Problem("needs-testlib", [JudgeTest("1\n", "1\n")], 1.0, 64, checker="testlib",
+                      checker_source='#include "testlib.h"\nint main(int argc, char* argv[]) { registerTestlibCmd(argc, argv); }\n')
+    r = judge.judge(problem, "int main(){}")
+    assert r.verdict == "sandbox_error" and "task.testlib_h=PATH" in r.message
