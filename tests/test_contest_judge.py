@@ -256,3 +256,32 @@ def test_a_checker_that_needs_testlib_names_the_setting(judge):
                       checker_source='#include "testlib.h"\nint main(int argc, char* argv[]) { registerTestlibCmd(argc, argv); }\n')
     r = judge.judge(problem, "int main(){}")
     assert r.verdict == "sandbox_error" and "task.testlib_h=PATH" in r.message
+
+
+@pytest.fixture()
+def listener():
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    yield s.getsockname()[1]
+    s.close()
+
+
+@pytest.mark.parametrize("name", sorted(cs.HOLDS))
+def test_isolation_holds_for_cpp(judge, listener, name, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", "hf_FAKE_" + uuid.uuid4().hex)  # never reaches a program
+    problem = Problem(name, [JudgeTest(f"{listener} {ROOT}\n", "ok\n")], 2.0, 256)
+    r = judge.judge(problem, cs.HOLDS[name])
+    assert r.passed, r  # the program printed "ok": what it tried failed
+    if name == "leaves_files":  # the next program finds nothing of it
+        assert judge.judge(problem, cs.HOLDS["finds_no_files"]).passed
+    assert sandbox_processes_on_host() == []
+
+
+@pytest.mark.parametrize("name", sorted(cs.FAILS))
+def test_hostile_cpp_programs_are_contained(judge, name):
+    code, verdicts = cs.FAILS[name]
+    r = judge.judge(Problem(name, [JudgeTest("", "ok\n")], 1.0, 256), code)
+    assert_contained(judge, r, *verdicts)
