@@ -218,17 +218,14 @@ def _settings(cfg) -> JudgeSettings | str:
     return JudgeSettings(toolchain, time_scale=scale, testlib_h=testlib_text)
 
 
-_problems: dict[str, Problem] = {}
 _judges: dict[tuple, ContestJudge] = {}
 _lock = threading.Lock()
 
 
 def _problem(sample: Sample) -> Problem:
-    path = sample.reference["archive"]
-    with _lock:
-        if path not in _problems:
-            _problems[path] = problem_from_archive(sample.id, _read_archive(Path(path)), f"problem {sample.id}")
-        return _problems[path]
+    """The problem with all its tests in memory (read again per chunk of answers: a benchmark's
+    tests are gigabytes, a chunk's few problems are not)."""
+    return problem_from_archive(sample.id, _read_archive(Path(sample.reference["archive"])), f"problem {sample.id}")
 
 
 def _judge(settings: JudgeSettings, workers: int) -> ContestJudge:
@@ -255,27 +252,31 @@ def _detail(result: JudgeResult) -> dict[str, Any]:
     return detail
 
 
-def score_batch(pairs: list[tuple[Sample, str]], cfg, judge: ContestJudge | None = None,
-                chunk: int = 256) -> Iterator[Grade]:
-    """Grades in order, every program of a chunk judged in parallel. Never raises on a model's
+def score_batch(pairs: list[tuple[Sample, str]], cfg, judge: ContestJudge | None = None) -> Iterator[Grade]:
+    """Grades in order, every program of a chunk judged in parallel (a chunk: a few times as many
+    answers as workers, so only its problems' tests are in memory). Never raises on a model's
     output; a machine without g++ records every answer as a scoring error naming the fix."""
     settings = _settings(cfg)
+    workers = int(cfg.task.get("workers") or os.cpu_count() or 1)
+    chunk = max(64, 4 * workers)
     for at in range(0, len(pairs), chunk):
         part = pairs[at:at + chunk]
         codes = [extract_code_block(answer, which="last", language="cpp") for _, answer in part]
         if isinstance(settings, str):
             yield from (Grade(0.0, c, {"verdict": "no_judge", "scoring_error": settings}) for c in codes)
             continue
-        jobs, owners, broken = [], [], {}
+        jobs, owners, broken, problems = [], [], {}, {}
         for i, ((sample, _), code) in enumerate(zip(part, codes)):
             if code is None:
                 continue
             try:
-                jobs.append((_problem(sample), code))
+                if sample.id not in problems:
+                    problems[sample.id] = _problem(sample)
+                jobs.append((problems[sample.id], code))
                 owners.append(i)
             except UserError as e:  # the problem's archive, not the answer: a scoring error
                 broken[i] = str(e)
-        the_judge = judge or _judge(settings, int(cfg.task.get("workers") or os.cpu_count() or 1))
+        the_judge = judge or _judge(settings, workers)
         results = dict(zip(owners, the_judge.judge_many(jobs)))
         for i in range(len(part)):
             if i in results:

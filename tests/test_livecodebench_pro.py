@@ -102,6 +102,15 @@ def test_no_compiler_is_a_scoring_error_naming_the_fix():
     assert grade.value == 0.0 and "make setup" in grade.detail["scoring_error"]
 
 
+@needs_gpp
+def test_a_broken_archive_is_a_scoring_error_not_a_wrong_answer(tmp_path):
+    (tmp_path / "lcbp-s1.zip").write_bytes(b"not a zip")
+    sample = lcbp.load(make_cfg())[0]
+    broken = type(sample)(sample.id, sample.messages, {"archive": str(tmp_path / "lcbp-s1.zip")}, sample.meta)
+    grade = lcbp.score(broken, "```cpp\nint main(){}\n```", make_cfg())
+    assert grade.detail["verdict"] == "no_tests" and "not a readable zip" in grade.detail["scoring_error"]
+
+
 # ------------------------------------------------------------------------------------ the CLI
 
 def _answer(code: str) -> str:
