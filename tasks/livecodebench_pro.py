@@ -133,6 +133,7 @@ def problem_from_archive(problem_id: str, files: dict[str, bytes], where: str) -
         if _lookup(files, name) is None:
             raise UserError(f"{where}: an interactive problem without its interactor {name}")
         interactor_source = text(name)
+        checker_source = None  # the interactor's verdict is final
     return Problem(problem_id, tests, parse_time(config.get("time", "2s"), where),
                    parse_memory(config.get("memory", "256m"), where),
                    checker="testlib" if checker_source else "tokens", checker_source=checker_source,
