@@ -140,11 +140,15 @@ def problem_from_archive(problem_id: str, files: dict[str, bytes], where: str) -
                    interactor_source=interactor_source)
 
 
-def _archive_path(cfg, problem_id: str) -> Path:
-    """Where a problem's tests are: the bundled sample set, task.tests_dir, or the pinned hub archive."""
+def _local_archive(cfg, problem_id: str) -> Path | None:
+    """A problem's tests on this machine (the bundled sample set, task.tests_dir), or None: the
+    pinned hub archive, fetched when its answers are scored (generation never needs the tests)."""
     dataset = cfg.task.dataset
     if cfg.data.get("source") == "sample" and not cfg.data.get("path"):
-        return SAMPLES_DIR / str(dataset.sample_tests) / problem_id
+        path = SAMPLES_DIR / str(dataset.sample_tests) / problem_id
+        if not path.exists():
+            raise UserError(f"{cfg.task.name} problem {problem_id}: no test archive at {path}")
+        return path
     if cfg.task.get("tests_dir"):
         root = Path(str(cfg.task.tests_dir)).expanduser()
         for candidate in (root / f"{problem_id}.zip", root / problem_id):
@@ -152,6 +156,11 @@ def _archive_path(cfg, problem_id: str) -> Path:
                 return candidate
         raise UserError(f"task.tests_dir={root} has no {problem_id}.zip (nor a directory {problem_id}); "
                         f"download {dataset.tests_hub_id} at revision {dataset.tests_revision} there")
+    return None
+
+
+def _hub_archive(cfg, problem_id: str) -> Path:
+    dataset = cfg.task.dataset
     try:
         from huggingface_hub import hf_hub_download
 
@@ -181,13 +190,11 @@ def load(cfg) -> list[Sample]:
         difficulty = str(row["difficulty"]).lower()
         if keep and difficulty not in keep:
             continue
-        path = _archive_path(cfg, pid)
-        if not path.exists():
-            raise UserError(f"{cfg.task.name} problem {pid}: no test archive at {path}")
+        path = _local_archive(cfg, pid)
         samples.append(Sample(
             id=pid,
             messages=[{"role": "user", "content": str(row["problem_statement"]).strip() + FORMAT_PROMPT}],
-            reference={"archive": str(path)},
+            reference={"archive": str(path) if path else None},
             meta={"difficulty": difficulty, "platform": str(row.get("platform") or "").lower(),
                   "title": str(row.get("problem_title") or "")}))
     if not samples:
@@ -223,10 +230,11 @@ _judges: dict[tuple, ContestJudge] = {}
 _lock = threading.Lock()
 
 
-def _problem(sample: Sample) -> Problem:
+def _problem(sample: Sample, cfg) -> Problem:
     """The problem with all its tests in memory (read again per chunk of answers: a benchmark's
     tests are gigabytes, a chunk's few problems are not)."""
-    return problem_from_archive(sample.id, _read_archive(Path(sample.reference["archive"])), f"problem {sample.id}")
+    path = Path(sample.reference["archive"]) if sample.reference.get("archive") else _hub_archive(cfg, sample.id)
+    return problem_from_archive(sample.id, _read_archive(path), f"problem {sample.id}")
 
 
 def _judge(settings: JudgeSettings, workers: int) -> ContestJudge:
@@ -272,7 +280,7 @@ def score_batch(pairs: list[tuple[Sample, str]], cfg, judge: ContestJudge | None
                 continue
             try:
                 if sample.id not in problems:
-                    problems[sample.id] = _problem(sample)
+                    problems[sample.id] = _problem(sample, cfg)
                 jobs.append((problems[sample.id], code))
                 owners.append(i)
             except UserError as e:  # the problem's archive, not the answer: a scoring error

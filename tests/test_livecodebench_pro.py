@@ -41,7 +41,7 @@ def test_sample_set_loads_in_the_benchmarks_layout():
                                                                       "lcbp-s3": "hard"}
     prompt = samples["lcbp-s1"].messages[0]["content"]
     assert prompt.startswith("You are given n integers") and prompt.endswith("```cpp\n// Your solution code here\n```")
-    plain, checked, interactive = (lcbp._problem(samples[p]) for p in ("lcbp-s1", "lcbp-s2", "lcbp-s3"))
+    plain, checked, interactive = (lcbp._problem(samples[p], make_cfg()) for p in ("lcbp-s1", "lcbp-s2", "lcbp-s3"))
     assert (plain.time_limit_s, plain.memory_mb, plain.checker, len(plain.tests)) == (1.0, 256, "tokens", 4)
     assert checked.checker == "testlib" and "testlib's calling convention" in checked.checker_source
     assert interactive.interactor_source and interactive.checker == "tokens"
@@ -85,6 +85,18 @@ def test_archive_layouts_and_limits():
 def test_bad_archives_are_one_line_errors(files, needle):
     with pytest.raises(UserError, match=needle.replace(".", r"\.").replace("(", r"\(")):
         lcbp.problem_from_archive("p", _zip(files), "problem p")
+
+
+def test_the_hub_tests_are_fetched_when_scored_and_a_failure_names_the_fix(tmp_path):
+    cfg = make_cfg()
+    cfg.data.source = "hub"
+    sample = lcbp.load(make_cfg())[0]
+    hub_sample = type(sample)(sample.id, sample.messages, {"archive": None}, sample.meta)
+    with pytest.raises(UserError, match="LiveCodeBench-Pro-Testcase .*task.tests_dir=DIR"):
+        lcbp._problem(hub_sample, cfg)  # offline here: one line with the fixes
+    cfg.task.tests_dir = str(tmp_path)
+    with pytest.raises(UserError, match="has no lcbp-s1.zip"):
+        lcbp.load(OmegaConf.merge(cfg, {"data": {"path": str(ROOT / "tasks/samples/livecodebench_pro.jsonl")}}))
 
 
 def test_the_card_rows_and_the_suites():
