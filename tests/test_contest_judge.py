@@ -18,7 +18,7 @@ from tasks import livecodebench_pro as lcbp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
 import contest_solutions as cs  # noqa: E402
-from test_sandbox import sandbox_processes_on_host  # noqa: E402
+from test_sandbox import SANDBOX_UID_MIN  # noqa: E402
 
 pytestmark = pytest.mark.skipif(toolchain_missing() is not None, reason=toolchain_missing() or "")
 
@@ -37,6 +37,25 @@ def judge(tmp_path_factory):
     j.close()
 
 
+def leftover_programs(judge) -> list[int]:
+    """Host PIDs of processes of a sandbox uid under this judge's servers (other sessions on the
+    machine may run sandboxes of their own: only ours are counted). An orphan in a server's PID
+    namespace is reparented to the server's init, so an escaped process is still found here."""
+    parent, uid = {}, {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = dict(line.split(":", 1) for line in (entry / "status").read_text().splitlines() if ":" in line)
+                parent[int(entry.name)], uid[int(entry.name)] = int(fields["PPid"]), int(fields["Uid"].split()[0])
+            except (OSError, KeyError, ValueError):
+                continue
+    ours, frontier = set(), set(judge.server_pids())
+    while frontier:
+        ours |= frontier
+        frontier = {p for p, pp in parent.items() if pp in frontier} - ours
+    return sorted(p for p in ours if uid.get(p, 0) >= SANDBOX_UID_MIN)
+
+
 def healthy(judge) -> None:
     r = judge.judge(sample_problem("lcbp-s1"), cs.PAIRS_RIGHT)
     assert r.passed, r
@@ -46,7 +65,7 @@ def assert_contained(judge, result, *verdicts) -> None:
     assert not result.passed, result
     if verdicts:
         assert result.verdict in verdicts, result
-    assert sandbox_processes_on_host() == []
+    assert leftover_programs(judge) == []
     healthy(judge)
 
 
@@ -96,7 +115,7 @@ def test_sample_programs_get_their_verdicts(judge):
     assert by_key[("lcbp-s1", "PAIRS_RIGHT")].score == 1.0 and by_key[("lcbp-s1", "PAIRS_WRONG")].score == 0.0
     assert "256 MiB" in by_key[("lcbp-s1", "PAIRS_HUNGRY")].message
     assert "more than 31 queries" in by_key[("lcbp-s3", "GUESS_WRONG")].message  # the interactor's own words
-    assert sandbox_processes_on_host() == []
+    assert leftover_programs(judge) == []
 
 
 def test_a_rescore_compiles_nothing(judge):
@@ -240,14 +259,14 @@ def test_printing_the_checkers_verdict_is_not_a_verdict(judge):
 def test_a_program_that_outlives_its_test(judge):
     r = judge.judge(sample_problem("lcbp-s2"), cs.HOSTILE["outlives_its_test"])
     assert r.passed and len(r.tests) == 3  # it answered right; its detached grandchild is gone
-    assert sandbox_processes_on_host() == []
+    assert leftover_programs(judge) == []
 
 
 @pytest.mark.parametrize("name", sorted(cs.COMPILER_BOMBS))
 def test_compiler_bombs_are_contained(judge, name):
     r = judge.judge(sample_problem("lcbp-s1"), cs.COMPILER_BOMBS[name])
     assert r.verdict == "compile_error" and r.message, r
-    assert sandbox_processes_on_host() == []
+    assert leftover_programs(judge) == []
     healthy(judge)
 
 
@@ -277,7 +296,7 @@ def test_isolation_holds_for_cpp(judge, listener, name, monkeypatch):
     assert r.passed, r  # the program printed "ok": what it tried failed
     if name == "leaves_files":  # the next program finds nothing of it
         assert judge.judge(problem, cs.HOLDS["finds_no_files"]).passed
-    assert sandbox_processes_on_host() == []
+    assert leftover_programs(judge) == []
 
 
 @pytest.mark.parametrize("name", sorted(cs.FAILS))
@@ -285,3 +304,28 @@ def test_hostile_cpp_programs_are_contained(judge, name):
     code, verdicts = cs.FAILS[name]
     r = judge.judge(Problem(name, [JudgeTest("", "ok\n")], 1.0, 256), code)
     assert_contained(judge, r, *verdicts)
+
+
+def test_an_interactive_programs_answer_stays_out_of_reach(judge):
+    """During an interactive run the answer file is in the box (the interactor reads it): owned by
+    the interactor's uid, it is still unreadable to the program, which cannot list the box, see
+    the interactor in /proc, nor signal it."""
+    secret = "SECRET-" + uuid.uuid4().hex
+    interactor = r"""
+#include <cstdio>
+#include <cstring>
+int main(int argc, char** argv) {  // accepts the one line that equals the answer file
+    char want[128] = {0}, got[128] = {0};
+    FILE* ans = std::fopen(argv[3], "r"); std::fscanf(ans, "%127s", want);
+    std::printf("go\n"); std::fflush(stdout);
+    if (std::scanf("%127s", got) != 1 || std::strcmp(got, want)) { std::fprintf(stderr, "wrong answer\n"); return 1; }
+    std::fprintf(stderr, "ok\n"); return 0;
+}
+"""
+    problem = Problem("secret-interactive", [JudgeTest("\n", secret + "\n")], 1.0, 64, interactor_source=interactor)
+    r = judge.judge(problem, cs.HOSTILE["reads_answers"])
+    assert r.verdict == "wrong" and "wrong answer" in r.message, r
+    assert judge.judge(problem, f'#include <cstdio>\nint main(){{char b[8]; std::scanf("%7s", b); std::puts("{secret}"); std::fflush(stdout);}}').passed
+    killer = ("#include <csignal>\n#include <cstdio>\n#include <unistd.h>\nint main(){ for (int p = 1; p < 4096; p++) "
+              "if (p != getpid()) kill(p, SIGKILL); kill(-1, SIGKILL); std::puts(\"x\"); std::fflush(stdout); }")
+    assert judge.judge(problem, killer).verdict == "wrong"  # the interactor lived to give its verdict
