@@ -351,10 +351,18 @@ class JudgeBox:
 
     def exec(self, program: dict[str, Any], interactor: dict[str, Any] | None = None, stdout_cap: int = 0,
              stderr_cap: int = CHECKER_MESSAGE_BYTES, keep_stdout: str | None = None,
-             collect: str | None = None) -> tuple[dict[str, Any], dict[str, bytes]]:
+             collect: str | None = None, put: Sequence[tuple[str, bytes | str, str, int]] = (),
+             drop_after: Sequence[str] = ()) -> tuple[dict[str, Any], dict[str, bytes]]:
+        """Run a program; `put` (name, data, owner, mode) files go into the box first and the
+        `drop_after` names leave it after, in the same round trip."""
+        blobs = [(name, data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data, owner, mode)
+                 for name, data, owner, mode in put]
         msg = {"op": "exec", "program": program, "interactor": interactor, "stdout_cap": stdout_cap,
-               "stderr_cap": stderr_cap, "keep_stdout": keep_stdout, "collect": collect}
-        self.handle._send(msg)
+               "stderr_cap": stderr_cap, "keep_stdout": keep_stdout, "collect": collect,
+               "put": [{"name": n, "size": len(b), "owner": o, "mode": m} for n, b, o, m in blobs],
+               "drop_after": list(drop_after)}
+        self.handle._send(msg, b"".join(b for _, b, _, _ in blobs))
+        self.files.update(n for n, _, _, _ in blobs)
         walls = [float(program["limits"]["wall_s"])] + ([float(interactor["limits"]["wall_s"])] if interactor else [])
         report = self.handle._recv(timeout=max(walls) + 60)
         if report.get("ev") != "exec":
@@ -368,6 +376,7 @@ class JudgeBox:
             data["collected"] = self.handle._read_exact(self.handle.data_r, int(report["collected"]), end, "a binary")
         if keep_stdout:
             self.files.add(keep_stdout)
+        self.files.difference_update(drop_after)
         return report, data
 
 
@@ -521,29 +530,30 @@ def _run_tests(box: JudgeBox, problem: Problem, settings: JudgeSettings, checker
     results = []
     for i, test in enumerate(problem.tests):
         # the input: owned by the helper uid, 0400; the program gets it only as fd 0, opened by the server
-        box.put("in", test.input, owner="helper", mode=0o400)
+        given = ("in", test.input, "helper", 0o400)
         if interactive:
-            box.put("ans", test.answer, owner="helper", mode=0o400)
-            box.put("tout", b"", owner="helper", mode=0o600)
             report, data = box.exec(
                 {"argv": [box.path("prog")], "as": "program", "limits": limits},
                 interactor={"argv": [box.path("interactor"), box.path("in"), box.path("tout"), box.path("ans")],
-                            "as": "helper", "limits": helper_limits})
+                            "as": "helper", "limits": helper_limits},
+                put=[given, ("ans", test.answer, "helper", 0o400), ("tout", b"", "helper", 0o600)],
+                drop_after=["in", "ans", "tout"])
             verdict = _interactive_verdict(report, data, tl, problem.memory_mb)
         else:
-            keep = "out" if checker else None
             report, data = box.exec({"argv": [box.path("prog")], "stdin": "in", "as": "program", "limits": limits},
-                                    stdout_cap=0 if checker else settings.max_output_mb << 20, keep_stdout=keep)
+                                    stdout_cap=0 if checker else settings.max_output_mb << 20,
+                                    keep_stdout="out" if checker else None, put=[given],
+                                    drop_after=[] if checker else ["in"])
             own, why = run_verdict(report, tl, problem.memory_mb)
             verdict = (own, 0.0, why)
-            if verdict[0] == "pass":
-                if checker:
-                    box.put("ans", test.answer, owner="helper", mode=0o400)
-                    verdict = _run_checker(box, settings)
-                else:
-                    why = compare_output(problem, data["stdout"].decode("utf-8", "replace"), test.answer)
-                    verdict = ("wrong", 0.0, why) if why else ("pass", 1.0, None)
-        box.drop(["in", "ans", "out", "tout"])
+            if own == "pass" and checker:
+                # the answer enters the box only now, every process of the program gone
+                verdict = _run_checker(box, settings, test.answer)
+            elif own == "pass":
+                why = compare_output(problem, data["stdout"].decode("utf-8", "replace"), test.answer)
+                verdict = ("wrong", 0.0, why) if why else ("pass", 1.0, None)
+            elif checker:
+                box.drop(["in", "out"])
         results.append(TestVerdict(i, verdict[0], verdict[1], round(float(report.get("cpu", 0.0)), 3),
                                    round(int(report.get("peak_bytes", 0)) / (1 << 20), 1), verdict[2]))
         if verdict[0] != "pass" and not problem.partial:
@@ -551,10 +561,11 @@ def _run_tests(box: JudgeBox, problem: Problem, settings: JudgeSettings, checker
     return results
 
 
-def _run_checker(box: JudgeBox, settings: JudgeSettings) -> tuple[str, float, str | None]:
+def _run_checker(box: JudgeBox, settings: JudgeSettings, answer: str) -> tuple[str, float, str | None]:
     limits = _limits(30.0, 60.0, 1024, settings)
     report, data = box.exec({"argv": [box.path("checker"), box.path("in"), box.path("out"), box.path("ans")],
-                             "as": "helper", "limits": limits}, stdout_cap=CHECKER_MESSAGE_BYTES)
+                             "as": "helper", "limits": limits}, stdout_cap=CHECKER_MESSAGE_BYTES,
+                            put=[("ans", answer, "helper", 0o400)], drop_after=["in", "out", "ans"])
     if report.get("killed"):
         return "sandbox_error", 0.0, f"the checker was stopped: {report['killed'][1]}"
     return checker_verdict(report.get("exit"), report.get("signal"), data["stdout"].decode("utf-8", "replace"),

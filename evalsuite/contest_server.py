@@ -159,30 +159,34 @@ class JudgeServer(sb.Server):
         return {"program": self.uid, "helper": self.helper_uid}.get(who)
 
     def put(self, msg: dict[str, Any]) -> None:
-        """A file from the harness's file pipe into the box, spliced (never through our memory)."""
-        n = int(msg["size"])
+        error = self._receive_files([msg])
+        sb.send_msg(self.ctrl_out, {"ev": "error", "error": error} if error else {"ev": "put"})
+
+    def _receive_files(self, files: list[dict[str, Any]]) -> str | None:
+        """Files from the harness's file pipe into the box, spliced (never through our memory),
+        in order; each {name, size, owner, mode}. A bad name: all are read and dropped, and why."""
         try:
-            path = self._path(str(msg["name"]))
+            paths = [self._path(str(f["name"])) for f in files]
         except ValueError as e:
-            self._discard_code(n)
-            sb.send_msg(self.ctrl_out, {"ev": "error", "error": str(e)})
-            return
-        self._unlink(path)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            left = n
-            while left > 0:
-                moved = os.splice(self.code_in, fd, left)
-                if moved == 0:
-                    raise EOFError
-                left -= moved
-            owner = self._owner(str(msg.get("owner", "root")))
-            if owner is not None:
-                os.fchown(fd, owner, owner)
-            os.fchmod(fd, int(msg.get("mode", 0o600)))
-        finally:
-            os.close(fd)
-        sb.send_msg(self.ctrl_out, {"ev": "put"})
+            self._discard_code(sum(int(f["size"]) for f in files))
+            return str(e)
+        for f, path in zip(files, paths):
+            self._unlink(path)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                left = int(f["size"])
+                while left > 0:
+                    moved = os.splice(self.code_in, fd, left)
+                    if moved == 0:
+                        raise EOFError
+                    left -= moved
+                owner = self._owner(str(f.get("owner", "root")))
+                if owner is not None:
+                    os.fchown(fd, owner, owner)
+                os.fchmod(fd, int(f.get("mode", 0o600)))
+            finally:
+                os.close(fd)
+        return None
 
     # -- one run
     def _spawn(self, spec: dict[str, Any], fds: tuple[int, int, int]) -> int:
@@ -223,7 +227,13 @@ class JudgeServer(sb.Server):
         return pid
 
     def exec(self, msg: dict[str, Any]) -> None:
+        """Run a program (with an interactor beside it): first the files that come with the order
+        (`put`), last the files it no longer needs (`drop_after`): one round trip per test."""
         self.counter += 1
+        error = self._receive_files(list(msg.get("put") or []))
+        if error:
+            sb.send_msg(self.ctrl_out, {"ev": "error", "error": error})
+            return
         program, interactor = msg["program"], msg.get("interactor")
         out_path, err_path, ierr_path = (os.path.join(self.box, f".{x}") for x in ("out", "err", "ierr"))
         for p in (out_path, err_path, ierr_path):
@@ -342,6 +352,8 @@ class JudgeServer(sb.Server):
                 os.close(fd)
             for p in (out_path, err_path, ierr_path):
                 self._unlink(p)
+            for name in msg.get("drop_after") or []:
+                self._unlink(self._path(str(name)))
             self._wipe_scratch()
 
     @staticmethod
