@@ -233,7 +233,7 @@ def _set_pipe_size(fd: int) -> None:
 class _ServerHandle:
     """One fork server process, its four pipes and the test inputs it holds."""
 
-    def __init__(self, cgroup: str | None, scratch_mb: int, session: bool = False):
+    def __init__(self, cgroup: str | None, scratch_mb: int, session: bool = False, script: Path = SERVER_SCRIPT):
         self.work_root = tempfile.mkdtemp(prefix="evalsuite-sandbox-")
         os.chmod(self.work_root, 0o711)
         code_r, self.code_w = os.pipe()
@@ -245,7 +245,7 @@ class _ServerHandle:
         # -I: ignore PYTHON* variables and the user's site dir; env: nothing of ours reaches it
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-I", str(SERVER_SCRIPT), "--serve", json.dumps(config)],
+                [sys.executable, "-I", str(script), "--serve", json.dumps(config)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                 env={"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"},
                 close_fds=True, pass_fds=(code_r, data_w), start_new_session=True)

@@ -974,9 +974,12 @@ class Server:
             pass
         os._exit(0)
 
-    def _confine(self, limits: dict[str, Any], cpu_s: int, work_dir: str) -> None:
+    def _confine(self, limits: dict[str, Any], cpu_s: int, work_dir: str, uid: int | None = None) -> None:
         """What every program's (and session's) process runs under, applied in the forked child
-        before any of its code: rlimits, its own uid, no new privileges, seccomp, a bare environment."""
+        before any of its code: rlimits, its own uid, no new privileges, seccomp, a bare environment.
+        `uid`: another unprivileged uid than the server's (the contest judge's checkers and
+        interactors run apart from the program they judge)."""
+        uid = self.uid if uid is None else uid
         for res, value in ((resource.RLIMIT_CPU, cpu_s),
                            (resource.RLIMIT_AS, int(limits["memory_mb"]) << 20),
                            (resource.RLIMIT_FSIZE, int(limits["max_output_mb"]) << 20),
@@ -987,12 +990,12 @@ class Server:
             except (ValueError, OSError):
                 pass
         os.chdir(work_dir)
-        if self.uid is not None:
+        if uid is not None:
             # counted per uid, and root is exempt: it only bites after setuid
             resource.setrlimit(resource.RLIMIT_NPROC, (int(limits["max_processes"]),) * 2)
             os.setgroups([])
-            os.setresgid(self.uid, self.uid, self.uid)
-            os.setresuid(self.uid, self.uid, self.uid)
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
         # after setuid (which clears it): the program dies with the server, namespace or not
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
@@ -1436,7 +1439,9 @@ class SessionServer(Server):
         except ProgramKilled:
             return None
 
-def serve(config: dict[str, Any]) -> None:
+def serve(config: dict[str, Any], server_class: type | None = None) -> None:
+    """Enter the namespaces and the new root, then serve: `server_class` (a Server subclass; the
+    contest judge's evalsuite/contest_server.py) or by default a program or session server."""
     # No PR_SET_PDEATHSIG towards the harness: it fires when the *thread* that started us ends,
     # and the harness starts servers from worker threads. A harness that dies closes our control
     # pipe: the server sees it between programs and during every test, and ends (with it, as init
@@ -1470,7 +1475,8 @@ def serve(config: dict[str, Any]) -> None:
                          private_tmp=False)
     isolation["seccomp"] = _probe_seccomp()
     isolation["limits"] = limits_in_force(isolation)
-    server = (SessionServer if config.get("session") else Server)(config, isolation, ctrl_in, ctrl_out, cgroup)
+    server_class = server_class or (SessionServer if config.get("session") else Server)
+    server = server_class(config, isolation, ctrl_in, ctrl_out, cgroup)
     send_msg(ctrl_out, {"ready": True, "isolation": isolation})
     try:
         server.loop()

@@ -35,7 +35,7 @@ from evalsuite.types import Generation, Request, Sample
 TOOL_PROMPT = (Path(__file__).resolve().parent / "card" / "tir_system_prompt.txt").read_text(encoding="utf-8").removesuffix("\n")
 TOOL_NAME = "stateful_python_code_exec"
 CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
-TIR_TASKS = ("aime25", "aime26", "hmmt_feb25", "livecodebench")
+TIR_TASKS = ("aime25", "aime26", "hmmt_feb25", "livecodebench", "livecodebench_pro")
 CALL_FORMAT = f"{CALL_OPEN}\n<function={TOOL_NAME}>\n<parameter=code>\nYOUR CODE\n</parameter>\n</function>\n{CALL_CLOSE}"
 # OPEN: what a malformed call gets back (recorded in run.json and the summary)
 MALFORMED_REPLY = "Error: the tool call could not be parsed ({why}). Call the tool in exactly this format:\n" + CALL_FORMAT

@@ -11,7 +11,7 @@ from typing import Literal
 
 # An opening fence: 3+ backticks, an optional info string ("python", "py3", "python title=x").
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,})[ \t]*([^`\n]*?)[ \t]*$")
-LANGUAGE_ALIASES = {"python": {"python", "py", "python3", "py3"}}
+LANGUAGE_ALIASES = {"python": {"python", "py", "python3", "py3"}, "cpp": {"cpp", "c++", "cc", "cxx"}}
 
 
 @dataclass
