@@ -12,7 +12,7 @@ from typing import Any, Callable
 from omegaconf import DictConfig
 
 from evalsuite.errors import UserError
-from evalsuite.render import build_messages, render_prompt
+from evalsuite.render import build_messages, history_messages, render_prompt
 from evalsuite.rundir import current_shard
 from evalsuite.sharding import shard_index
 from evalsuite.task import TaskSpec
@@ -63,7 +63,8 @@ def build_requests(cfg: DictConfig, samples: list[Sample], tokenizer: Any, todo:
             view = sample_for_k(spec, s, k, cfg)
             key = repr(view.messages)
             if key not in rendered:
-                messages = build_messages(view.messages, cfg.get("system_prompt"))
+                # a chat server gets the history already ruled, as the template would see it
+                messages = history_messages(build_messages(view.messages, cfg.get("system_prompt")), cfg.model)
                 rendered[key] = (messages, render_prompt(tokenizer, messages, thinking, cfg.model))
             messages, prompt = rendered[key]
             requests.append(Request(s.id, k, prompt, request_seed(base_seed, s.id, k), messages))
