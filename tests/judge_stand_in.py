@@ -1,5 +1,6 @@
 """A STAND-IN JUDGE for tests: a real OpenAI-compatible HTTP server on localhost that answers the
-judge prompts of HLE, ArenaHard v2 and IMO-Bench by fixed rules instead of judgement (a paid judge
+judge prompts of HLE, ArenaHard v2, IMO-Bench, MultiChallenge, AA-LCR and CL-Bench, and a
+translation metric's asks, by fixed rules instead of judgement (a paid judge
 cannot run here). It exercises the real client, retries, storage and parsing; its verdicts mean
 nothing.
 
@@ -9,7 +10,8 @@ Model ids: `stand-in-judge` (the rules below), `stand-in-lenient` (always the be
 `stand-in-garbage` (a reply no parse rule reads). Rules: HLE "correct: yes" when the reference
 answer appears in the response; ArenaHard the longer answer wins (a strong verdict when twice as
 long); the IMO autograder "Correct" when the golden answer appears in the solution; ProofBench 7
-points when the proof ends with "QED", else 1. Every request is appended to --log (one JSON line:
+points when the proof ends with "QED", else 1; MultiChallenge "YES" when the response holds the
+criterion's first quoted phrase. Every request is appended to --log (one JSON line:
 the model id and a digest of the messages) so tests can count what was asked.
 """
 from __future__ import annotations
@@ -67,6 +69,11 @@ def verdict(model: str, text: str) -> str:
         proof = between(text, "**PROPOSED SOLUTION**", "Present your detailed thought process")
         points = 7 if lenient or proof.rstrip().endswith("QED") else 1
         return f"Stand-in grading.\n<points>{points} out of 7</points>"
+    if "<CRITERIA>" in text:  # MultiChallenge
+        response = between(text, "<MODEL_RESPONSE>", "</MODEL_RESPONSE>")
+        quoted = re.findall(r'"([^"]+)"', between(text, "<CRITERIA>", "</CRITERIA>"))
+        yes = lenient or (bool(quoted) and quoted[0].lower() in response.lower())
+        return f"The stand-in looks for the criterion's quoted phrase.\n\n{'YES' if yes else 'NO'}"
     return "no rule for this prompt"
 
 
