@@ -11,7 +11,8 @@ Model ids: `stand-in-judge` (the rules below), `stand-in-lenient` (always the be
 answer appears in the response; ArenaHard the longer answer wins (a strong verdict when twice as
 long); the IMO autograder "Correct" when the golden answer appears in the solution; ProofBench 7
 points when the proof ends with "QED", else 1; MultiChallenge "YES" when the response holds the
-criterion's first quoted phrase. Every request is appended to --log (one JSON line:
+criterion's first quoted phrase; AA-LCR "CORRECT" when the candidate holds the official answer's
+first word. Every request is appended to --log (one JSON line:
 the model id and a digest of the messages) so tests can count what was asked.
 """
 from __future__ import annotations
@@ -74,6 +75,12 @@ def verdict(model: str, text: str) -> str:
         quoted = re.findall(r'"([^"]+)"', between(text, "<CRITERIA>", "</CRITERIA>"))
         yes = lenient or (bool(quoted) and quoted[0].lower() in response.lower())
         return f"The stand-in looks for the criterion's quoted phrase.\n\n{'YES' if yes else 'NO'}"
+    if "CANDIDATE ANSWER TO ASSESS:" in text:  # AA-LCR
+        official = between(text, "The OFFICIAL ANSWER:", "CANDIDATE ANSWER TO ASSESS:")
+        candidate = between(text, "CANDIDATE ANSWER TO ASSESS:", "Reply only with")
+        first = re.findall(r"\w+", official.lower())[:1]
+        right = lenient or (bool(first) and first[0] in re.findall(r"\w+", candidate.lower()))
+        return "CORRECT" if right else "INCORRECT"
     return "no rule for this prompt"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from evalsuite import store
+from evalsuite.data import SAMPLES_DIR
 from tests.test_judge import StandIn, judged, write_responses
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,3 +77,75 @@ def test_multichallenge_verdicts_read_json_or_the_last_capital_word():
     assert read_verdict('{"reasoning": "no issue", "verdict": "YES"}') == "YES"
     assert read_verdict("The response says no to nothing... Verdict: NO") == "NO"
     assert read_verdict("I cannot tell.") is None
+
+
+# ---------------------------------------------------------------- AA-LCR
+
+LCR_ANSWERS = [("1", 0, "It grew by 32 million crowns."),  # the stand-in: "32" is in the answer, CORRECT
+               ("2", 0, "No, only by letter."),             # "Yes" is not: INCORRECT
+               ("3", 0, "The documents do not say.")]
+
+
+def test_aa_lcr_documents_from_the_archive_judged_per_category(stand_in, tmp_path):
+    responses = write_responses(tmp_path / "r.jsonl", LCR_ANSWERS)
+    proc = cli("aa_lcr", tmp_path / "run", "samples=1", f"responses={responses}", "responses_split=answer_only",
+               *judged(stand_in))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    s = summary(tmp_path / "run", "aa_lcr")
+    assert {c["by"]["document_category"]: c["value"] for c in s["breakdown"]} == {
+        "Company Documents": 100.0, "Legal": 0.0, "Academia": 0.0}
+    assert s["value"] == pytest.approx(100 / 3) and not any("cut to fit" in d for d in s["deviations"])
+    prompts = {r["id"]: r for r in store.read_records(tmp_path / "run" / "aa_lcr" / "samples.jsonl")}
+    legal = prompts["2"]["messages"][0]["content"]
+    # the official prompt, both documents numbered; the archive's mangled file name ("ΓÇö") was found
+    assert legal.startswith("BEGIN INPUT DOCUMENTS\n\nBEGIN DOCUMENT 1:\nSection 4: a landlord")
+    assert "END DOCUMENT 2\n\nEND INPUT DOCUMENTS" in legal and legal.endswith("END QUESTION\n")
+
+
+def test_aa_lcr_documents_that_do_not_fit_are_cut_and_counted(stand_in, tmp_path, embedded_model_dir):
+    proc = cli("aa_lcr", tmp_path / "run", "samples=1", "limit=1", "model.max_model_len=150",
+               "sampling.max_tokens=8", *judged(stand_in))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    s = summary(tmp_path / "run", "aa_lcr")
+    assert any(d.startswith("documents cut to fit the window: 1 of 1 questions") for d in s["deviations"]), s["deviations"]
+    [sample] = store.read_records(tmp_path / "run" / "aa_lcr" / "samples.jsonl")
+    assert sample["meta"]["cut_tokens"] > 0 and sample["meta"]["prompt_tokens"] <= 150 - 8
+    text = sample["messages"][0]["content"]
+    assert text.startswith("BEGIN INPUT DOCUMENTS") and text.endswith("END QUESTION\n")  # only the documents cut
+    [gen] = store.read_records(tmp_path / "run" / "aa_lcr" / "generations.jsonl")
+    assert gen["prompt_tokens"] == sample["meta"]["prompt_tokens"]
+
+
+def test_aa_lcr_prepare_fetches_and_checksums_questions_and_archive(stand_in, tmp_path):
+    hub = tmp_path / "hub"  # the dataset repository's layout, as a local directory
+    (hub / "extracted_text").mkdir(parents=True)
+    shutil.copy(SAMPLES_DIR / "aa_lcr.jsonl", hub / "test.jsonl")
+    shutil.copy(SAMPLES_DIR / "aa_lcr" / "extracted_text" / "AA-LCR_extracted-text.zip", hub / "extracted_text")
+    prep = subprocess.run([sys.executable, "-m", "evalsuite", "prepare", "task=aa_lcr", f"data_dir={tmp_path / 'data'}",
+                           f"task.dataset.hub_id={hub}"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)})
+    assert prep.returncode == 0, prep.stderr[-2000:]
+    entry = json.loads((tmp_path / "data" / "manifest.json").read_text())["datasets"]["aa_lcr"]
+    archive = entry["dataset_files"]["extracted_text/AA-LCR_extracted-text.zip"]
+    assert entry["rows"] == 3 and archive in entry["files"] and len(entry["files"]) >= 2
+    sums = (tmp_path / "data" / "SHA256SUMS").read_text()
+    assert entry["files"][archive]["sha256"] in sums
+    responses = write_responses(tmp_path / "r.jsonl", LCR_ANSWERS)
+    run = ["samples=1", f"responses={responses}", "responses_split=answer_only", f"data_dir={tmp_path / 'data'}",
+           f"task.dataset.hub_id={hub}", "data=hub", *judged(stand_in)]
+    proc = cli("aa_lcr", tmp_path / "run", *run)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert summary(tmp_path / "run", "aa_lcr")["value"] == pytest.approx(100 / 3)
+    with (tmp_path / "data" / archive).open("ab") as f:  # the archive damaged after prepare
+        f.write(b"x")
+    damaged = cli("aa_lcr", tmp_path / "run2", *run)
+    assert damaged.returncode == 2 and "does not match its sha256" in damaged.stderr, damaged.stderr[-2000:]
+
+
+def test_aa_lcr_equality_reads_how_the_reply_starts():
+    from tasks.aa_lcr import _key, read_equality
+
+    assert read_equality(" correct.") == "CORRECT" and read_equality("INCORRECT") == "INCORRECT"
+    assert read_equality("The answer is CORRECT") is None  # not how the official judge answers: counted, not guessed
+    assert _key("Tenancy Act ΓÇö summary.txt") == _key("Tenancy Act — summary.txt")
+    assert _key("Ba s╠ºkent.txt") == _key("Başkent.txt")
