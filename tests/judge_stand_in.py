@@ -12,7 +12,8 @@ answer appears in the response; ArenaHard the longer answer wins (a strong verdi
 long); the IMO autograder "Correct" when the golden answer appears in the solution; ProofBench 7
 points when the proof ends with "QED", else 1; MultiChallenge "YES" when the response holds the
 criterion's first quoted phrase; AA-LCR "CORRECT" when the candidate holds the official answer's
-first word. Every request is appended to --log (one JSON line:
+first word; CL-bench a rubric met when the response holds its first quoted phrase (score 1 when all
+are, rubrics without one unmet). Every request is appended to --log (one JSON line:
 the model id and a digest of the messages) so tests can count what was asked.
 """
 from __future__ import annotations
@@ -81,6 +82,15 @@ def verdict(model: str, text: str) -> str:
         first = re.findall(r"\w+", official.lower())[:1]
         right = lenient or (bool(first) and first[0] in re.findall(r"\w+", candidate.lower()))
         return "CORRECT" if right else "INCORRECT"
+    if "【Student Response】" in text:  # CL-bench
+        rubrics = between(text, "【Rubrics】:", "【Student Response】:").splitlines()
+        response = between(text, "【Student Response】:", "Please strictly output ONLY")
+        met = []
+        for line in rubrics:
+            quoted = re.findall(r'"([^"]+)"', line)
+            met.append("yes" if lenient or (quoted and quoted[0] in response) else "no")
+        return json.dumps({"Grading Rationale": "stand-in rule", "List of Requirement Satisfaction Status": met,
+                           "Overall Score": int(bool(met) and all(m == "yes" for m in met))})
     return "no rule for this prompt"
 
 

@@ -149,3 +149,45 @@ def test_aa_lcr_equality_reads_how_the_reply_starts():
     assert read_equality("The answer is CORRECT") is None  # not how the official judge answers: counted, not guessed
     assert _key("Tenancy Act ΓÇö summary.txt") == _key("Tenancy Act — summary.txt")
     assert _key("Ba s╠ºkent.txt") == _key("Başkent.txt")
+
+
+# ---------------------------------------------------------------- CL-Bench
+
+def test_cl_bench_rubrics_all_or_nothing_and_an_empty_answer_is_never_judged(stand_in, tmp_path):
+    responses = write_responses(tmp_path / "r.jsonl", [
+        ("evalsuite-cl-001", 0, "Captures give 4 points, losing all stones costs 5: the score is -1."),  # both met
+        ("evalsuite-cl-002", 0, "30 seconds"),   # one of two met: 0
+        ("evalsuite-cl-003", 0, "")])            # empty: 0, no judge asked
+    before = stand_in.requests()
+    proc = cli("cl_bench", tmp_path / "run", f"responses={responses}", "responses_split=answer_only", *judged(stand_in))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert stand_in.requests() - before == 2
+    s = summary(tmp_path / "run", "cl_bench")
+    assert s["value"] == pytest.approx(100 / 3)
+    cells = {tuple(c["by"].items())[0]: c["value"] for c in s["breakdown"]}
+    assert cells[("context_category", "Rule System Application")] == 100.0
+    assert cells[("sub_category", "Lab protocols")] == 0.0
+    assert s["sections"]["metrics"]["rubrics met % (judge's list)"] == pytest.approx(75.0)
+
+
+def test_cl_bench_history_goes_to_the_model_under_the_card_rule(embedded_model_dir):
+    from evalsuite import pipeline, task
+    from evalsuite.config import compose
+    from evalsuite.planning import build_requests
+    from evalsuite.render import load_tokenizer
+
+    cfg = compose(["task=cl_bench", "data=sample", "model.reasoning=true"])  # SmolLM2 as a model that thinks
+    samples = [s for s in pipeline.load_samples(cfg, task.resolve(cfg)) if s.id == "evalsuite-cl-002"]
+    [request] = build_requests(cfg, samples, load_tokenizer(cfg.model), {("evalsuite-cl-002", 0)})
+    assert "<|im_start|>assistant\n<think></think>Rinse twice, stain 30 s, dry.<|im_end|>" in request.prompt
+    assert "read it" not in request.prompt and "read it" not in str(request.messages)  # chat servers too
+    assert request.prompt.startswith("<|im_start|>system\nYou are a lab assistant.")  # the row's system prompt
+
+
+def test_cl_bench_reads_the_score_from_json_or_its_field():
+    from tasks.cl_bench import read_grading
+
+    assert read_grading('```json\n{"Grading Rationale": "x", "List of Requirement Satisfaction Status": ["yes"], '
+                        '"Overall Score": 1}\n```') == {"score": 1, "met": ["yes"]}
+    assert read_grading('{"Overall Score": 0, "Grading Rationale": "broken "quote"}') == {"score": 0, "met": []}
+    assert read_grading("I would give it a pass.") is None
