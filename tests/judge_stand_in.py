@@ -13,7 +13,8 @@ long); the IMO autograder "Correct" when the golden answer appears in the soluti
 points when the proof ends with "QED", else 1; MultiChallenge "YES" when the response holds the
 criterion's first quoted phrase; AA-LCR "CORRECT" when the candidate holds the official answer's
 first word; CL-bench a rubric met when the response holds its first quoted phrase (score 1 when all
-are, rubrics without one unmet). Every request is appended to --log (one JSON line:
+are, rubrics without one unmet); a metric ask ({"src", "mt", "ref"}) the share of characters the
+translation and the reference have in common (a stand-in for xCOMET). Every request is appended to --log (one JSON line:
 the model id and a digest of the messages) so tests can count what was asked.
 """
 from __future__ import annotations
@@ -43,6 +44,13 @@ def verdict(model: str, text: str) -> str:
     if model == "stand-in-garbage":
         return "Hmm. Both have merits; I would rather not say."
     lenient = model == "stand-in-lenient"
+    try:  # a translation metric's ask: {"src", "mt", "ref"}
+        triple = json.loads(text)
+    except ValueError:
+        triple = None
+    if isinstance(triple, dict) and {"src", "mt", "ref"} <= set(triple):
+        ref, mt = set(triple["ref"]), set(triple["mt"])
+        return f"{1.0 if lenient else len(ref & mt) / max(1, len(ref | mt)):.6f}"  # shared characters
     if "[correct_answer]:" in text:  # HLE
         response = between(text, "[response]:", "Your judgement must be")
         gold = text.rsplit("[correct_answer]:", 1)[1].split("\n", 1)[0].strip()
