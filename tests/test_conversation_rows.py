@@ -191,3 +191,67 @@ def test_cl_bench_reads_the_score_from_json_or_its_field():
                         '"Overall Score": 1}\n```') == {"score": 1, "met": ["yes"]}
     assert read_grading('{"Overall Score": 0, "Grading Rationale": "broken "quote"}') == {"score": 0, "met": []}
     assert read_grading("I would give it a pass.") is None
+
+
+# ---------------------------------------------------------------- WMT24++
+
+WMT_ANSWERS = [("de_DE:1", 0, "Die Fähre legt um sieben ab."), ("de_DE:2", 0, "Bitte Fahrkarte."),
+               ("ja_JP:1", 0, "フェリーは七時に出発します。"), ("ja_JP:2", 0, "ticket"),
+               ("sw_KE:1", 0, "Feri inaondoka saa moja."), ("sw_KE:2", 0, "Tafadhali weka tiketi yako.")]
+
+
+def test_wmt24pp_metric_model_per_language_cells_and_the_mean_over_languages(stand_in, tmp_path):
+    responses = write_responses(tmp_path / "r.jsonl", WMT_ANSWERS)
+    before = stand_in.requests()
+    proc = cli("wmt24pp", tmp_path / "run", f"responses={responses}", "responses_split=answer_only", *judged(stand_in))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert stand_in.requests() - before == 6  # the bad-source segment (de_DE:3) is left out
+    s = summary(tmp_path / "run", "wmt24pp")
+    cells = {c["by"]["target_language"]: c["value"] for c in s["breakdown"]}
+    assert set(cells) == {"de_DE", "ja_JP", "sw_KE"} and cells["sw_KE"] == 100.0 and cells["ja_JP"] == 50.0
+    assert s["value"] == pytest.approx(sum(cells.values()) / 3)  # languages weigh equally
+    chrf = s["sections"]["metrics"]["chrF (sacrebleu; each language's segments, then languages)"]
+    assert 0 < chrf < 100 and chrf != pytest.approx(s["value"])  # reported beside, never as the headline
+    assert not any("not the card's xCOMET-XXL" in d for d in s["deviations"])
+    asks = store.read_records(tmp_path / "run" / "wmt24pp" / "judgements.jsonl")
+    assert json.loads(next(a for a in asks if a["sample_id"] == "de_DE:1")["reply"]) == pytest.approx(1.0)
+    # the same translation of the same source against the same reference is one ask, never sent twice
+    again = cli("wmt24pp", tmp_path / "run", f"responses={responses}", "responses_split=answer_only", *judged(stand_in))
+    assert again.returncode == 0 and stand_in.requests() - before == 6, again.stderr[-2000:]
+
+
+def test_wmt24pp_without_the_metric_model_is_chrf_and_says_so(tmp_path):
+    responses = write_responses(tmp_path / "r.jsonl", WMT_ANSWERS)
+    proc = cli("wmt24pp", tmp_path / "run", f"responses={responses}", "responses_split=answer_only", "~judge")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    s = summary(tmp_path / "run", "wmt24pp")
+    assert any("metric chrF (sacrebleu), not the card's xCOMET-XXL" in d for d in s["deviations"])
+    assert s["value"] == pytest.approx(s["sections"]["metrics"]["chrF (sacrebleu; each language's segments, then languages)"])
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "not the card's xCOMET-XXL" in next(line for line in report.splitlines() if "| wmt24pp |" in line)
+
+
+def test_wmt24pp_metric_model_needs_its_package_and_a_served_judge_needs_its_server(tmp_path):
+    wmt = cli("wmt24pp", tmp_path / "a", "limit=1", "sampling.max_tokens=4")  # default judge: xcomet-xxl
+    assert wmt.returncode == 2 and "needs unbabel-comet: pip install 'evalsuite[comet]'" in wmt.stderr, wmt.stderr[-2000:]
+    lcr = cli("aa_lcr", tmp_path / "b", "limit=1", "sampling.max_tokens=4")  # default judge: Qwen3-235B, no server set
+    assert lcr.returncode == 2 and "judge.backend.base_url=http://HOST:PORT/v1" in lcr.stderr, lcr.stderr[-2000:]
+    assert "Traceback" not in wmt.stderr + lcr.stderr
+
+
+# ---------------------------------------------------------------- suite=card
+
+def test_the_card_suite_generates_judged_rows_and_grades_them_later(stand_in, tmp_path, embedded_model_dir):
+    run = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-m", "evalsuite", "suite=card", "suite.tasks=[multichallenge,wmt24pp]",
+                           "data=sample", "limit=1", "sampling.max_tokens=8", f"run_dir={run}"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (run / "multichallenge" / "generations.jsonl").exists() and not (run / "multichallenge" / "summary.json").exists()
+    assert "metric chrF" in (run / "report.md").read_text()  # WMT24++ scored on CPU, flagged
+    later = ["limit=1", "sampling.max_tokens=8", *judged(stand_in)]
+    for stage in ("judge", "score"):
+        done = cli("multichallenge", run, f"stage={stage}", *later)
+        assert done.returncode == 0, done.stderr[-2000:]
+    assert summary(run, "multichallenge")["sections"]["judge"]["answers"] == 1
