@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from omegaconf import DictConfig
 
@@ -101,6 +101,15 @@ def prompt_token_room(cfg: DictConfig) -> int | None:
     return None if limit is None else limit - max_new_tokens(cfg)
 
 
+def count_prompt_tokens(tokenizer: Any, prompts: Sequence[str], batch: int = 256) -> list[int]:
+    """Token counts of the rendered prompts (the template already holds any BOS), batched through
+    the fast tokenizer."""
+    counts: list[int] = []
+    for start in range(0, len(prompts), batch):
+        counts += [len(ids) for ids in tokenizer(list(prompts[start:start + batch]), add_special_tokens=False).input_ids]
+    return counts
+
+
 class DocumentFitter:
     """Cuts one document of a prompt in the middle until the rendered prompt (system prompt and
     chat template included, counted with the model's tokenizer) fits `prompt_token_room`: the
@@ -115,8 +124,6 @@ class DocumentFitter:
         self.tokenizer = load_tokenizer(cfg.model) if self.room is not None else None
 
     def count(self, text: str) -> int:
-        from evalsuite.dryrun import count_prompt_tokens
-
         messages = build_messages([{"role": "user", "content": text}], self.cfg.get("system_prompt"))
         prompt = render_prompt(self.tokenizer, messages, bool(self.cfg.task.get("thinking", True)), self.cfg.model)
         return count_prompt_tokens(self.tokenizer, [prompt])[0]
