@@ -44,9 +44,19 @@ def conversation(value, n: int) -> list[dict[str, str]]:
     return out
 
 
+URL = "https://raw.githubusercontent.com/ekwinox117/multi-challenge/{revision}/data/benchmark_questions.jsonl"
+
+
+def no_hub_copy(dataset) -> list[dict]:
+    """The hub loader: there is no hub copy (the release is a file on GitHub), so it names the file."""
+    url = URL.format(revision=dataset.get("revision") or "main")
+    raise UserError(f"MultiChallenge's benchmark_questions.jsonl is a file on GitHub, not a hub dataset: download {url} "
+                    f"and pass data.path=benchmark_questions.jsonl (or data=sample for the project's own conversations)")
+
+
 def load(cfg) -> list[Sample]:
     samples = []
-    for n, row in enumerate(load_rows(cfg), 1):
+    for n, row in enumerate(load_rows(cfg, hub_loader=no_hub_copy), 1):
         missing = [c for c in COLUMNS if row.get(c) in (None, "")]
         if missing:
             raise UserError(f"multichallenge row {n}: missing column(s) {missing}; the file needs MultiChallenge's "
