@@ -273,6 +273,52 @@ def data_dir_facts(cfg: Any) -> dict[str, Any] | None:
             "prepared": read_prepared(root).get("prepared")}
 
 
+# ---------------------------------------------------------------- a dataset's own files beside its split
+
+def dataset_file(cfg: Any, name: str) -> Path:
+    """One file of the task's dataset repository that is not its split (AA-LCR's document archive,
+    WMT24++'s per-language files), as a local path: `task.dataset.sample_files/NAME` under
+    tasks/samples for data=sample, the copy `evalsuite prepare` checked into data_dir, or the hub's
+    file at the pinned revision. Every failure is one line naming the file and the fix."""
+    dataset = cfg.task.dataset
+    if cfg.data.get("source") == "sample" and not cfg.data.get("path"):
+        folder = dataset.get("sample_files")
+        if not folder:
+            raise UserError(f"task {cfg.task.name} ships no sample files; use data=hub")
+        path = SAMPLES_DIR / str(folder) / name
+        if not path.is_file():
+            raise UserError(f"{path}: the sample set has no file {name!r}")
+        return path
+    if cfg.get("data_dir"):
+        root = Path(str(cfg.data_dir)).expanduser()
+        entry = (read_prepared(root).get("datasets") or {}).get(str(cfg.task.name)) or {}
+        rel = (entry.get("dataset_files") or {}).get(name)
+        if rel is None:
+            raise UserError(f"data_dir {root} holds no {name} of {dataset.hub_id} for task {cfg.task.name}; run "
+                            f"`evalsuite prepare task={cfg.task.name} data_dir={root}` where the hub is reachable")
+        verify_files(root, {rel: entry["files"][rel]})
+        return root / rel
+    return hub_file(dataset, name)
+
+
+def hub_file(dataset: Any, name: str) -> Path:
+    """hf_hub_download of one file of the dataset repository at the pinned revision (cached); a
+    local directory in the hub's layout works too."""
+    local = Path(str(dataset.hub_id)).expanduser()
+    if local.is_dir():
+        if not (local / name).is_file():
+            raise UserError(f"{local / name} not found: the dataset directory has no {name}")
+        return local / name
+    try:
+        from huggingface_hub import hf_hub_download
+
+        return Path(hf_hub_download(str(dataset.hub_id), name, repo_type="dataset", revision=dataset.get("revision")))
+    except Exception as e:  # noqa: BLE001 - network, gating, a missing file: one line
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise UserError(f"cannot fetch {name} of {dataset.hub_id} (revision {dataset.get('revision')}) from the hub: "
+                        f"{first}; {OFFLINE_HINT}") from None
+
+
 def load_rows(cfg: Any, hub_loader: Callable[[Any], list[dict[str, Any]]] = load_from_hub) -> list[dict[str, Any]]:
     """The task's raw rows according to cfg.data; `hub_loader` lets a task with unusual hub files
     (LiveCodeBench's release files, ...) replace only the hub step."""

@@ -14,19 +14,11 @@ from typing import Any, Sequence
 
 from omegaconf import DictConfig
 
-from evalsuite.planning import build_requests, context_limit, fit_to_context, max_new_tokens, wanted_keys
+from evalsuite.planning import (build_requests, context_limit, count_prompt_tokens, fit_to_context, max_new_tokens,
+                                wanted_keys)
 from evalsuite.render import load_tokenizer
 from evalsuite.task import TaskSpec
 from evalsuite.types import Sample
-
-
-def count_prompt_tokens(tokenizer: Any, prompts: Sequence[str], batch: int = 256) -> list[int]:
-    """Token counts of the rendered prompts (the template already holds any BOS), batched through
-    the fast tokenizer."""
-    counts: list[int] = []
-    for start in range(0, len(prompts), batch):
-        counts += [len(ids) for ids in tokenizer(list(prompts[start:start + batch]), add_special_tokens=False).input_ids]
-    return counts
 
 
 @dataclass

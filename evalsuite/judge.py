@@ -129,10 +129,19 @@ def judge_problems(cfg: DictConfig, task: TaskSpec) -> list[str]:
     for judge in configured_judges(cfg):
         backend = judge.cfg.backend
         env = backend.get("api_key_env")
+        flag = "judge" if judge.role == "judge" else "+judge@judge_variant"
         if str(backend.name) == "openai" and env and not backend.get("api_key") and not os.environ.get(str(env)):
-            flag = "judge" if judge.role == "judge" else "+judge@judge_variant"
             problems.append(f"{judge.role} {judge.name} needs ${env} (its API key) set; export it, or pick another "
                             f"with {flag}=NAME (configs/judge/), or ~{judge.role} to grade without it")
+        if str(backend.name) == "openai" and not backend.get("base_url"):
+            problems.append(f"{judge.role} {judge.name} needs a server: serve {backend.get('model_id')} (e.g. vllm serve) "
+                            f"and set {judge.role}.backend.base_url=http://HOST:PORT/v1, or pick another with {flag}=NAME")
+        if str(backend.name) == "comet":
+            from evalsuite.backends.comet import package_version
+
+            if package_version() is None:
+                problems.append(f"{judge.role} {judge.name} (a metric model) needs unbabel-comet: pip install "
+                                f"'evalsuite[comet]' on the GPU node, or ~{judge.role} to grade by chrF on CPU")
     return problems
 
 
@@ -168,7 +177,7 @@ def is_judged(task: TaskSpec, cfg: DictConfig) -> bool:
     if task.judge is None:
         return False
     if cfg.get("judge") is None:
-        if task.judge.required:
+        if task.judge.required and str(cfg.get("stage", "all")) != "generate":  # generating needs no judge
             raise UserError(f"task {cfg.task.name} is graded by a judge and none is set; pick one with judge=NAME "
                             f"(configs/judge/: {', '.join(judge_choices())})")
         return False
@@ -273,7 +282,10 @@ def ask_judge(cfg: DictConfig, judge: Judge, answers: list, asks: list) -> int:
         return 0
     print(f"{where}: {len(todo)} requests to send ({reused} already stored), backend {judge.cfg.backend.name}",
           file=sys.stderr)
-    backend = load_judge_backend(judge)
+    try:
+        backend = load_judge_backend(judge)
+    except UserError as e:  # one line naming the judge's own settings to fix
+        raise UserError(f"judge {judge.name}: " + str(e).replace("backend.", f"{judge.role}.backend.")) from None
     render = prompt_renderer(judge, backend)
     requests, by_request = [], {}
     for digest, (key, g, a) in todo.items():
@@ -296,6 +308,7 @@ def ask_judge(cfg: DictConfig, judge: Judge, answers: list, asks: list) -> int:
                             "judge_name": judge.name, "ask": digest, "graded": generation_digest(g),
                             "reply": reply if reply is not None else "", "reply_unfinished": reply is None,
                             "reasoning": thinking or None, "finish_reason": out.finish_reason,
+                            "backend_version": getattr(backend, "version", None),
                             "prompt_tokens": int(out.prompt_tokens), "tokens": int(out.tokens),
                             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
             totals["requests"] += 1
@@ -327,7 +340,8 @@ def load_judge_backend(judge: Judge):
         raise UserError(f"judge {judge.name}: unknown backend {name!r}; choose one of {', '.join(sorted(BACKENDS))}")
     if name == "vllm":
         close_all()  # the policy's engine leaves the GPU before the judge's starts
-    defaults = OmegaConf.load(CONFIG_DIR / "backend" / f"{name}.yaml")
+    defaults_file = CONFIG_DIR / "backend" / f"{name}.yaml"  # a scoring model (comet) has no policy defaults
+    defaults = OmegaConf.load(defaults_file) if defaults_file.is_file() else OmegaConf.create({})
     model = judge.cfg.get("model") or {}
     cfg = OmegaConf.create({"backend": OmegaConf.merge(defaults, judge.cfg.backend),
                             "model": OmegaConf.merge({"name": judge.name, "path": None, "revision": None}, model),
@@ -436,11 +450,14 @@ def summary_sections(cfg: DictConfig, task: TaskSpec, samples: list[Sample], sco
     stored = read_judgements(cfg)
     judged = [s for s in scores if s.detail.get("judged")]
     section: dict[str, Any] = {
-        **judges[0].describe(), "prompt": prompt_name(cfg),
+        **judges[0].describe(), "prompt": cfg.judge.get("prompt") or cfg.task.get("judge_prompt"),  # a metric: none
         "parse": (cfg.judge.get("parse") or cfg.task.get("judge_parse")),
         "unparseable": sum(bool(s.detail.get("judge_unparseable")) for s in scores),
         "missing": sum(bool(s.detail.get("judge_missing")) for s in scores),
-        "answers": len(judged), "ledger": {j.name: ledger(j, stored) for j in judges}}
+        "answers": len(judged), "ledger": {j.name: ledger(j, stored) for j in judges},
+        # a scoring model's package version (unbabel-comet), as its stored replies record it
+        "backend_versions": sorted({str(r["backend_version"]) for r in stored.values()
+                                    if r.get("judge") == judges[0].fingerprint and r.get("backend_version")})}
     section["unparseable_rate"] = 100.0 * section["unparseable"] / len(judged) if judged else 0.0
     variants: dict[str, float] = {}
     if len(judges) > 1:

@@ -64,6 +64,28 @@ def item_mean(values: Iterable[tuple[Any, float]]) -> float:
     return 100.0 * sum(means.values()) / len(means) if means else float("nan")
 
 
+def group_mean(samples: dict, scores: Iterable[Score], key: str, seed: int = 0,
+               resamples: int = 1000) -> tuple[float, list[float], dict[str, tuple[float, int]]]:
+    """A headline that weighs groups, not items, equally (MultiChallenge's mean of its four axes,
+    WMT24++'s mean over languages): (the mean over groups of each group's item_mean, its 95%
+    interval resampling items within each group, {group: (value, items)}), all 0-100. Groups are
+    `Sample.meta[key]` of the scored items."""
+    groups: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for s in scores:
+        sample = samples.get(s.sample_id)
+        if sample is not None:
+            groups[str(sample.meta.get(key))][s.sample_id].append(float(s.value))
+    if not groups:
+        return float("nan"), [float("nan"), float("nan")], {}
+    per_item = {g: [sum(v) / len(v) for v in items.values()] for g, items in groups.items()}
+    cells = {g: (100.0 * sum(v) / len(v), len(v)) for g, v in per_item.items()}
+    value = sum(c[0] for c in cells.values()) / len(cells)
+    rng = random.Random(seed)
+    draws = sorted(sum(100.0 * sum(rng.choices(v, k=len(v))) / len(v) for v in per_item.values()) / len(per_item)
+                   for _ in range(resamples))
+    return value, [draws[int(0.025 * resamples)], draws[min(resamples - 1, int(0.975 * resamples))]], cells
+
+
 def vote_key(score: Score) -> str | None:
     """The answer a sample votes for in maj@k by string (the task's normalised key, else the
     extracted answer); None when it gave no answer."""

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from omegaconf import DictConfig
 
 from evalsuite.errors import UserError
-from evalsuite.render import build_messages, render_prompt
+from evalsuite.render import build_messages, history_messages, render_prompt
 from evalsuite.rundir import current_shard
 from evalsuite.sharding import shard_index
 from evalsuite.task import TaskSpec
@@ -63,7 +63,8 @@ def build_requests(cfg: DictConfig, samples: list[Sample], tokenizer: Any, todo:
             view = sample_for_k(spec, s, k, cfg)
             key = repr(view.messages)
             if key not in rendered:
-                messages = build_messages(view.messages, cfg.get("system_prompt"))
+                # a chat server gets the history already ruled, as the template would see it
+                messages = history_messages(build_messages(view.messages, cfg.get("system_prompt")), cfg.model)
                 rendered[key] = (messages, render_prompt(tokenizer, messages, thinking, cfg.model))
             messages, prompt = rendered[key]
             requests.append(Request(s.id, k, prompt, request_seed(base_seed, s.id, k), messages))
@@ -98,6 +99,61 @@ def prompt_token_room(cfg: DictConfig) -> int | None:
     without a max_model_len."""
     limit = context_limit(cfg)
     return None if limit is None else limit - max_new_tokens(cfg)
+
+
+def count_prompt_tokens(tokenizer: Any, prompts: Sequence[str], batch: int = 256) -> list[int]:
+    """Token counts of the rendered prompts (the template already holds any BOS), batched through
+    the fast tokenizer."""
+    counts: list[int] = []
+    for start in range(0, len(prompts), batch):
+        counts += [len(ids) for ids in tokenizer(list(prompts[start:start + batch]), add_special_tokens=False).input_ids]
+    return counts
+
+
+class DocumentFitter:
+    """Cuts one document of a prompt in the middle until the rendered prompt (system prompt and
+    chat template included, counted with the model's tokenizer) fits `prompt_token_room`: the
+    same rule as `fit_to_context` with the full answer budget. The head and the tail are kept, as
+    LongBench's own code does; only the document is cut, never the question around it. Used by
+    the long-document tasks (LongBench v2, AA-LCR)."""
+
+    def __init__(self, cfg: DictConfig):
+        from evalsuite.render import load_tokenizer
+
+        self.cfg, self.room = cfg, prompt_token_room(cfg)
+        self.tokenizer = load_tokenizer(cfg.model) if self.room is not None else None
+
+    def count(self, text: str) -> int:
+        messages = build_messages([{"role": "user", "content": text}], self.cfg.get("system_prompt"))
+        prompt = render_prompt(self.tokenizer, messages, bool(self.cfg.task.get("thinking", True)), self.cfg.model)
+        return count_prompt_tokens(self.tokenizer, [prompt])[0]
+
+    def fit(self, build: Callable[[str], str], document: str, item_id: str) -> tuple[str, int | None, int]:
+        """(the user turn `build(document)` with the document cut to fit, its prompt's exact token
+        count (None without a window), tokens cut from the document)."""
+        where = f"{self.cfg.task.name} item {item_id}"
+        if self.room is None:  # no window to fit: the whole document
+            return build(document), None, 0
+        text = build(document)
+        n = self.count(text)
+        if n <= self.room:
+            return text, n, 0
+        ids = self.tokenizer(document, add_special_tokens=False).input_ids
+        keep = len(ids) - (n - self.room)
+        for _ in range(8):  # decoding and re-encoding at the cut can shift a few tokens: shrink and retry
+            if keep <= 0:
+                raise UserError(f"{where}: even without its document the prompt does not fit max_model_len less "
+                                f"max_tokens ({self.room} tokens); lower sampling.max_tokens")
+            text = build(self._cut(ids, keep))
+            n = self.count(text)
+            if n <= self.room:
+                return text, n, len(ids) - keep
+            keep -= (n - self.room) + 8
+        raise UserError(f"{where}: could not cut its document to fit {self.room} prompt tokens")
+
+    def _cut(self, ids: list[int], keep: int) -> str:
+        head, tail = ids[:keep // 2], ids[len(ids) - (keep - keep // 2):]
+        return self.tokenizer.decode(head + tail, skip_special_tokens=True)
 
 
 def misfit_message(cfg: DictConfig, sample_id: str, prompt_tokens: int) -> str:

@@ -6,7 +6,9 @@ cannot reach the hub (a login node usually can).
     evalsuite suite=card model=nemotron-cascade-2 backend=vllm data_dir=/shared/evalsuite-data   # offline
 
 Each hub dataset is stored as its split at the revision the task pins (`data/<task>/<split>.parquet`,
-the dataset's own columns) beside its card (`DATASET_CARD.md`); the model, when asked, as its
+the dataset's own columns), with the repository's other files the task reads (`task.dataset.files`:
+AA-LCR's document archive, WMT24++'s per-language files) under `data/<task>/files/`, beside its
+card (`DATASET_CARD.md`); the model, when asked, as its
 snapshot (`models/<org>--<name>/`). `manifest.json` records per task the dataset asked for, the
 commit its revision resolved to, every file's sha256 and size, the row count, the licence its card
 states and its gating; `SHA256SUMS` the same checksums for `sha256sum -c`. Preparing into an
@@ -80,20 +82,29 @@ def prepare_dataset(cfg: DictConfig, root: Path) -> dict[str, Any]:
                 "note": "data.path is read as given: make the file reachable on the compute node"}
     if cfg.data.get("source") == "sample":
         return {"kind": "bundled sample", "note": "ships with evalsuite: nothing to fetch"}
-    ds = data.hub_dataset(dataset)
+    ds = data.hub_dataset(dataset) if dataset.get("split") else None
     out = root / "data" / str(cfg.task.name)
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    split_file = out / f"{dataset.split}.parquet"
-    ds.to_parquet(str(split_file))
-    files = [split_file]
+    files = []
+    if ds is not None:
+        split_file = out / f"{dataset.split}.parquet"
+        ds.to_parquet(str(split_file))
+        files.append(split_file)
+    extra = {}  # the repository's other files the task reads (data.dataset_file): fetched and checksummed too
+    for name in dataset.get("files") or []:
+        target = out / "files" / str(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        files.append(Path(shutil.copyfile(data.hub_file(dataset, str(name)), target)))
+        extra[str(name)] = str(target.relative_to(root))
     card = dataset_card(dataset)
     if card is not None:  # not README.md: a card's `configs:` would redirect the local loader
         files.append(Path(shutil.copyfile(card, out / "DATASET_CARD.md")))
     return {"kind": "hub", **data.dataset_key(dataset), "resolved_sha": data.RESOLVED_REVISIONS.get(dataset.hub_id),
-            "dir": str(out.relative_to(root)), "files": file_facts(root, files), "rows": len(ds),
-            "license": card_license(card), "gated": bool(dataset.get("gated")), "note": gating_note(dataset)}
+            "dir": str(out.relative_to(root)), "files": file_facts(root, files), "rows": len(ds) if ds is not None else 0,
+            "dataset_files": extra, "license": card_license(card), "gated": bool(dataset.get("gated")),
+            "note": gating_note(dataset)}
 
 
 def prepare_model(model_cfg: Any, root: Path) -> dict[str, Any]:

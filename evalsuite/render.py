@@ -12,9 +12,44 @@ def build_messages(user_messages: list[dict[str, str]], system_prompt: str | Non
     return msgs
 
 
+TOOL_RESPONSE = "<tool_response>"  # a user turn that carries a tool's output, not a new query
+
+
+def history_messages(messages: list[dict[str, str]], model_cfg: Any) -> list[dict[str, str]]:
+    """The card's rule for a conversation's history: for a model that thinks, every assistant turn
+    before the last query (a user turn that is not a tool response) goes back as its final answer
+    only, after an empty thinking block: `<think></think>` + the text after its last `</think>`,
+    that text kept as it is (an unclosed thinking has no answer: the block alone). The turns after
+    the last query (a tool-integrated turn still reasoning between tool calls) are kept whole. A
+    model without thinking gets its turns unchanged. The same rule for every backend: a template
+    that drops old thinking itself renders the result identically, and a chat server receives the
+    messages already ruled."""
+    if not model_cfg.get("reasoning"):
+        return [dict(m) for m in messages]
+    think_end = str(model_cfg.get("think_end") or "</think>")
+    think_start = think_end.replace("</", "<", 1)  # the tag pair of the model's thinking
+    last_query = max((i for i, m in enumerate(messages) if m.get("role") == "user"
+                      and not str(m.get("content") or "").lstrip().startswith(TOOL_RESPONSE)), default=-1)
+    out = []
+    for i, m in enumerate(messages):
+        m = dict(m)
+        if m.get("role") == "assistant" and i < last_query:
+            text = str(m.get("content") or "")
+            idx = text.rfind(think_end)
+            if idx >= 0:
+                answer = text[idx + len(think_end):]
+            else:  # never opened: all answer; opened and never closed: no answer
+                answer = "" if text.lstrip().startswith(think_start) else text
+            m["content"] = think_start + think_end + answer
+        out.append(m)
+    return out
+
+
 def render_prompt(tokenizer: Any, messages: list[dict[str, str]], thinking: bool, model_cfg: Any) -> str:
-    """The exact text the model sees. A model config's `thinking_kwarg` names the template switch
+    """The exact text the model sees: the history under `history_messages`' rule, through the
+    model's own chat template. A model config's `thinking_kwarg` names the template switch
     (Nemotron/Qwen: enable_thinking); a model without one has no thinking mode to switch."""
+    messages = history_messages(messages, model_cfg)
     kwargs = {}
     if model_cfg.get("thinking_kwarg"):
         kwargs[model_cfg.thinking_kwarg] = bool(thinking)

@@ -7,7 +7,7 @@ answer (the letter), context.
 
 Contexts run to millions of words, so each is cut in the middle to fit: the rendered prompt (chat
 template and system prompt included) must fit the model's window less the answer budget
-(`planning.prompt_token_room`, the rule the budget check and the dry run apply), counted with the
+(`planning.DocumentFitter`: the rule the budget check and the dry run apply), counted with the
 model's own tokenizer. As the benchmark's own code does, the head and the tail of the document are
 kept; we cut the document alone, never the question after it. `meta.prompt_tokens` is the exact
 count (the pipeline trusts it instead of tokenizing again), `meta.cut_tokens` what was removed.
@@ -27,6 +27,7 @@ from typing import Any
 from evalsuite.data import load_rows
 from evalsuite.errors import UserError
 from evalsuite.scoring.letters import read_choice_letter
+from evalsuite.planning import DocumentFitter
 from evalsuite.task import TaskSpec
 from evalsuite.types import Grade, Sample
 from tasks import multiple_choice as mc
@@ -44,58 +45,12 @@ def user_text(row: dict[str, Any], context: str) -> str:
                            **{x: str(row[f"choice_{x}"]).strip() for x in "ABCD"})
 
 
-class ContextFitter:
-    """Cuts a document in the middle until its rendered prompt fits the window (tokens counted with
-    the model's tokenizer, through the same rendering the pipeline uses)."""
-
-    def __init__(self, cfg: Any):
-        from evalsuite.planning import prompt_token_room
-        from evalsuite.render import load_tokenizer
-
-        self.cfg, self.room = cfg, prompt_token_room(cfg)
-        self.tokenizer = load_tokenizer(cfg.model) if self.room is not None else None
-
-    def count(self, text: str) -> int:
-        from evalsuite.dryrun import count_prompt_tokens
-        from evalsuite.render import build_messages, render_prompt
-
-        messages = build_messages([{"role": "user", "content": text}], self.cfg.get("system_prompt"))
-        prompt = render_prompt(self.tokenizer, messages, bool(self.cfg.task.get("thinking", True)), self.cfg.model)
-        return count_prompt_tokens(self.tokenizer, [prompt])[0]
-
-    def fit(self, row: dict[str, Any], item_id: str) -> tuple[str, int | None, int]:
-        """(the user turn, its prompt's exact token count, tokens cut from the document)."""
-        context = str(row["context"]).strip()
-        if self.room is None:  # no window to fit: the whole document
-            return user_text(row, context), None, 0
-        text = user_text(row, context)
-        n = self.count(text)
-        if n <= self.room:
-            return text, n, 0
-        ids = self.tokenizer(context, add_special_tokens=False).input_ids
-        keep = len(ids) - (n - self.room)
-        for _ in range(8):  # decoding and re-encoding at the cut can shift a few tokens: shrink and retry
-            if keep <= 0:
-                raise UserError(f"longbench_v2 item {item_id}: even without its document the prompt does not fit "
-                                f"max_model_len less max_tokens ({self.room} tokens); lower sampling.max_tokens")
-            text = user_text(row, self._cut(ids, keep))
-            n = self.count(text)
-            if n <= self.room:
-                return text, n, len(ids) - keep
-            keep -= (n - self.room) + 8
-        raise UserError(f"longbench_v2 item {item_id}: could not cut its document to fit {self.room} prompt tokens")
-
-    def _cut(self, ids: list[int], keep: int) -> str:
-        head, tail = ids[:keep // 2], ids[len(ids) - (keep - keep // 2):]
-        return self.tokenizer.decode(head + tail, skip_special_tokens=True)
-
-
 def load(cfg) -> list[Sample]:
     opts = mc.settings(cfg)
     if opts.letters != "ABCD":
         raise UserError(f"task.letters={opts.letters}: LongBench v2 has four options (task.letters=ABCD)")
     rows = load_rows(cfg)
-    fitter = ContextFitter(cfg)
+    fitter = DocumentFitter(cfg)
     samples = []
     for n, row in enumerate(rows, 1):
         missing = [c for c in COLUMNS if row.get(c) is None]
@@ -106,7 +61,7 @@ def load(cfg) -> list[Sample]:
         if letter not in "ABCD" or len(letter) != 1:
             raise UserError(f"longbench_v2 row {n}: answer {row['answer']!r} is not one of A, B, C, D")
         item_id = str(row["_id"])
-        text, prompt_tokens, cut = fitter.fit(row, item_id)
+        text, prompt_tokens, cut = fitter.fit(lambda context: user_text(row, context), str(row["context"]).strip(), item_id)
         meta = {key: str(row.get(key) or "unknown") for key in ("domain", "sub_domain", "difficulty", "length")}
         meta["cut_tokens"] = cut
         if prompt_tokens is not None:

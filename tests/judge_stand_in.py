@@ -1,5 +1,6 @@
 """A STAND-IN JUDGE for tests: a real OpenAI-compatible HTTP server on localhost that answers the
-judge prompts of HLE, ArenaHard v2 and IMO-Bench by fixed rules instead of judgement (a paid judge
+judge prompts of HLE, ArenaHard v2, IMO-Bench, MultiChallenge, AA-LCR and CL-Bench, and a
+translation metric's asks, by fixed rules instead of judgement (a paid judge
 cannot run here). It exercises the real client, retries, storage and parsing; its verdicts mean
 nothing.
 
@@ -9,7 +10,11 @@ Model ids: `stand-in-judge` (the rules below), `stand-in-lenient` (always the be
 `stand-in-garbage` (a reply no parse rule reads). Rules: HLE "correct: yes" when the reference
 answer appears in the response; ArenaHard the longer answer wins (a strong verdict when twice as
 long); the IMO autograder "Correct" when the golden answer appears in the solution; ProofBench 7
-points when the proof ends with "QED", else 1. Every request is appended to --log (one JSON line:
+points when the proof ends with "QED", else 1; MultiChallenge "YES" when the response holds the
+criterion's first quoted phrase; AA-LCR "CORRECT" when the candidate holds the official answer's
+first word; CL-bench a rubric met when the response holds its first quoted phrase (score 1 when all
+are, rubrics without one unmet); a metric ask ({"src", "mt", "ref"}) the share of characters the
+translation and the reference have in common (a stand-in for xCOMET). Every request is appended to --log (one JSON line:
 the model id and a digest of the messages) so tests can count what was asked.
 """
 from __future__ import annotations
@@ -39,6 +44,13 @@ def verdict(model: str, text: str) -> str:
     if model == "stand-in-garbage":
         return "Hmm. Both have merits; I would rather not say."
     lenient = model == "stand-in-lenient"
+    try:  # a translation metric's ask: {"src", "mt", "ref"}
+        triple = json.loads(text)
+    except ValueError:
+        triple = None
+    if isinstance(triple, dict) and {"src", "mt", "ref"} <= set(triple):
+        ref, mt = set(triple["ref"]), set(triple["mt"])
+        return f"{1.0 if lenient else len(ref & mt) / max(1, len(ref | mt)):.6f}"  # shared characters
     if "[correct_answer]:" in text:  # HLE
         response = between(text, "[response]:", "Your judgement must be")
         gold = text.rsplit("[correct_answer]:", 1)[1].split("\n", 1)[0].strip()
@@ -67,6 +79,26 @@ def verdict(model: str, text: str) -> str:
         proof = between(text, "**PROPOSED SOLUTION**", "Present your detailed thought process")
         points = 7 if lenient or proof.rstrip().endswith("QED") else 1
         return f"Stand-in grading.\n<points>{points} out of 7</points>"
+    if "<CRITERIA>" in text:  # MultiChallenge
+        response = between(text, "<MODEL_RESPONSE>", "</MODEL_RESPONSE>")
+        quoted = re.findall(r'"([^"]+)"', between(text, "<CRITERIA>", "</CRITERIA>"))
+        yes = lenient or (bool(quoted) and quoted[0].lower() in response.lower())
+        return f"The stand-in looks for the criterion's quoted phrase.\n\n{'YES' if yes else 'NO'}"
+    if "CANDIDATE ANSWER TO ASSESS:" in text:  # AA-LCR
+        official = between(text, "The OFFICIAL ANSWER:", "CANDIDATE ANSWER TO ASSESS:")
+        candidate = between(text, "CANDIDATE ANSWER TO ASSESS:", "Reply only with")
+        first = re.findall(r"\w+", official.lower())[:1]
+        right = lenient or (bool(first) and first[0] in re.findall(r"\w+", candidate.lower()))
+        return "CORRECT" if right else "INCORRECT"
+    if "【Student Response】" in text:  # CL-bench
+        rubrics = between(text, "【Rubrics】:", "【Student Response】:").splitlines()
+        response = between(text, "【Student Response】:", "Please strictly output ONLY")
+        met = []
+        for line in rubrics:
+            quoted = re.findall(r'"([^"]+)"', line)
+            met.append("yes" if lenient or (quoted and quoted[0] in response) else "no")
+        return json.dumps({"Grading Rationale": "stand-in rule", "List of Requirement Satisfaction Status": met,
+                           "Overall Score": int(bool(met) and all(m == "yes" for m in met))})
     return "no rule for this prompt"
 
 

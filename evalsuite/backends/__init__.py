@@ -14,6 +14,7 @@ BACKENDS = {
     "hf": "evalsuite.backends.hf:HFBackend",
     "vllm": "evalsuite.backends.vllm:VLLMBackend",
     "openai": "evalsuite.backends.openai:OpenAIBackend",
+    "comet": "evalsuite.backends.comet:CometBackend",  # a scoring model, for judge= configs only (a metric)
 }
 
 
