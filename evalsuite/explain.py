@@ -167,7 +167,7 @@ def deviation_parts(summary: TaskSummary) -> list[Part]:
                               f"card's setting does.") for d in summary.deviations]
 
 
-def harness_part(task: TaskResult, summary: TaskSummary) -> Part | None:
+def harness_part(task: TaskResult, by_item: dict[str, list[dict]]) -> Part | None:
     """Generations another harness made (responses_format=...): its prompt and settings, not this
     task's, made them; a prompt that never asked for the answer form our scorer reads explains the
     answers it cannot find."""
@@ -183,11 +183,15 @@ def harness_part(task: TaskResult, summary: TaskSummary) -> Part | None:
     text = (f"the generations were made by {harness} with its own prompt and settings, not this task's: "
             f"prompt {quoted}; {shown} (as its file says)")
     asks = made.get("our_prompt_asks_for_theirs_does_not") or []
-    no_answer = _num(summary.no_answer_rate)
+    scores = [s for v in by_item.values() for s in v]
+    # finished answers in which our scorer found none (cut-off and unfinished ones have their own line)
+    unread = sum(s.get("extracted") is None and not s.get("truncated") and not s.get("unfinished")
+                 and "scoring_error" not in (s.get("detail") or {}) for s in scores)
     if asks:
-        text += (f". Its prompt never asks for {' or '.join(asks)}, the form this task's scorer reads"
-                 + (f": that explains the {no_answer:.1f}% of answers with no answer our scorer can find"
-                    if no_answer else ""))
+        text += f". Its prompt never asks for {' or '.join(asks)}, the form this task's scorer reads"
+        if unread:
+            text += (f": that explains the {unread} of {len(scores)} samples ({100 * unread / len(scores):.1f}%) "
+                     f"that finished with no answer our scorer can find")
     return Part("harness", text + ".")
 
 
@@ -230,7 +234,7 @@ def explain_task(task: TaskResult, card: float | None) -> TaskGap | None:
     parts = [p for p in (noise_part(summary, by_item, card), unanswered_part(summary, by_item, ours),
                          missing_part(summary, ours)) if p is not None]
     parts += variant_parts(summary, card) + deviation_parts(summary)
-    parts += [p for p in (harness_part(task, summary),) if p is not None] + [data_part(task), judge_part(summary)]
+    parts += [p for p in (harness_part(task, by_item),) if p is not None] + [data_part(task), judge_part(summary)]
     return TaskGap(task.name, str(summary.benchmark or task.benchmark or task.name), ours, (lo, hi), card, gap,
                    None if card is None or lo is None or hi is None else lo <= card <= hi, parts)
 
