@@ -152,6 +152,7 @@ def generate_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> in
     from evalsuite.backends import load_backend
 
     backend = load_backend(cfg)
+    record_backend_runtime(cfg, backend)
     requests = build_requests(cfg, samples, backend.tokenizer, wanted - done, spec)
     known = {s.id: int(s.meta["prompt_tokens"]) for s in samples
              if isinstance(s.meta.get("prompt_tokens"), int) and spec.sample_for_k is None}
@@ -354,6 +355,20 @@ def score_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, rescore:
         out_path.replace(score_path)
     record_scoring_environment(cfg, spec)
     return len(todo)
+
+
+def record_backend_runtime(cfg: DictConfig, backend: Any) -> None:
+    """Add to run.json how the backend runs on this machine (the hf backend's CPU threads and why)."""
+    path = task_dir(cfg) / MANIFEST
+    runtime = getattr(backend, "runtime", None)
+    if not runtime or not path.exists():
+        return
+    manifest = store.read_json(path, expect=dict)
+    manifest["backend_runtime"] = runtime
+    store.write_json(path, manifest)
+    if "cpu_threads" in runtime:
+        print(f"[{cfg.task.name}] hf on CPU: {runtime['cpu_threads']['threads']} threads "
+              f"({runtime['cpu_threads']['rule']})", file=sys.stderr)
 
 
 def record_scoring_environment(cfg: DictConfig, spec: TaskSpec) -> None:
