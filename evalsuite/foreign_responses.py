@@ -715,18 +715,18 @@ ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def option_lines(text: str, letters: str) -> list[str] | None:
-    """The options of a rendered multiple-choice prompt, letter by letter: lines that start "A) ",
+    """The options of a rendered multiple-choice prompt, one per letter: lines that start "A) ",
     "(A) ", "A. " or "A: ", in letter order, each option running to the next letter's line (the last
-    to the end of the text). None when fewer than two are found."""
-    found, pos = [], 0
-    for letter in letters:
-        m = re.compile(rf"^[ \t]*\(?{letter}[).:][ \t]*", re.MULTILINE).search(text, pos)
-        if m is None:
-            break
-        found.append(m)
-        pos = m.end()
-    if len(found) < 2:
-        return None
+    to the end of the text). The last such run is taken (a question may itself hold a line "A. ...").
+    None unless every letter has its line."""
+    found, end = [], len(text)
+    for letter in reversed(letters):
+        matches = list(re.compile(rf"^[ \t]*\(?{letter}[).:][ \t]*", re.MULTILINE).finditer(text, 0, end))
+        if not matches:
+            return None
+        found.append(matches[-1])
+        end = matches[-1].start()
+    found.reverse()
     return [text[m.end():(found[i + 1].start() if i + 1 < len(found) else len(text))].strip()
             for i, m in enumerate(found)]
 
