@@ -279,7 +279,8 @@ def _lm_eval_options(doc: dict) -> list[str] | None:
     return numbered or None
 
 
-# lm-eval's self-consistency filters (majority_vote) are named for it: "maj@64", "maj@8"
+# lm-eval's self-consistency filters (majority_vote) are named for it ("maj@64", "maj@8"), as are
+# lighteval's majority metrics ("maj@4")
 VOTING_FILTER = re.compile(r"maj|vote", re.IGNORECASE)
 
 
@@ -436,6 +437,7 @@ def read_lighteval(path: Path) -> ForeignFile:
                 fr.verdicts = dict(verdicts)
             elif k == 0:  # several samples in one row: lighteval's metric (pass@k, maj@n ...) is the item's
                 fr.item_verdicts = dict(verdicts)
+                fr.voted = {name for name in verdicts if VOTING_FILTER.search(name)}  # maj@n: the voted answer's
             out.append(fr)
     return ForeignFile(out, 0, settings)
 
