@@ -38,7 +38,7 @@ class Part:
     """One thing the run shows about the gap: a line of text and, where it is a number, the range
     of scores it allows (low = high for an alternative number, like an OPEN variant)."""
 
-    kind: str  # noise | unanswered | missing | variant | deviation | data | judge
+    kind: str  # noise | unanswered | missing | variant | deviation | harness | data | judge
     text: str
     low: float | None = None
     high: float | None = None
@@ -167,6 +167,34 @@ def deviation_parts(summary: TaskSummary) -> list[Part]:
                               f"card's setting does.") for d in summary.deviations]
 
 
+def harness_part(task: TaskResult, by_item: dict[str, list[dict]]) -> Part | None:
+    """Generations another harness made (responses_format=...): its prompt and settings, not this
+    task's, made them; a prompt that never asked for the answer form our scorer reads explains the
+    answers it cannot find."""
+    made = ((task.manifest or {}).get("responses") or {}).get("made_by")
+    if not isinstance(made, dict):
+        return None
+    harness = made.get("harness")
+    settings = made.get("settings") or {}
+    shown = ", ".join(f"{k} {settings.get(k, 'unknown')}" for k in ("temperature", "top_p", "max_tokens"))
+    prompt = made.get("prompt")
+    quoted = "unknown (its file does not keep it)" if prompt in (None, "unknown") else \
+        repr(" ".join(str(prompt).split())[:160] + ("..." if len(" ".join(str(prompt).split())) > 160 else ""))
+    text = (f"the generations were made by {harness} with its own prompt and settings, not this task's: "
+            f"prompt {quoted}; {shown} (as its file says)")
+    asks = made.get("our_prompt_asks_for_theirs_does_not") or []
+    scores = [s for v in by_item.values() for s in v]
+    # finished answers in which our scorer found none (cut-off and unfinished ones have their own line)
+    unread = sum(s.get("extracted") is None and not s.get("truncated") and not s.get("unfinished")
+                 and "scoring_error" not in (s.get("detail") or {}) for s in scores)
+    if asks:
+        text += f". Its prompt never asks for {' or '.join(asks)}, the form this task's scorer reads"
+        if unread:
+            text += (f": that explains the {unread} of {len(scores)} samples ({100 * unread / len(scores):.1f}%) "
+                     f"that finished with no answer our scorer can find")
+    return Part("harness", text + ".")
+
+
 def data_part(task: TaskResult) -> Part:
     manifest = task.manifest or {}
     ds = manifest.get("dataset") or {}
@@ -205,7 +233,8 @@ def explain_task(task: TaskResult, card: float | None) -> TaskGap | None:
     by_item = item_values(task)
     parts = [p for p in (noise_part(summary, by_item, card), unanswered_part(summary, by_item, ours),
                          missing_part(summary, ours)) if p is not None]
-    parts += variant_parts(summary, card) + deviation_parts(summary) + [data_part(task), judge_part(summary)]
+    parts += variant_parts(summary, card) + deviation_parts(summary)
+    parts += [p for p in (harness_part(task, by_item),) if p is not None] + [data_part(task), judge_part(summary)]
     return TaskGap(task.name, str(summary.benchmark or task.benchmark or task.name), ours, (lo, hi), card, gap,
                    None if card is None or lo is None or hi is None else lo <= card <= hi, parts)
 

@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from evalsuite import store
 from evalsuite.store import generation_digest
 from evalsuite.errors import UserError
-from evalsuite.rundir import AGREEMENT, FOREIGN, FOREIGN_SOURCE, GENERATIONS, current_scores
+from evalsuite.rundir import AGREEMENT, FOREIGN, FOREIGN_SOURCE, GENERATIONS, MANIFEST, current_scores
 from evalsuite.summary import TaskSummary
-from evalsuite.types import Generation, Sample, to_dict
+from evalsuite.types import FINISH_UNKNOWN, Generation, Sample, to_dict
 
 FORMATS = ("nemo_skills", "lm_eval", "lighteval", "inspect")
 SHOWN_DISAGREEMENTS = 20  # per verdict in summary.json and report.md; agreement.json has them all
@@ -48,12 +48,29 @@ class ForeignRow:
     k: int
     text: str
     reasoning: str | None = None  # None: `text` is raw output (our split applies)
-    tokens: int = 0
-    finish_reason: str = "stop"
+    tokens: int | None = None  # None: the file does not say
+    finish_reason: str | None = None  # "stop" | "length"; None: the file does not say
     extracted: str | None = None  # the harness's own extraction of the answer
     verdicts: dict[str, float] = field(default_factory=dict)  # its verdicts on this sample
     item_verdicts: dict[str, float] = field(default_factory=dict)  # its verdicts on the whole item (all k)
+    # its extraction under each verdict where they differ (lm-eval: one per filter)
+    extracted_by: dict[str, str | None] = field(default_factory=dict)
+    # item verdicts on one answer the harness chose among the samples (a majority-vote filter)
+    voted: set[str] = field(default_factory=set)
     gold: Any = None  # the harness's reference answer, checked against ours
+    prompt: str | None = None  # the whole prompt the harness sent, where its file keeps it
+    options: list[str] | None = None  # a multiple-choice item's option texts in the order the harness lettered them
+
+
+@dataclass
+class ForeignFile:
+    """A harness's file read: its rows, and what it says about how they were made."""
+
+    rows: list[ForeignRow]
+    empty: int = 0  # rows of generations that never finished
+    # decoding and prompt as the file states them (temperature, top_p, max_tokens, system_prompt,
+    # prompt_template, model, ...); a key the file does not state is absent: unknown, never a default
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 def responses_format(cfg: DictConfig) -> str | None:
@@ -162,7 +179,20 @@ def _judge_correct(judgement: Any) -> float | None:
     return None if not m else float(m[-1].lower() == "yes")
 
 
-def read_nemo_skills(path: Path) -> tuple[list[ForeignRow], int]:
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _finish(value: Any) -> str | None:
+    """A harness's stop reason in our two words; None where it says nothing we can read."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip().lower()
+    return ("length" if value in ("length", "max_tokens", "model_length", "max_length") else
+            "stop" if value in ("stop", "eos", "end_turn", "stop_sequence", "tool_calls") else None)
+
+
+def read_nemo_skills(path: Path) -> ForeignFile:
     rows, empty = [], 0
     for k, file in nemo_skills_files(path):
         for n, row in _read_jsonl(file, "nemo_skills"):
@@ -189,13 +219,12 @@ def read_nemo_skills(path: Path) -> tuple[list[ForeignRow], int]:
             if not isinstance(raw, str) and isinstance(row.get("reasoning_content"), str):
                 reasoning = row["reasoning_content"]
             extracted = row.get("predicted_answer", row.get("completion"))
-            tokens = row.get("num_generated_tokens")
             rows.append(ForeignRow(where, _ids(row), _text_field(row, QUESTION_FIELDS), k, text, reasoning,
-                                   tokens if isinstance(tokens, int) and not isinstance(tokens, bool) else 0,
-                                   str(row.get("finish_reason") or "stop"),
+                                   _count(row.get("num_generated_tokens")), _finish(row.get("finish_reason")),
                                    None if extracted is None else str(extracted), verdicts,
                                    gold=row.get("expected_answer")))
-    return rows, empty
+    # NeMo-Skills keeps its decoding settings in the command that ran, not in these files
+    return ForeignFile(rows, empty)
 
 
 # ---------------------------------------------------------------- lm-evaluation-harness
@@ -204,27 +233,70 @@ LM_EVAL_BOOKKEEPING = {"doc_id", "doc", "target", "arguments", "resps", "filtere
                        "doc_hash", "prompt_hash", "target_hash"}
 
 
-def _lm_eval_prompt(row: dict) -> str | None:
-    """The prompt lm-eval sent: arguments {"gen_args_0": {"arg_0": prompt, ...}} (0.4.3+) or [[prompt, kwargs]]."""
+def _lm_eval_request(row: dict) -> tuple[str | None, dict]:
+    """The prompt lm-eval sent and its generation kwargs: arguments {"gen_args_0": {"arg_0": prompt,
+    "arg_1": kwargs}} (0.4.3+) or [[prompt, kwargs]]."""
     args = row.get("arguments")
+    first: Any = None
     if isinstance(args, dict) and args:
         first = next(iter(args.values()))
-        if isinstance(first, dict) and isinstance(first.get("arg_0"), str):
-            return first["arg_0"]
-    if isinstance(args, list) and args and isinstance(args[0], list) and args[0] and isinstance(args[0][0], str):
-        return args[0][0]
-    return None
+        first = [first.get("arg_0"), first.get("arg_1")] if isinstance(first, dict) else None
+    elif isinstance(args, list) and args and isinstance(args[0], list):
+        first = args[0]
+    if not first:
+        return None, {}
+    prompt = first[0] if isinstance(first[0], str) else None
+    kwargs = first[1] if len(first) > 1 and isinstance(first[1], dict) else {}
+    return prompt, kwargs
 
 
-def read_lm_eval(path: Path) -> tuple[list[ForeignRow], int]:
+def lm_eval_settings(kwargs: dict) -> dict[str, Any]:
+    """lm-eval's generation kwargs in our names: greedy (do_sample false) is temperature 0."""
+    out: dict[str, Any] = {}
+    if kwargs.get("do_sample") is False:
+        out["temperature"] = 0.0
+    elif _number(kwargs.get("temperature")) is not None:
+        out["temperature"] = _number(kwargs["temperature"])
+    if _number(kwargs.get("top_p")) is not None:
+        out["top_p"] = _number(kwargs["top_p"])
+    for name in ("max_gen_toks", "max_new_tokens"):
+        if _count(kwargs.get(name)) is not None:
+            out["max_tokens"] = kwargs[name]
+    if isinstance(kwargs.get("until"), list):
+        out["stop"] = [str(u) for u in kwargs["until"]]
+    return out
+
+
+def _lm_eval_options(doc: dict) -> list[str] | None:
+    """A multiple-choice document's options in the order lm-eval lettered them: its "choices" (or
+    "options") list, else choice1, choice2, ... (lm-eval's GPQA)."""
+    for name in ("choices", "options"):
+        if isinstance(doc.get(name), list) and doc[name] and all(isinstance(o, str) for o in doc[name]):
+            return list(doc[name])
+    numbered = []
+    while isinstance(doc.get(f"choice{len(numbered) + 1}"), str):
+        numbered.append(doc[f"choice{len(numbered) + 1}"])
+    return numbered or None
+
+
+# lm-eval's self-consistency filters (majority_vote) are named for it ("maj@64", "maj@8"), as are
+# lighteval's majority metrics ("maj@4")
+VOTING_FILTER = re.compile(r"maj|vote", re.IGNORECASE)
+
+
+def read_lm_eval(path: Path) -> ForeignFile:
+    """One row per (document, filter). With repeats, resps[0] holds every sample; the filter's
+    answer is then one string (its pipeline ends in take_first: the first sample's, or, after a
+    majority_vote, the item's voted answer) or one per sample."""
     if path.is_dir():
         files = sorted(path.glob("samples_*.jsonl"))
         if len(files) != 1:
             raise UserError(f"{path}: {len(files)} samples_*.jsonl files here; give the one of this task "
                             f"(lm-eval writes one per task with --log_samples)")
         path = files[0]
-    by_doc: dict[Any, ForeignRow | list[ForeignRow]] = {}
+    by_doc: dict[Any, list[ForeignRow]] = {}
     out: list[ForeignRow] = []
+    settings: dict[str, Any] = {}
     for n, row in _read_jsonl(path, "lm_eval"):
         where = f"{path}:{n}"
         resps = row.get("resps")
@@ -241,23 +313,31 @@ def read_lm_eval(path: Path) -> tuple[list[ForeignRow], int]:
         verdicts = {(name if filt == "none" else f"{name},{filt}"): _number(row[name])
                     for name in names if _number(row.get(name)) is not None}
         filtered = row.get("filtered_resps")
-        extracted = filtered[0] if isinstance(filtered, list) and filtered and isinstance(filtered[0], str) else None
+        filtered = filtered[0] if isinstance(filtered, list) and filtered else None
         doc = row.get("doc") if isinstance(row.get("doc"), dict) else {}
-        if row["doc_id"] in by_doc:  # the same document under another filter: its verdicts join the first
-            first = by_doc[row["doc_id"]]
-            (first.verdicts if len(texts) == 1 else first.item_verdicts).update(verdicts)
-            continue
-        question = _text_field(doc, QUESTION_FIELDS) or _lm_eval_prompt(row)
-        gold = row.get("target")
-        for k, text in enumerate(texts):
-            fr = ForeignRow(f"{where} (response {k})", _ids(doc), question, k, text, None,
-                            extracted=extracted if len(texts) == 1 else None, gold=gold)
-            out.append(fr)
-            if k == 0:
-                by_doc[row["doc_id"]] = fr
-        # one response: the verdict is that sample's; several (repeats): lm-eval scores the document
-        (out[-len(texts)].verdicts if len(texts) == 1 else out[-len(texts)].item_verdicts).update(verdicts)
-    return out, 0
+        if row["doc_id"] not in by_doc:
+            prompt, kwargs = _lm_eval_request(row)
+            if not settings:
+                settings = lm_eval_settings(kwargs)
+            question = _text_field(doc, QUESTION_FIELDS) or prompt
+            by_doc[row["doc_id"]] = [ForeignRow(f"{where} (response {k})", _ids(doc), question, k, text, None,
+                                                gold=row.get("target"), prompt=prompt, options=_lm_eval_options(doc))
+                                     for k, text in enumerate(texts)]
+            out += by_doc[row["doc_id"]]
+        rows = by_doc[row["doc_id"]]
+        if isinstance(filtered, list) and len(filtered) == len(rows):  # one answer per sample, one verdict per document
+            for fr, answer in zip(rows, filtered):
+                fr.extracted_by.update({name: None if answer is None else str(answer) for name in verdicts})
+            rows[0].item_verdicts.update(verdicts)
+        elif len(rows) == 1 or not VOTING_FILTER.search(filt):
+            # the verdict is on one answer: the only sample's, or the first's (take_first)
+            rows[0].verdicts.update(verdicts)
+            rows[0].extracted_by.update({name: filtered if isinstance(filtered, str) else None for name in verdicts})
+        else:  # the filter voted among the samples (majority_vote, then take_first): the item's answer
+            rows[0].item_verdicts.update(verdicts)
+            rows[0].voted.update(verdicts)
+            rows[0].extracted_by.update({name: filtered for name in verdicts})
+    return ForeignFile(out, 0, settings)
 
 
 # ---------------------------------------------------------------- lighteval
@@ -291,11 +371,14 @@ def lighteval_records(path: Path) -> list[tuple[str, dict]]:
     return [(f"{path}:{n}", row) for n, row in _read_jsonl(path, "lighteval")]
 
 
-def read_lighteval(path: Path) -> tuple[list[ForeignRow], int]:
+def read_lighteval(path: Path) -> ForeignFile:
     """Two layouts: lighteval <= 0.9 writes flat columns (example/full_prompt, predictions, gold,
-    metrics, specifics); later versions write doc / model_response / metric structs."""
-    out = []
+    metrics, specifics); later versions write doc / model_response / metric structs. The details
+    keep neither the sampling settings nor why a generation stopped (its results file has the former)."""
+    out: list[ForeignRow] = []
+    settings: dict[str, Any] = {}
     for where, row in lighteval_records(path):
+        prompt = None
         if isinstance(row.get("model_response"), dict):
             doc = row.get("doc") if isinstance(row.get("doc"), dict) else {}
             response = row["model_response"]
@@ -310,7 +393,14 @@ def read_lighteval(path: Path) -> tuple[list[ForeignRow], int]:
                     and isinstance(gold_index[0], int) and gold_index[0] < len(choices) else None)
             specifics = doc.get("specific") or {}
             ids = _ids(doc) + ([str(doc["id"])] if doc.get("id") is not None else [])
-            tokens = response.get("output_tokens") or []
+            tokens = response.get("output_tokens")
+            tokens = tokens if isinstance(tokens, list) else None
+            prompt = response.get("input") if isinstance(response.get("input"), str) else doc.get("query")
+            if not settings:
+                if _count(doc.get("generation_size")) is not None:
+                    settings["max_tokens"] = doc["generation_size"]
+                if isinstance(doc.get("instruction"), str) and doc["instruction"].strip():
+                    settings["instruction"] = doc["instruction"]
         elif "predictions" in row:
             texts = row.get("predictions") or []
             reasonings = []
@@ -320,7 +410,8 @@ def read_lighteval(path: Path) -> tuple[list[ForeignRow], int]:
             gold = gold[0] if isinstance(gold, list) and gold else gold
             specifics = row.get("specifics") or {}
             ids = []
-            tokens = []
+            tokens = None
+            prompt = row.get("full_prompt") if isinstance(row.get("full_prompt"), str) else None
         else:
             raise _wrong_layout(where, "lighteval", '"predictions" column or "model_response" struct', row)
         if isinstance(texts, str):
@@ -338,15 +429,17 @@ def read_lighteval(path: Path) -> tuple[list[ForeignRow], int]:
         extracted = extracted[0] if isinstance(extracted, list) and extracted else extracted
         for k, text in enumerate(texts):
             reasoning = reasonings[k] if k < len(reasonings) and isinstance(reasonings[k], str) and reasonings[k] else None
-            n_tokens = tokens[k] if k < len(tokens) and isinstance(tokens[k], list) else []
-            fr = ForeignRow(f"{where} (prediction {k})", ids, question, k, text, reasoning, len(n_tokens),
-                            extracted=None if extracted is None or len(texts) > 1 else str(extracted), gold=gold)
+            n_tokens = len(tokens[k]) if tokens is not None and k < len(tokens) and isinstance(tokens[k], list) else None
+            fr = ForeignRow(f"{where} (prediction {k})", ids, question, k, text, reasoning, n_tokens,
+                            extracted=None if extracted is None or len(texts) > 1 else str(extracted), gold=gold,
+                            prompt=prompt if isinstance(prompt, str) else None)
             if len(texts) == 1:
                 fr.verdicts = dict(verdicts)
             elif k == 0:  # several samples in one row: lighteval's metric (pass@k, maj@n ...) is the item's
                 fr.item_verdicts = dict(verdicts)
+                fr.voted = {name for name in verdicts if VOTING_FILTER.search(name)}  # maj@n: the voted answer's
             out.append(fr)
-    return out, 0
+    return ForeignFile(out, 0, settings)
 
 
 # ---------------------------------------------------------------- inspect_ai
@@ -354,22 +447,75 @@ def read_lighteval(path: Path) -> tuple[list[ForeignRow], int]:
 INSPECT_VALUES = {"C": 1.0, "I": 0.0, "P": 0.5, "N": 0.0}  # CORRECT, INCORRECT, PARTIAL, NOANSWER
 
 
-def inspect_samples(path: Path) -> list[tuple[str, dict]]:
-    """The samples of an inspect_ai log: a .eval archive (samples/<id>_epoch_<n>.json entries) or a
-    .json log (its "samples" list)."""
+ZIP_ZSTD = 93  # the zip compression method inspect_ai writes; zipfile reads it only from Python 3.14
+
+
+def _zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, raw: Any) -> bytes:
+    """One member's bytes. inspect_ai >= 0.3.1xx compresses members with zstd, which the standard
+    library's zipfile cannot read before Python 3.14: those are read from the archive's own bytes
+    (`raw`, the open file) and decompressed with the zstandard package, checked by the member's CRC."""
+    if info.compress_type != ZIP_ZSTD:
+        return archive.read(info)
+    import zlib
+
+    import zstandard
+
+    raw.seek(info.header_offset)
+    head = raw.read(30)
+    if len(head) < 30 or head[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"no local header for {info.filename}")
+    name_len, extra_len = int.from_bytes(head[26:28], "little"), int.from_bytes(head[28:30], "little")
+    raw.seek(info.header_offset + 30 + name_len + extra_len)
+    reader = zstandard.ZstdDecompressor().stream_reader(raw.read(info.compress_size))
+    chunks, size = [], 0
+    while size <= info.file_size:  # the size the archive declares, and no more: a bomb stops here
+        chunk = reader.read(min(1 << 20, info.file_size + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    data = b"".join(chunks)
+    if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+        raise zipfile.BadZipFile(f"{info.filename} does not decompress to its declared size and CRC")
+    return data
+
+
+def _resolve_attachments(value: Any, attachments: dict) -> Any:
+    """inspect_ai stores long texts once, in the sample's "attachments", and writes
+    "attachment://<hash>" where they appear."""
+    if isinstance(value, str) and value.startswith("attachment://"):
+        found = attachments.get(value[len("attachment://"):])
+        return found if isinstance(found, str) else value
+    if isinstance(value, list):
+        return [_resolve_attachments(v, attachments) for v in value]
+    if isinstance(value, dict):
+        return {k: _resolve_attachments(v, attachments) for k, v in value.items()}
+    return value
+
+
+def inspect_log(path: Path) -> tuple[dict, list[tuple[str, dict]]]:
+    """The header and the samples of an inspect_ai log: a .eval archive (header.json and
+    samples/<id>_epoch_<n>.json members, deflate or zstd) or a .json log (its "samples" list)."""
     if path.suffix == ".eval" or zipfile.is_zipfile(path):
         try:
-            with zipfile.ZipFile(path) as z:
-                names = sorted(n for n in z.namelist() if n.startswith("samples/") and n.endswith(".json"))
+            with path.open("rb") as raw, zipfile.ZipFile(raw) as z:
+                infos = {i.filename: i for i in z.infolist()}
+                names = sorted(n for n in infos if n.startswith("samples/") and n.endswith(".json"))
                 if not names:
                     raise UserError(f"{path}: no samples/ in this .eval archive; was the eval run with "
                                     f"--no-log-samples? Samples are needed to grade")
-                return [(f"{path}:{n}", json.loads(z.read(n).decode("utf-8"))) for n in names]
-        except (zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise UserError(f"{path}: not a readable inspect .eval archive ({type(e).__name__})") from None
+                header = json.loads(_zip_member(z, infos["header.json"], raw)) if "header.json" in infos else {}
+                samples = [(f"{path}:{n}", json.loads(_zip_member(z, infos[n], raw).decode("utf-8"))) for n in names]
+        except UserError:
+            raise
+        except Exception as e:  # noqa: BLE001 - zipfile, zstandard and json each fail their own way
+            raise UserError(f"{path}: not a readable inspect .eval archive ({type(e).__name__}: "
+                            f"{str(e).splitlines()[0][:100] if str(e) else 'unreadable'}); give the log as inspect "
+                            f"wrote it, or convert it with `inspect log convert --to json`") from None
+        return (header if isinstance(header, dict) else {}), samples
     try:
         log = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         first = path.read_text(encoding="utf-8", errors="replace").splitlines()[:1]
         guess = None
         try:
@@ -380,7 +526,7 @@ def inspect_samples(path: Path) -> list[tuple[str, dict]]:
         raise UserError(f"{path}: not an inspect_ai log (.eval archive or one JSON document){hint}") from None
     if not isinstance(log, dict) or not isinstance(log.get("samples"), list):
         raise _wrong_layout(str(path), "inspect", '"samples" list (an inspect_ai log with samples)', log)
-    return [(f"{path}:samples[{i}]", s) for i, s in enumerate(log["samples"])]
+    return log, [(f"{path}:samples[{i}]", s) for i, s in enumerate(log["samples"])]
 
 
 def _content_parts(content: Any) -> tuple[str, str | None]:
@@ -407,11 +553,51 @@ def _inspect_input(value: Any) -> str | None:
     return None
 
 
-def read_inspect(path: Path) -> tuple[list[ForeignRow], int]:
+def inspect_settings(header: dict) -> dict[str, Any]:
+    """The log header's decoding (eval.model_generate_config, else plan.config) and its prompt
+    steps (system_message and prompt_template solvers' templates)."""
+    header_eval = header.get("eval") if isinstance(header.get("eval"), dict) else {}
+    plan = header.get("plan") if isinstance(header.get("plan"), dict) else {}
+    config = header_eval.get("model_generate_config") or plan.get("config") or {}
+    out: dict[str, Any] = {}
+    if isinstance(header_eval.get("model"), str):
+        out["model"] = header_eval["model"]
+    for name in ("temperature", "top_p", "max_tokens"):
+        if isinstance(config, dict) and _number(config.get(name)) is not None:
+            out[name] = _number(config[name])
+    for step in plan.get("steps") or []:
+        params = step.get("params") if isinstance(step, dict) and isinstance(step.get("params"), dict) else {}
+        if isinstance(params.get("template"), str):
+            key = {"system_message": "system_prompt", "prompt_template": "prompt_template"}.get(step.get("solver"))
+            if key and key not in out:
+                out[key] = params["template"]
+    return out
+
+
+def _inspect_messages(sample: dict) -> tuple[str | None, str | None]:
+    """(system prompt, user prompt) of the conversation as the harness sent it."""
+    system = user = None
+    for message in sample.get("messages") or []:
+        if not isinstance(message, dict):
+            continue
+        if message.get("role") == "system" and system is None:
+            system = _content_parts(message.get("content"))[0]
+        elif message.get("role") == "user":
+            user = _content_parts(message.get("content"))[0]
+        elif message.get("role") == "assistant":
+            break
+    return system, user
+
+
+def read_inspect(path: Path) -> ForeignFile:
+    header, samples = inspect_log(path)
+    settings = inspect_settings(header)
     out = []
-    for where, sample in inspect_samples(path):
+    for where, sample in samples:
         if not isinstance(sample, dict) or "id" not in sample or not isinstance(sample.get("output"), dict):
             raise _wrong_layout(where, "inspect", 'sample "id" and "output"', sample)
+        if isinstance(sample.get("attachments"), dict):
+            sample = _resolve_attachments(sample, sample["attachments"])
         output = sample["output"]
         choices = output.get("choices") or []
         message = choices[0].get("message") if choices and isinstance(choices[0], dict) else None
@@ -422,7 +608,7 @@ def read_inspect(path: Path) -> tuple[list[ForeignRow], int]:
         else:
             raise _wrong_layout(where, "inspect", "output.choices[0].message or output.completion", sample)
         stop = choices[0].get("stop_reason") if choices and isinstance(choices[0], dict) else None
-        usage = output.get("usage") or {}
+        usage = output.get("usage") if isinstance(output.get("usage"), dict) else {}
         verdicts, extracted = {}, None
         for name, score in (sample.get("scores") or {}).items():
             if not isinstance(score, dict):
@@ -438,15 +624,18 @@ def read_inspect(path: Path) -> tuple[list[ForeignRow], int]:
             raise UserError(f"{where}: epoch {epoch!r} is not a positive integer")
         target = sample.get("target")
         target = target[0] if isinstance(target, list) and target else target
-        tokens = usage.get("output_tokens")
+        system, prompt = _inspect_messages(sample)
+        if system is not None and "system_prompt" not in settings:
+            settings["system_prompt"] = system
+        options = sample.get("choices")
         out.append(ForeignRow(where, [str(sample["id"])], _inspect_input(sample.get("input")), epoch - 1, text,
-                              reasoning, tokens if isinstance(tokens, int) and not isinstance(tokens, bool) else 0,
-                              "length" if stop in ("max_tokens", "model_length") else "stop", extracted, verdicts,
-                              gold=target))
-    return out, 0
+                              reasoning, _count(usage.get("output_tokens")), _finish(stop), extracted, verdicts,
+                              gold=target, prompt=prompt,
+                              options=options if isinstance(options, list) and all(isinstance(o, str) for o in options) else None))
+    return ForeignFile(out, 0, settings)
 
 
-READERS: dict[str, Callable[[Path], tuple[list[ForeignRow], int]]] = {
+READERS: dict[str, Callable[[Path], ForeignFile]] = {
     "nemo_skills": read_nemo_skills, "lm_eval": read_lm_eval, "lighteval": read_lighteval, "inspect": read_inspect}
 
 
@@ -506,15 +695,133 @@ def _gold_differs(gold: Any, reference: Any) -> bool | None:
     """Whether the harness's reference answer contradicts ours (None: not comparable)."""
     if gold is None:
         return None
-    if isinstance(reference, dict) and "letter" in reference:  # GPQA: the letter depends on the option order
-        letter = re.fullmatch(r"\(?([A-J])\)?", str(gold).strip())
-        return None if letter is None else letter.group(1) != reference["letter"]
+    if isinstance(reference, dict) and "letter" in reference:  # multiple choice: in the harness's own lettering
+        letter = _gold_letter(gold)
+        return None if letter is None else letter != reference["letter"]
     if isinstance(reference, str):
         from evalsuite.scoring.math import strip_answer_decorations
 
         norm = lambda x: strip_answer_decorations(str(x)).replace(" ", "").lstrip("0") or "0"  # noqa: E731
         return norm(gold) != norm(reference)
     return None
+
+
+def _gold_letter(gold: Any) -> str | None:
+    letter = re.fullmatch(r"\(?([A-Z])\)?", str(gold).strip())
+    return None if letter is None else letter.group(1)
+
+
+# ---------------------------------------------------------------- multiple choice: the harness's lettering
+
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def option_lines(text: str, letters: str) -> list[str] | None:
+    """The options of a rendered multiple-choice prompt, one per letter: lines that start "A) ",
+    "(A) ", "A. " or "A: ", in letter order, each option running to the next letter's line (the last
+    to the end of the text). The last such run is taken (a question may itself hold a line "A. ...").
+    None unless every letter has its line."""
+    found, end = [], len(text)
+    for letter in reversed(letters):
+        matches = list(re.compile(rf"^[ \t]*\(?{letter}[).:][ \t]*", re.MULTILINE).finditer(text, 0, end))
+        if not matches:
+            return None
+        found.append(matches[-1])
+        end = matches[-1].start()
+    found.reverse()
+    return [text[m.end():(found[i + 1].start() if i + 1 < len(found) else len(text))].strip()
+            for i, m in enumerate(found)]
+
+
+def _same_option(ours: str, theirs: str, last: bool) -> bool:
+    a, b = _squash(ours).casefold(), _squash(theirs).casefold()
+    # the last option of a prompt read by option_lines runs on into whatever follows it
+    return a == b or (last and bool(a) and bool(b) and (a.startswith(b) or b.startswith(a)))
+
+
+def harness_order(sample: Sample, row: ForeignRow) -> list[int] | None:
+    """The order the harness showed a multiple-choice item's options in, as our `order` is written
+    (order[j]: the source option it lettered j), found by each option's text; None where the file
+    names no options. A mismatch is a one-line error: its letters could not be read as options."""
+    ref = sample.reference
+    ours = option_lines(sample.messages[-1]["content"], ALPHABET[:len(ref["order"])]) if sample.messages else None
+    theirs = row.options or option_lines(row.prompt or row.question or "", ALPHABET[:len(ref["order"])])
+    if not theirs or not ours or len(ours) != len(ref["order"]):
+        return None
+    if len(theirs) != len(ours):
+        raise UserError(f"{row.where}: the harness shows {len(theirs)} options for item {sample.id}, this run "
+                        f"{len(ours)}; its letters cannot be read as our options (check task= and data=)")
+    mapping: list[int] = []
+    for j, text in enumerate(theirs):
+        hits = [i for i, mine in enumerate(ours) if _same_option(mine, text, last=max(i, j) == len(ours) - 1)]
+        hits = [i for i in hits if i not in mapping]
+        if len(hits) != 1:
+            raise UserError(f"{row.where}: the harness's option {ALPHABET[j]} ({_head(_squash(text), 40)!r}) is "
+                            f"{'none' if not hits else 'more than one'} of item {sample.id}'s options; its letters "
+                            f"cannot be read as options (check task= and data=)")
+        mapping.append(hits[0])
+    return [int(ref["order"][i]) for i in mapping]
+
+
+def harness_view(sample: Sample, order: list[int]) -> Sample:
+    """A multiple-choice sample as the harness lettered it: its `reference` in the harness's order,
+    so a letter in the harness's generation names the option the harness showed under it."""
+    import dataclasses
+
+    ref = sample.reference
+    correct = int(ref["order"][ALPHABET.index(ref["letter"])])
+    return dataclasses.replace(sample, reference={**ref, "letter": ALPHABET[order.index(correct)], "order": order,
+                                                  "lettered_by": "the responses file's harness"})
+
+
+def harness_views(task_dir: Path, samples: list[Sample]) -> list[Sample]:
+    """The items as the imported harness's file lettered them (multiple choice), else as they are."""
+    path = task_dir / FOREIGN_SOURCE
+    if not path.exists() or not (task_dir / FOREIGN).exists():
+        return samples
+    orders = store.read_json(path, expect=dict).get("option_orders") or {}
+    return [harness_view(s, [int(i) for i in orders[s.id]]) if s.id in orders else s for s in samples]
+
+
+# ---------------------------------------------------------------- what the file says about its run
+
+# our prompt asks for the answer in one of these forms; a harness prompt that does not ask for it
+# explains answers our scorer cannot find
+ANSWER_FORMS = {"\\boxed": "\\boxed{}", "answer:": "an 'Answer: X' line"}
+SETTING_NAMES = ("temperature", "top_p", "max_tokens")
+
+
+def made_by(fmt: str, read: ForeignFile, rows: list[ForeignRow], our_prompt: str, cfg: DictConfig) -> dict[str, Any]:
+    """What the harness's file says about how its generations were made: its decoding settings
+    ("unknown" where the file does not say), its prompt, and how many rows carry a length and a
+    finish reason. This run's own sampling, system prompt and task prompt made none of them."""
+    settings = {name: read.settings.get(name, "unknown") for name in SETTING_NAMES}
+    settings.update({k: v for k, v in read.settings.items() if k not in SETTING_NAMES})
+    example = next((r.prompt for r in rows if r.prompt), None)
+    theirs = (example or "").casefold() + (str(read.settings.get("prompt_template") or "")).casefold()
+    asks = [form for cue, form in ANSWER_FORMS.items() if cue in our_prompt.casefold() and example is not None
+            and cue not in theirs]
+    return {
+        "harness": fmt, "settings": settings,
+        "prompt": example if example is not None else "unknown",
+        "system_prompt": read.settings.get("system_prompt", "unknown"),  # where not apart, it is in the prompt
+        "our_prompt_asks_for_theirs_does_not": asks,
+        "lengths": {"given": sum(r.tokens is not None for r in rows), "unknown": sum(r.tokens is None for r in rows)},
+        "finish_reasons": {"stop": sum(r.finish_reason == "stop" for r in rows),
+                           "length": sum(r.finish_reason == "length" for r in rows),
+                           "unknown": sum(r.finish_reason is None for r in rows)},
+        "not_applied": {"sampling": OmegaConf.to_container(cfg.sampling, resolve=True),
+                        "system_prompt": cfg.get("system_prompt"), "task_prompt": "this task's prompt"},
+    }
+
+
+def generation_facts(task_dir: Path) -> dict[str, Any] | None:
+    """made_by() of the imported file, or None when this run made its own generations."""
+    path = task_dir / FOREIGN_SOURCE
+    if not path.exists() or not (task_dir / FOREIGN).exists():
+        return None
+    found = store.read_json(path, expect=dict).get("made_by")
+    return found if isinstance(found, dict) else None
 
 
 # ---------------------------------------------------------------- import
@@ -531,13 +838,15 @@ def import_foreign(cfg: DictConfig, samples: list[Sample], task_dir: Path, split
     if split == "reasoning_field":
         raise UserError(f"responses_split=reasoning_field is for evalsuite's own jsonl; with responses_format={fmt} "
                         f"the harness's file says where the reasoning is (use raw or answer_only)")
-    rows, empty = READERS[fmt](path)
+    read = READERS[fmt](path)
+    rows = read.rows
     if not rows:
         raise UserError(f"{path}: no generations in this {fmt} file")
     index, n_samples, limited = ItemIndex(samples), int(cfg.samples), bool(cfg.get("limit"))
     by_id = {s.id: s for s in samples}
     seen: dict[tuple[str, int], str] = {}
-    gens, foreign, unmatched, gold_differs = [], [], 0, []
+    orders: dict[str, list[int]] = {}
+    gens, foreign, unmatched, gold_differs, matched = [], [], 0, [], []
     for row in rows:
         sid = index.find(row)
         if sid is None:
@@ -553,17 +862,31 @@ def import_foreign(cfg: DictConfig, samples: list[Sample], task_dir: Path, split
             raise UserError(f"{row.where}: item {sid} sample {row.k} was already given by {seen[(sid, row.k)]}; "
                             f"each item's sample once")
         seen[(sid, row.k)] = row.where
-        differs = _gold_differs(row.gold, by_id[sid].reference)
-        if differs and isinstance(by_id[sid].reference, dict):
+        sample = by_id[sid]
+        if isinstance(sample.reference, dict) and "order" in sample.reference:  # multiple choice
+            order = harness_order(sample, row)
+            if order is not None:
+                if str(cfg.task.get("shuffle")) == "per_sample":
+                    raise UserError(f"{row.where}: the harness's file fixes each item's option order; "
+                                    f"task.shuffle=per_sample cannot apply to its generations: drop it")
+                if orders.setdefault(sid, order) != order:
+                    raise UserError(f"{row.where}: the harness showed item {sid}'s options in another order than "
+                                    f"in its other samples; give one sample set at a time")
+                sample = harness_view(sample, order)
+        differs = _gold_differs(row.gold, sample.reference)
+        if differs and isinstance(sample.reference, dict) and sid not in orders:
             raise UserError(f"{row.where}: the harness's correct option is {row.gold!r}, ours is "
-                            f"{by_id[sid].reference['letter']!r}: its option order differs from this run's "
-                            f"(task.shuffle_seed, task.shuffle), so its letters cannot be graded against ours")
+                            f"{sample.reference['letter']!r}, and the file names no option texts to read its "
+                            f"letters by: its letters cannot be graded")
         if differs:
-            gold_differs.append({"item": sid, "theirs": str(row.gold), "ours": str(by_id[sid].reference)})
+            gold_differs.append({"item": sid, "theirs": str(row.gold), "ours": str(
+                sample.reference.get("letter") if isinstance(sample.reference, dict) else sample.reference)})
         reasoning = row.reasoning if row.reasoning is not None else ("" if split == "answer_only" else None)
-        gen = Generation(sid, row.k, row.text, row.tokens, row.finish_reason, reasoning=reasoning)
+        gen = Generation(sid, row.k, row.text, row.tokens, row.finish_reason or FINISH_UNKNOWN, reasoning=reasoning)
         gens.append(gen)
+        matched.append(row)
         foreign.append({"sample_id": sid, "k": row.k, "where": row.where, "extracted": row.extracted,
+                        "extracted_by": row.extracted_by, "voted": sorted(row.voted),
                         "verdicts": row.verdicts, "item_verdicts": row.item_verdicts,
                         "generation": generation_digest(to_dict(gen))})
     if not gens:
@@ -574,9 +897,17 @@ def import_foreign(cfg: DictConfig, samples: list[Sample], task_dir: Path, split
         aside.unlink(missing_ok=True)
         store.append_records(aside, records)
         aside.replace(out)
+    first = by_id[str(foreign[0]["sample_id"])]
+    facts = made_by(fmt, read, matched, first.messages[-1]["content"] if first.messages else "", cfg)
     store.write_json(task_dir / FOREIGN_SOURCE, {
         "format": fmt, "file": str(path), "rows": len(rows), "imported": len(gens), "unmatched": unmatched,
-        "empty": empty, "gold_differs": gold_differs})
+        "empty": read.empty, "gold_differs": gold_differs, "option_orders": orders, "made_by": facts})
+    manifest_path = task_dir / MANIFEST
+    if manifest_path.exists():  # run.json says who made the generations, not only this run's settings
+        manifest = store.read_json(manifest_path, expect=dict)
+        if isinstance(manifest.get("responses"), dict):
+            manifest["responses"]["made_by"] = facts
+            store.write_json(manifest_path, manifest)
     return len(gens)
 
 
@@ -584,6 +915,17 @@ def import_foreign(cfg: DictConfig, samples: list[Sample], task_dir: Path, split
 
 def _verdict_pass(value: float) -> bool:
     return value >= 0.5
+
+
+def _majority(scores: list[dict]) -> dict:
+    """The score of the answer most of an item's samples gave (by our extraction; the first sample
+    to give it on a tie; no answer counts only when no sample has one)."""
+    answered = [s for s in scores if s.get("extracted") is not None] or scores
+    counts: dict[Any, int] = {}
+    for s in answered:
+        counts[s.get("extracted")] = counts.get(s.get("extracted"), 0) + 1
+    best = max(counts.values())
+    return next(s for s in answered if counts[s.get("extracted")] == best)
 
 
 def agreement(task_dir: Path) -> dict | None:
@@ -624,16 +966,22 @@ def agreement(task_dir: Path) -> dict | None:
                 same = _verdict_pass(mine) == _verdict_pass(value)
                 extracted = score.get("extracted")
             elif name in (r.get("item_verdicts") or {}):  # the harness scored the item over all its samples
-                per = "item"
                 value = float(r["item_verdicts"][name])
-                scores = [s for (sid, _), s in ours.items() if sid == key[0]]
+                scores = [s for (sid, _), s in sorted(ours.items()) if sid == key[0]]
                 if not scores:
                     missing += 1
                     continue
-                values = [our_value(s, name) for s in scores]
-                mine, figure = sum(v for v, _ in values) / len(values), values[0][1]
-                same = abs(mine - value) < 1e-6
-                extracted = None
+                if name in (r.get("voted") or []):  # its verdict on the answer most samples gave: ours the same way
+                    per = "item (majority answer)"
+                    score = _majority(scores)
+                    (mine, figure), extracted = our_value(score, name), score.get("extracted")
+                    same = _verdict_pass(mine) == _verdict_pass(value)
+                else:
+                    per = "item"
+                    values = [our_value(s, name) for s in scores]
+                    mine, figure = sum(v for v, _ in values) / len(values), values[0][1]
+                    same = abs(mine - value) < 1e-6
+                    extracted = None
             else:
                 continue
             compared += 1
@@ -641,8 +989,9 @@ def agreement(task_dir: Path) -> dict | None:
             sum_theirs += value
             sum_ours += mine
             if not same:
+                theirs_extracted = (r.get("extracted_by") or {}).get(name, r.get("extracted"))
                 disagreements.append({"item": key[0], "k": key[1] if per == "sample" else None,
-                                      "ours_extracted": extracted, "theirs_extracted": r.get("extracted"),
+                                      "ours_extracted": extracted, "theirs_extracted": theirs_extracted,
                                       "ours": mine, "theirs": value, "where": r.get("where")})
         verdicts.append({"verdict": name, "per": per, "ours_figure": figure, "compared": compared, "agree": agree,
                          "agreement": 100.0 * agree / compared if compared else None,

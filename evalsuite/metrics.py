@@ -181,6 +181,8 @@ def summarize(scores: list[Score], seed: int = 0, votes: dict[VoteKey, str] | No
     value = item_mean((s.sample_id, s.value) for s in all_scores) / 100
     sd = math.sqrt(sum((m - value) ** 2 for m in means) / (n_items - 1)) if n_items > 1 else 0.0
     lo, hi = bootstrap_ci(means, seed=seed)
+    # the answers whose finish reason is known (another harness's file may not say): NaN when none is
+    known = [s for s in all_scores if s.truncated is not None]
     out = {
         "value": 100 * value,
         "stderr": 100 * sd / math.sqrt(n_items),
@@ -194,7 +196,7 @@ def summarize(scores: list[Score], seed: int = 0, votes: dict[VoteKey, str] | No
         "no_answer_rate": 100 * sum(s.extracted is None and not is_scoring_error(s) for s in all_scores) / len(all_scores),
         "scoring_error_rate": 100 * sum(is_scoring_error(s) for s in all_scores) / len(all_scores),
         "unfinished_rate": 100 * sum(s.unfinished for s in all_scores) / len(all_scores),
-        "truncated_rate": 100 * sum(s.truncated for s in all_scores) / len(all_scores),
+        "truncated_rate": 100 * sum(bool(s.truncated) for s in known) / len(known) if known else float("nan"),
     }
     ks = sorted({k for k in (1, 2, 4, 8, 16, 32, 64, 128, n_min) if k <= n_min})
     out["pass_at_k"] = {

@@ -23,7 +23,7 @@ from evalsuite import judge, metrics, store, tir
 from evalsuite import summary as summaries
 from evalsuite.data import RESOLVED_REVISIONS, data_dir_facts
 from evalsuite.errors import UserError
-from evalsuite.foreign_responses import attach_agreement
+from evalsuite.foreign_responses import attach_agreement, generation_facts, harness_views
 from evalsuite.planning import build_requests, check_budget, max_new_tokens, reasoning_expected, sample_for_k, wanted_keys
 from evalsuite.render import split_generation
 from evalsuite.rundir import (CLAMPS, FAILURE, GENERATIONS, ITEMS, MANIFEST, SCORES, SUMMARY, current_scores, current_shard, merged,
@@ -32,7 +32,7 @@ from evalsuite.store import generation_digest
 from evalsuite.summary import TaskSummary
 from evalsuite.task import TaskSpec
 from evalsuite.task import resolve as resolve_task
-from evalsuite.types import Generation, Sample, Score, from_dict, to_dict
+from evalsuite.types import FINISH_UNKNOWN, Generation, Sample, Score, from_dict, to_dict
 from evalsuite.workers import Outcome, map_with_deadline
 VERSIONED = ("evalsuite", "torch", "transformers", "vllm", "datasets", "math-verify", "sympy", "hydra-core", "openai")
 
@@ -152,6 +152,7 @@ def generate_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> in
     from evalsuite.backends import load_backend
 
     backend = load_backend(cfg)
+    record_backend_runtime(cfg, backend)
     requests = build_requests(cfg, samples, backend.tokenizer, wanted - done, spec)
     known = {s.id: int(s.meta["prompt_tokens"]) for s in samples
              if isinstance(s.meta.get("prompt_tokens"), int) and spec.sample_for_k is None}
@@ -278,6 +279,12 @@ def import_responses(cfg: DictConfig, samples: list[Sample]) -> int:
 
 # ---------------------------------------------------------------- score
 
+def was_truncated(generation: dict) -> bool | None:
+    """Whether a generation hit its token limit; None where its file did not say why it stopped."""
+    finish = generation.get("finish_reason")
+    return None if finish == FINISH_UNKNOWN else finish == "length"
+
+
 def score_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, rescore: bool) -> int:
     """Grade every stored generation that has no current score. `rescore` grades all of them again
     into a file beside scores.jsonl that replaces it only once complete."""
@@ -304,7 +311,7 @@ def score_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, rescore:
     to_grade: list[tuple[dict, str]] = []
     for g in todo:
         _, answer = split_generation(g["text"], g.get("reasoning"), expect_reasoning, think_end)
-        truncated = g.get("finish_reason") == "length"
+        truncated = was_truncated(g)
         if answer is None:
             ready.append(Score(g["sample_id"], g["k"], 0.0, None, True, truncated, {"reason": "thinking never closed"},
                                graded=generation_digest(g)))
@@ -316,7 +323,7 @@ def score_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, rescore:
 
     def keep(i: int, outcome) -> None:
         g, _ = to_grade[i]
-        truncated = g.get("finish_reason") == "length"
+        truncated = was_truncated(g)
         if outcome.ok:
             grade = outcome.value
             s = Score(g["sample_id"], g["k"], float(grade.value), grade.extracted, False, truncated, dict(grade.detail),
@@ -348,6 +355,20 @@ def score_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, rescore:
         out_path.replace(score_path)
     record_scoring_environment(cfg, spec)
     return len(todo)
+
+
+def record_backend_runtime(cfg: DictConfig, backend: Any) -> None:
+    """Add to run.json how the backend runs on this machine (the hf backend's CPU threads and why)."""
+    path = task_dir(cfg) / MANIFEST
+    runtime = getattr(backend, "runtime", None)
+    if not runtime or not path.exists():
+        return
+    manifest = store.read_json(path, expect=dict)
+    manifest["backend_runtime"] = runtime
+    store.write_json(path, manifest)
+    if "cpu_threads" in runtime:
+        print(f"[{cfg.task.name}] hf on CPU: {runtime['cpu_threads']['threads']} threads "
+              f"({runtime['cpu_threads']['rule']})", file=sys.stderr)
 
 
 def record_scoring_environment(cfg: DictConfig, spec: TaskSpec) -> None:
@@ -397,7 +418,8 @@ def summarize_task(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> Ta
     gens = store.latest_by_key(store.read_records(task_dir(cfg) / GENERATIONS))
     summary = summaries.build(cfg, scores, (g for key, g in gens.items() if key[0] in ids),
                               expected=len(samples) * int(cfg.samples), missing=missing_keys(cfg, samples),
-                              samples=samples, spec=spec, votes=votes, unresolved=unresolved)
+                              samples=samples, spec=spec, votes=votes, unresolved=unresolved,
+                              made_by=generation_facts(task_dir(cfg)))
     attach_agreement(task_dir(cfg), summary)  # responses_format=...: beside the other harness's verdicts
     sections, variants = judge.summary_sections(cfg, spec, samples, scores)
     summary.sections.update(sections)
@@ -499,6 +521,8 @@ def run_task(cfg: DictConfig) -> TaskSummary | dict | None:
         print(f"[{cfg.task.name}] imported {n} responses from {cfg.responses}", file=sys.stderr)
     elif stage in ("generate", "all"):
         (tir.generate_stage if tir.active(cfg) else generate_stage)(cfg, samples, spec)
+    # another harness's multiple-choice generations are graded in its own lettering of the options
+    samples = harness_views(task_dir(cfg), samples)
     if stage in ("judge", "all") and judge.is_judged(spec, cfg):  # between generate and score
         judge.judge_stage(cfg, samples, spec)
     elif stage == "judge":

@@ -277,7 +277,9 @@ def save(fig: Figure | None, path: Path) -> Path | None:
 def write_run_plots(run_dir: Path, tasks: list[TaskResult]) -> list[Path]:
     samples = samples_frame(tasks)
     card_values = {r.task.name: r.card_reference for r in build_rows(tasks) if r.task is not None}
-    max_tokens = {t.name: t.summary.protocol.get("max_tokens") for t in tasks if t.summary is not None}
+    # another harness's generations may have an "unknown" budget: no line is drawn for it
+    max_tokens = {t.name: budget if isinstance(budget := t.summary.protocol.get("max_tokens"), (int, float)) else None
+                  for t in tasks if t.summary is not None}
     written = [save(fig_bars([("this run", tasks)]), run_dir / "plot_vs_card.png"),
                save(fig_avg_at_k(samples, card_values), run_dir / "plot_avg_at_k.png"),
                save(fig_niah_heatmap(tasks), run_dir / "plot_niah_depth_length.png"),

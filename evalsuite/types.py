@@ -37,14 +37,17 @@ class Generation:
     sample_id: str
     k: int
     text: str  # everything the model produced, thinking included
-    tokens: int  # generated tokens
-    finish_reason: str  # "stop" | "length" | "error"
+    tokens: int | None  # generated tokens; None: unknown (another harness's file that does not say)
+    finish_reason: str  # "stop" | "length" | "error" | FINISH_UNKNOWN
     prompt_tokens: int = 0
     seed: int | None = None
     # The thinking, when it came apart from the answer (a server's reasoning_content, a responses
     # file's reasoning field; "" when none was given): `text` is then the answer alone, never split.
     # None: `text` is the raw output, split at the model's think_end (render.split_generation).
     reasoning: str | None = None
+
+
+FINISH_UNKNOWN = "unknown"  # why the generation stopped is not known (another harness's file that does not say)
 
 
 @dataclass
@@ -66,7 +69,7 @@ class Score:
     value: float
     extracted: str | None
     unfinished: bool  # thinking never closed: no answer, counted wrong
-    truncated: bool  # finish_reason == "length"
+    truncated: bool | None  # finish_reason == "length"; None: the finish reason is unknown
     detail: dict[str, Any] = field(default_factory=dict)
     graded: str | None = None  # digest of the generation this score graded (store.generation_digest)
     variants: dict[str, float] = field(default_factory=dict)  # Grade.variants; a missing name: `value`

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -114,3 +115,26 @@ def test_explain_errors_are_one_line(cli, tmp_path):
     assert_one_line_error(cli("explain", f"run_dir={tmp_path / 'nope'}"), "not found")
     assert_one_line_error(cli("explain", f"run_dir={tmp_path}"), "no task directories")
     assert_one_line_error(cli("explain", f"run_dir={tmp_path}", "colour=red"), "unknown option 'colour'")
+
+
+def test_generations_from_another_harness_prompt_are_named(tmp_path, cli):
+    # inspect's own log (tests/fixtures/foreign): its prompt asks for "the final number as your last
+    # word", never for the \boxed{} our AIME scorer reads
+    log = Path(__file__).resolve().parent / "fixtures" / "foreign" / "inspect_aime25.eval"
+    proc = cli("task=aime25", "data=sample", "limit=2", "samples=2", "stage=score", f"responses={log}",
+               "responses_format=inspect", f"run_dir={tmp_path}")
+    assert proc.returncode == 0, proc.stderr
+    assert cli("explain", f"run_dir={tmp_path}", "plots=false").returncode == 0
+    [harness] = parts(gap_of(tmp_path, "aime25"), "harness")
+    assert "made by inspect with its own prompt and settings, not this task's" in harness.text
+    assert "'Solve the following problem. Give only the final number" in harness.text
+    assert "temperature 0.6, top_p 0.95, max_tokens 64" in harness.text
+    # "The sum is 55": a right answer in no box (the other answer without one was cut off at max_tokens)
+    assert ("never asks for \\boxed{}, the form this task's scorer reads: that explains the 1 of 4 samples (25.0%) "
+            "that finished with no answer our scorer can find") in harness.text
+    assert "- **harness**:" in (tmp_path / "explain.md").read_text()
+
+
+def test_a_run_of_our_own_has_no_harness_line(tmp_path):
+    write_fake_task(tmp_path, "aime25", "AIME 2025", {"1": ["correct", "wrong"]})
+    assert parts(gap_of(tmp_path, "aime25"), "harness") == []

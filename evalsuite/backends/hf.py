@@ -3,10 +3,18 @@
 Sampling is done by our own logits processor with one torch.Generator per row, seeded by the
 request's (sample_id, k) seed: a sample's text then does not depend on which other requests shared
 its batch, so a resumed run reproduces the uninterrupted one.
+
+On a CPU the thread count is chosen, not left to torch (`cpu_threads`): torch starts one OpenMP
+thread per core it sees, and its threads wait for each other at every operation; on a shared
+machine where other work holds those cores, each wait is a descheduled thread, and generation
+stalls (minutes for what takes seconds alone). docs/backends.md has the rule and the measurements.
 """
 from __future__ import annotations
 
+import math
+import os
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 from tqdm import tqdm
@@ -38,6 +46,82 @@ def _seeded_sampler(temperature: float, top_p: float, seeds: list[int]):
     return process
 
 
+def _cgroup_quota(root: Path = Path("/sys/fs/cgroup"), proc_cgroup: Path = Path("/proc/self/cgroup")) -> float | None:
+    """The CPU quota (in CPUs) of this process's cgroup or any above it: cgroup v2 `cpu.max`
+    ("200000 100000" = 2 CPUs; "max": none), v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us` (-1: none).
+    None where there is none (or no cgroup to read)."""
+    try:
+        lines = proc_cgroup.read_text().splitlines()
+    except OSError:
+        return None
+    quotas = []
+    for line in lines:
+        _, controllers, path = (line.split(":", 2) + ["", ""])[:3]
+        if controllers == "":  # v2: one unified hierarchy
+            places = [root / path.lstrip("/")]
+        elif "cpu" in controllers.split(","):  # v1: the cpu controller's own mount
+            places = [root / controllers / path.lstrip("/"), root / "cpu" / path.lstrip("/")]
+        else:
+            continue
+        for place in places:
+            for directory in [place, *place.parents]:  # a parent's limit binds its children too
+                if not str(directory).startswith(str(root)):
+                    break
+                try:
+                    if (directory / "cpu.max").is_file():
+                        quota, period = (directory / "cpu.max").read_text().split()[:2]
+                        if quota != "max":
+                            quotas.append(int(quota) / int(period))
+                    elif (directory / "cpu.cfs_quota_us").is_file():
+                        quota = int((directory / "cpu.cfs_quota_us").read_text())
+                        if quota > 0:
+                            quotas.append(quota / int((directory / "cpu.cfs_period_us").read_text()))
+                except (OSError, ValueError, ZeroDivisionError):
+                    continue
+    return min(quotas) if quotas else None
+
+
+def _others_running(samples: int = 5, pause_s: float = 0.05) -> int:
+    """Threads of other processes ready to run right now, system-wide: the median of a few
+    readings of /proc/stat's procs_running, less this process's own running thread."""
+    readings = []
+    for i in range(samples):
+        try:
+            stat = Path("/proc/stat").read_text()
+            readings.append(int(next(line.split()[1] for line in stat.splitlines() if line.startswith("procs_running"))))
+        except (OSError, StopIteration, ValueError, IndexError):
+            return 0
+        if i + 1 < samples:
+            time.sleep(pause_s)
+    return max(0, sorted(readings)[len(readings) // 2] - 1)
+
+
+def cpu_threads(setting: Any) -> dict[str, Any]:
+    """The CPU thread count for generation and why. `backend.threads`: a number is used as given;
+    `auto` (default) takes the CPUs this process may use (its affinity mask, capped by its cgroup's
+    CPU quota), less those that other processes' running threads hold now (their count, as a share
+    of this machine's CPUs), at least 1."""
+    if setting not in (None, "auto"):
+        try:
+            threads = int(setting)
+            if threads < 1 or isinstance(setting, bool) or float(setting) != threads:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise UserError(f"backend.threads={setting!r}: give a whole number of CPU threads (1 or more), "
+                            f"or auto") from None
+        return {"threads": threads, "rule": "backend.threads as given"}
+    allowed = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    quota = _cgroup_quota()
+    usable = max(1, min(allowed, math.floor(quota)) if quota is not None else allowed)
+    machine = os.cpu_count() or allowed
+    others = _others_running()
+    held = others * usable / machine  # other work spread over the machine: its share on our CPUs
+    threads = max(1, min(usable, math.floor(usable - held + 0.5)))
+    return {"threads": threads, "rule": "auto: usable CPUs less those other running threads hold",
+            "affinity_cpus": allowed, "cgroup_quota_cpus": quota, "usable_cpus": usable, "machine_cpus": machine,
+            "others_running": others}
+
+
 class HFBackend:
     name = "hf"
 
@@ -51,6 +135,11 @@ class HFBackend:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = device
         self.batch_size = int(cfg.backend.get("batch_size", 16))
+        # what run.json records about how this backend ran (pipeline.record_backend_runtime)
+        self.runtime: dict[str, Any] = {"device": device}
+        if device == "cpu":
+            self.runtime["cpu_threads"] = cpu_threads(cfg.backend.get("threads", "auto"))
+            torch.set_num_threads(self.runtime["cpu_threads"]["threads"])
         kwargs = dict(revision=cfg.model.get("revision"), trust_remote_code=bool(cfg.model.get("trust_remote_code", False)))
         self.tokenizer = load_tokenizer(cfg.model)
         try:
