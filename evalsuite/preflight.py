@@ -65,6 +65,11 @@ def check_task(cfg: DictConfig) -> list[str]:
     from evalsuite.judge import judge_problems
 
     problems += _attempt(lambda: judge_problems(cfg, spec), problems) or []
+    if spec.harness is not None:  # an official harness: its venv, the machine, the endpoint
+        from evalsuite import agentic
+
+        problems += _attempt(lambda: agentic.preflight(cfg, spec), problems) or []
+        return problems
     if spec.preflight is not None:
         problems += _attempt(lambda: spec.preflight(cfg), problems) or []
         return problems
