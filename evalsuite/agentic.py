@@ -145,8 +145,9 @@ def run_streaming(argv: list[str], env: dict[str, str], log: Path, prefix: str, 
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
     with log.open("a", encoding="utf-8") as sink:
         sink.write(f"\n# {time.strftime('%Y-%m-%dT%H:%M:%S%z')} {what}: {' '.join(argv)}\n")
+        # in our process group: a job killed whole (kill -9 of the group, Slurm) takes the harness too
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=full_env,
-                                text=True, errors="replace", start_new_session=True)
+                                text=True, errors="replace")
         try:
             assert proc.stdout is not None
             for line in proc.stdout:  # tqdm's \r updates come through as lines of their own
@@ -157,7 +158,7 @@ def run_streaming(argv: list[str], env: dict[str, str], log: Path, prefix: str, 
                         print(f"{prefix}: {part}", file=sys.stderr, flush=True)
             code = proc.wait()
         except BaseException:  # our own interruption: the harness goes with us (its resume keeps its work)
-            os.killpg(proc.pid, signal.SIGTERM)
+            proc.terminate()
             proc.wait()
             raise
     if code != 0:
