@@ -77,6 +77,9 @@ class Harness:
     size: Callable[[DictConfig, list[Sample]], dict[str, Any]] = lambda cfg, samples: {}
     # where the harness's code comes from when it is not on a registry (a pinned repository commit)
     source: str | None = None
+    python: str | None = None  # the lowest Python the harness supports, when above ours (harbor: 3.12)
+    # what `evalsuite prepare` fetches with the installed harness besides itself (a dataset's tasks)
+    fetch: Callable[[DictConfig], dict[str, Any]] | None = None
 
 
 # ---------------------------------------------------------------- the harness's virtual environment
@@ -108,12 +111,18 @@ def install_venv(cfg: DictConfig, harness: Harness) -> dict[str, Any]:
     """Create the harness's own venv with its pinned version (never the project's venv). Marked
     INSTALLED only when pip finished, so a half install is redone."""
     out = venv_dir(cfg, harness)
-    if harness.source and not harness.install:
-        raise UserError(f"{harness.name} is not on a package registry: {harness.source}")
     if not missing_venv(cfg, harness):
-        return {"dir": str(out), "installed": "already", "requirements": list(harness.install)}
+        facts = {"dir": str(out), "installed": "already", "requirements": list(harness.install)}
+    else:
+        facts = _install(cfg, harness, out)
+    if harness.fetch is not None:  # idempotent: what is there already is kept
+        facts["fetched"] = harness.fetch(cfg)
+    return facts
+
+
+def _install(cfg: DictConfig, harness: Harness, out: Path) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(out)], check=True)
+    subprocess.run([venv_interpreter(harness), "-m", "venv", "--clear", str(out)], check=True)
     pip = [str(out / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", *harness.install]
     print(f"[{cfg.task.name}] installing {' '.join(harness.install)} into {out} (its own venv)", file=sys.stderr)
     done = subprocess.run(pip)
@@ -123,6 +132,22 @@ def install_venv(cfg: DictConfig, harness: Harness) -> dict[str, Any]:
     freeze = subprocess.run([str(out / "bin" / "python"), "-m", "pip", "freeze"], capture_output=True, text=True)
     (out / "INSTALLED").write_text(freeze.stdout, encoding="utf-8")
     return {"dir": str(out), "installed": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "requirements": list(harness.install)}
+
+
+def venv_interpreter(harness: Harness) -> str:
+    """The Python the harness's venv is made from: ours, or python3.X on PATH when it needs newer."""
+    if harness.python is None or sys.version_info[:2] >= tuple(int(x) for x in harness.python.split(".")):
+        return sys.executable
+    for name in (f"python{harness.python}", "python3.13", "python3.12"):
+        found = shutil.which(name)
+        if found:
+            probe = subprocess.run([found, "-c", "import sys; print(sys.version_info[:2] >= (%s))" % harness.python.replace(".", ", ")],
+                                   capture_output=True, text=True)
+            if probe.stdout.strip() == "True":
+                return found
+    raise UserError(f"{harness.name} {harness.version} needs Python >= {harness.python} and this machine has "
+                    f"{sys.version_info[0]}.{sys.version_info[1]} only; install python{harness.python} (e.g. from the OS "
+                    f"packages or conda) and run `evalsuite prepare` again")
 
 
 def script(name: str) -> Path:

@@ -178,3 +178,184 @@ def test_serve_command_carries_the_cards_tool_flags():
     for flag in ("--enable-auto-tool-choice --tool-call-parser qwen3_coder --reasoning-parser nemotron_v3",
                  "--trust-remote-code", "--mamba-ssm-cache-dtype float32", "--max-model-len 262144"):
         assert flag in line
+
+
+# ---------------------------------------------------------------- imports of the other harnesses' result files
+
+def run_import(task: str, tmp_path: Path, samples: list, overrides: tuple[str, ...] = ()):
+    """The harness's files (already under <run>/<task>/harness) imported, scored and summarized by
+    the pipeline, as the generate stage does after the harness ran."""
+    from evalsuite import agentic, pipeline
+    from evalsuite.rundir import task_dir
+    from evalsuite.task import resolve
+
+    cfg = compose([f"task={task}", f"run_dir={tmp_path / 'run'}", *overrides])
+    spec = resolve(cfg)
+    work = task_dir(cfg) / agentic.HARNESS_DIR
+    imported = agentic.import_results(cfg, spec.harness, samples, work)
+    pipeline.score_stage(cfg, samples, spec, rescore=False)
+    summary = pipeline.summarize_task(cfg, samples, spec)
+    return imported, summary, task_dir(cfg), work
+
+
+def tau2_simulation(task_id: str, trial: int, reward: float | None, reason: str = "user_stop") -> dict:
+    """One SimulationRun as tau2 writes it (tau2's src/tau2/data_model/simulation.py: id, task_id,
+    start/end time, duration, termination_reason, agent_cost, user_cost, reward_info, messages, trial, seed)."""
+    return {"id": f"sim-{task_id}-{trial}", "task_id": task_id, "timestamp": "2026-12-06T10:00:00",
+            "start_time": "2026-12-06T10:00:00", "end_time": "2026-12-06T10:01:00", "duration": 60.0,
+            "termination_reason": reason, "agent_cost": 0.01, "user_cost": 0.002,
+            "reward_info": None if reward is None else {"reward": reward, "reward_breakdown": {"DB": reward}},
+            "messages": [{"role": "user", "content": "hi", "turn_idx": 0},
+                         {"role": "assistant", "content": "hello", "turn_idx": 1,
+                          "usage": {"prompt_tokens": 100, "completion_tokens": 20}}],
+            "trial": trial, "seed": 300 + trial}
+
+
+def test_tau2_results_import_item_by_item_with_pass1_per_domain_and_the_cards_average(tmp_path):
+    """Files written from tau2's documented Results schema (tau2 is not on a registry and its
+    repository cannot be fetched here): airline as one JSON file, retail in tau2's directory format."""
+    from evalsuite.types import Sample
+
+    samples = [Sample(f"{d}/{i}", [], None, {"category": d, "domain": d}) for d, i in
+               (("airline", "0"), ("airline", "1"), ("retail", "7"))]
+    work = tmp_path / "run" / "tau2_bench" / "harness" / "tau2"
+    work.mkdir(parents=True)
+    (work / "airline.json").write_text(json.dumps({
+        "timestamp": "2026-12-06T10:00:00", "info": {"git_commit": "x", "num_trials": 2}, "tasks": [],
+        "simulations": [tau2_simulation("0", 0, 1.0), tau2_simulation("0", 1, 0.0),
+                        tau2_simulation("1", 0, 1.0), tau2_simulation("1", 1, 1.0)]}))
+    sims = work / "retail" / "simulations"
+    sims.mkdir(parents=True)
+    (work / "retail" / "results.json").write_text(json.dumps({"info": {}, "tasks": []}))
+    (sims / "a.json").write_text(json.dumps(tau2_simulation("7", 0, 0.0)))
+    (sims / "b.json").write_text(json.dumps(tau2_simulation("7", 1, None, "infrastructure_error")))
+
+    imported, summary, task, _ = run_import("tau2_bench", tmp_path, samples, ("samples=2",))
+    assert imported == 6
+    scores = {(r["sample_id"], r["k"]): r["value"] for r in map(json.loads, (task / "scores.jsonl").read_text().splitlines())}
+    assert scores == {("airline/0", 0): 1.0, ("airline/0", 1): 0.0, ("airline/1", 0): 1.0, ("airline/1", 1): 1.0,
+                      ("retail/7", 0): 0.0}  # the infrastructure error is no verdict: redone on the next run
+    cells = {c.by["domain"]: c.value for c in summary.breakdown if "domain" in c.by}
+    assert cells == {"airline": pytest.approx(75.0), "retail": pytest.approx(0.0)}
+    assert summary.value == pytest.approx(37.5)  # the card's average: the mean of the domains' pass^1
+    assert summary.variants["pooled"] == pytest.approx(50.0)
+    assert "pass^2" not in summary.variants  # retail's task has one trial so far: no pass^2 yet
+    record = json.loads(json.loads((task / "generations.jsonl").read_text().splitlines()[0])["text"])
+    assert record["trajectory"].startswith("harness/tau2/airline.json#sim-0-")
+    assert record["cost_usd"] == pytest.approx(0.012) and record["output_tokens"] == 20
+    assert summary.sections["harness"]["settings"]["commit"] == "0879eb0b695b6508abbbe5ab32be132d5f10ca66"
+
+
+def harbor_trial(task: str, trial: str, reward: float | None, exception: str | None = None) -> dict:
+    """One trial's result.json in Harbor 0.25.0's TrialResult schema (harbor/models/trial/result.py:
+    task_name, trial_name, trial_uri, task_id, task_checksum, config, agent_info, agent_result
+    (AgentContext), verifier_result (VerifierResult.rewards), exception_info, timings)."""
+    return {"id": "6f1c0b1e-0000-4000-8000-000000000000", "task_name": task, "trial_name": trial,
+            "trial_uri": f"file:///jobs/evalsuite/{trial}", "task_id": {"path": f"tasks/{task}"},
+            "task_checksum": "abc", "config": {"task": {"path": f"tasks/{task}"}},
+            "agent_info": {"name": "terminus-2", "version": "2.0.0", "model_info": {"name": "stand-in", "provider": "openai"}},
+            "agent_result": {"n_input_tokens": 5000, "n_cache_tokens": 0, "n_output_tokens": 700, "cost_usd": None},
+            "verifier_result": None if reward is None else {"rewards": {"reward": reward}},
+            "exception_info": None if exception is None else {
+                "exception_type": exception, "exception_message": "container did not start",
+                "exception_traceback": "", "occurred_at": "2026-12-06T10:00:00Z"},
+            "started_at": "2026-12-06T10:00:00Z", "finished_at": "2026-12-06T10:05:00Z"}
+
+
+def test_terminal_bench_trials_import_from_harbors_job_directory(tmp_path):
+    """Files written from Harbor's documented schema (Harbor needs Python >= 3.12 and containers,
+    neither of which this machine has)."""
+    from evalsuite.types import Sample
+
+    names = ["fix-git", "hello-world", "build-cython-ext"]
+    samples = [Sample(n, [], None, {"category": "terminal-bench"}) for n in names]
+    job = tmp_path / "run" / "terminal_bench_2" / "harness" / "jobs" / "evalsuite"
+    for trial, data in (("fix-git__a1", harbor_trial("fix-git", "fix-git__a1", 1.0)),
+                        ("hello-world__b2", harbor_trial("hello-world", "hello-world__b2", 0.0)),
+                        ("build-cython-ext__c3", harbor_trial("build-cython-ext", "build-cython-ext__c3", None,
+                                                              "EnvironmentStartTimeoutError"))):
+        (job / trial / "agent").mkdir(parents=True)
+        (job / trial / "result.json").write_text(json.dumps(data))
+        (job / trial / "agent" / "trajectory.json").write_text("{}")
+    (job / "in-flight__d4").mkdir()
+    (job / "in-flight__d4" / "result.json").write_text('{"task_name": "fix-git", "trial_na')  # being written
+
+    imported, summary, task, _ = run_import("terminal_bench_2", tmp_path, samples, ("task.task_names=[fix-git,hello-world,build-cython-ext]",))
+    assert imported == 3
+    assert verdicts(task) == {"fix-git": 1.0, "hello-world": 0.0}  # the crashed trial is redone, not a zero
+    assert summary.value == pytest.approx(50.0) and summary.missing_scores == 1
+    record = json.loads(json.loads((task / "generations.jsonl").read_text().splitlines()[0])["text"])
+    assert record["trajectory"] == "harness/jobs/evalsuite/build-cython-ext__c3/agent/trajectory.json" or \
+        record["trajectory"].endswith("agent/trajectory.json")
+    assert summary.sections["harness"]["name"] == "harbor" and summary.sections["harness"]["version"] == "0.25.0"
+
+
+def test_swe_verified_imports_openhands_output_and_swebenchs_verdicts(tmp_path):
+    """OpenHands' output.jsonl rows and swebench's reports, written from their documented schemas
+    (OpenHands' runner needs Python >= 3.12, swebench's grading needs containers)."""
+    from evalsuite.types import Sample
+
+    ids = ["astropy__astropy-12907", "django__django-11133", "sympy__sympy-20590"]
+    samples = [Sample(i, [], None, {"category": "swe-bench", "repo": i.split("__")[0]}) for i in ids]
+    out = tmp_path / "run" / "swe_verified" / "harness" / "openhands" / "princeton-nlp__SWE-bench_Verified-test" / "stand-in"
+    out.mkdir(parents=True)
+    rows = [{"instance_id": i, "test_result": {"git_patch": "diff --git a/x b/x\n+fix\n"}, "history": [],
+             "metrics": {"accumulated_cost": 0.5, "accumulated_token_usage": {"prompt_tokens": 1000, "completion_tokens": 100}},
+             "error": None} for i in ids]
+    (out / "output.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"instance_id": "cut')
+    # swebench's run report (swebench.harness.reporting.make_run_report) ...
+    (out / "stand-in.evalsuite.json").write_text(json.dumps({
+        "total_instances": 500, "submitted_instances": 3, "completed_instances": 2, "resolved_instances": 1,
+        "unresolved_instances": 1, "empty_patch_instances": 0, "error_instances": 1,
+        "completed_ids": ids[:2], "incomplete_ids": [], "empty_patch_ids": [], "submitted_ids": ids,
+        "resolved_ids": [ids[0]], "unresolved_ids": [ids[1]], "error_ids": [ids[2]], "schema_version": 2}))
+    # ... and one instance's own report.json agreeing with it
+    logs = out / "logs" / "run_evaluation" / "evalsuite" / "stand-in" / ids[1]
+    logs.mkdir(parents=True)
+    (logs / "report.json").write_text(json.dumps({ids[1]: {"patch_is_None": False, "patch_exists": True,
+                                                           "patch_successfully_applied": True, "resolved": False}}))
+
+    imported, summary, task, _ = run_import("swe_verified", tmp_path, samples, ("data=sample",))
+    assert imported == 3
+    assert verdicts(task) == {ids[0]: 1.0, ids[1]: 0.0}  # swebench's error is no verdict: redone
+    assert summary.value == pytest.approx(50.0)
+    assert summary.sections["harness"]["cost_usd"] == pytest.approx(1.0)
+
+
+def test_container_tasks_name_the_missing_runtime_before_any_work(tmp_path, embedded_model_dir):
+    bare_path = os.pathsep.join(p for p in ("/usr/bin", "/bin") if Path(p).is_dir())  # no docker, podman, apptainer
+    proc = subprocess.run([sys.executable, "-m", "evalsuite", "task=swe_verified", "data=sample", "backend=openai",
+                           "backend.base_url=http://127.0.0.1:9/v1", f"run_dir={tmp_path / 'r'}"],
+                          cwd=ROOT, env={**os.environ, "PATH": bare_path, "HF_HUB_OFFLINE": "1"},
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "no container runtime: none of docker, podman or apptainer is on PATH" in proc.stderr
+    assert "openhands-benchmarks" in proc.stderr and "evalsuite prepare task=swe_verified" in proc.stderr
+    assert not (tmp_path / "r" / "swe_verified" / "generations.jsonl").exists()
+
+
+@pytest.mark.skipif(not any(Path(p, "docker").exists() for p in os.environ.get("PATH", "").split(os.pathsep)),
+                    reason="no docker client here")
+def test_a_docker_client_without_its_daemon_is_named_as_such():
+    from evalsuite.agentic import container_runtime
+
+    runtime, facts = container_runtime()
+    if runtime == "docker":
+        pytest.skip("docker's daemon answers here")
+    assert runtime is None and "docker is installed but its daemon does not answer" in facts
+
+
+def test_the_dry_run_sizes_a_container_task(cli, tmp_path):
+    proc = cli("task=swe_verified", "data=sample", "dry_run=true", "backend=openai", "backend.base_url=http://127.0.0.1:9/v1",
+               f"run_dir={tmp_path / 'r'}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "3 items x 1 trials through openhands-benchmarks" in proc.stderr
+    assert "containers: 6" in proc.stderr and "over 3 repositories" in proc.stderr
+
+
+def test_tau2_pass_hat_k_is_the_chance_k_trials_all_succeed():
+    from tasks.tau2_bench import pass_hat_k
+
+    assert pass_hat_k({"a": [1.0, 1.0, 0.0, 1.0]}, 2) == pytest.approx(100 * 3 / 6)
+    assert pass_hat_k({"a": [1.0, 1.0], "b": [0.0, 1.0]}, 1) == pytest.approx(75.0)
+    assert pass_hat_k({"a": [1.0]}, 2) is None
