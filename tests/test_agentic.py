@@ -357,3 +357,29 @@ def test_tau2_pass_hat_k_is_the_chance_k_trials_all_succeed():
     assert pass_hat_k({"a": [1.0, 1.0, 0.0, 1.0]}, 2) == pytest.approx(100 * 3 / 6)
     assert pass_hat_k({"a": [1.0, 1.0], "b": [0.0, 1.0]}, 1) == pytest.approx(75.0)
     assert pass_hat_k({"a": [1.0]}, 2) is None
+
+
+@needs_bfcl
+@pytest.mark.slow
+def test_bfcl_v4_against_the_embedded_smollm2_served_over_http(tmp_path, embedded_model_dir):
+    """The real model behind a real server (tests/smollm2_server.py, chat completions without tool
+    calls): it answers in text, which bfcl reads as "no function call": right for irrelevance."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, str(ROOT / "tests" / "smollm2_server.py"), "--port", str(port),
+                               "--model-dir", str(embedded_model_dir)], cwd=ROOT / "tests",
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}/v1", server, 120, "the SmolLM2 server")
+        run = tmp_path / "run"
+        proc = subprocess.run([sys.executable, "-m", "evalsuite", "task=bfcl_v4", "task.categories=[irrelevance]", "limit=2",
+                               "backend=openai", f"backend.base_url=http://127.0.0.1:{port}/v1", "backend.model_id=smollm2",
+                               f"run_dir={run}"], cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+                              capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert verdicts(run / "bfcl_v4") == {"irrelevance_0": 1.0, "irrelevance_1": 1.0}
+        tokens = [json.loads(r["text"])["output_tokens"] for r in
+                  map(json.loads, (run / "bfcl_v4" / "generations.jsonl").read_text().splitlines())]
+        assert all(t > 0 for t in tokens)  # the model's own usage, through bfcl's result file
+    finally:
+        server.kill()
+        server.wait()
