@@ -127,7 +127,8 @@ def _install(cfg: DictConfig, harness: Harness, out: Path) -> dict[str, Any]:
     print(f"[{cfg.task.name}] installing {' '.join(harness.install)} into {out} (its own venv)", file=sys.stderr)
     done = subprocess.run(pip)
     if done.returncode != 0:
-        raise UserError(f"pip could not install {' '.join(harness.install)} into {out} (exit {done.returncode}); "
+        where = f" ({harness.source}: GitHub must be reachable from here)" if harness.source else ""
+        raise UserError(f"pip could not install {' '.join(harness.install)} into {out} (exit {done.returncode}){where}; "
                         f"see pip's output above, fix it and run `evalsuite prepare` again")
     freeze = subprocess.run([str(out / "bin" / "python"), "-m", "pip", "freeze"], capture_output=True, text=True)
     (out / "INSTALLED").write_text(freeze.stdout, encoding="utf-8")

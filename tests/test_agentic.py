@@ -383,3 +383,15 @@ def test_bfcl_v4_against_the_embedded_smollm2_served_over_http(tmp_path, embedde
     finally:
         server.kill()
         server.wait()
+
+
+@needs_bfcl
+def test_prepare_records_the_harness_of_an_agentic_task(cli, tmp_path):
+    data = tmp_path / "data"
+    (data / "harnesses").mkdir(parents=True)
+    (data / "harnesses" / "bfcl-eval-2026.3.23").symlink_to(BFCL_PYTHON.parent.parent)  # installed already
+    proc = cli("prepare", "task=bfcl_v4", f"data_dir={data}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    entry = json.loads((data / "manifest.json").read_text())["datasets"]["bfcl_v4"]
+    assert entry["kind"] == "harness" and (entry["name"], entry["version"]) == ("bfcl-eval", "2026.3.23")
+    assert entry["requirements"] == ["bfcl-eval==2026.3.23", "soundfile"]
