@@ -170,7 +170,16 @@ def collect(cfg: DictConfig, samples: list[Sample], work: Path) -> list[ItemResu
 
 
 def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    """A bfcl file's lines; a line cut by a kill is skipped (bfcl generates that entry again)."""
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows
 
 
 def token_sum(value: Any) -> int:

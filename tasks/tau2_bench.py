@@ -124,10 +124,20 @@ def results_files(work: Path, domain: str) -> list[tuple[Path, list[dict]]]:
     simulations), or a directory with results.json and one file per simulation."""
     single, folder = work / "tau2" / f"{domain}.json", work / "tau2" / domain
     if single.is_file() and not (single.parent / "simulations").is_dir():
-        return [(single, json.loads(single.read_text(encoding="utf-8")).get("simulations") or [])]
+        data = read_json(single)
+        return [(single, data.get("simulations") or [])] if isinstance(data, dict) else []
     if (folder / "simulations").is_dir():
-        return [(p, [json.loads(p.read_text(encoding="utf-8"))]) for p in sorted((folder / "simulations").glob("*.json"))]
+        return [(p, [d]) for p in sorted((folder / "simulations").glob("*.json")) if isinstance(d := read_json(p), dict)]
     return []
+
+
+def read_json(path: Path) -> Any:
+    """A tau2 file, or None while it is being rewritten (tau2 rewrites its results file per
+    simulation: a kill can cut it; what it held is imported on the next run)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def message_tokens(messages: list[dict] | None) -> tuple[int, int]:

@@ -395,3 +395,17 @@ def test_prepare_records_the_harness_of_an_agentic_task(cli, tmp_path):
     entry = json.loads((data / "manifest.json").read_text())["datasets"]["bfcl_v4"]
     assert entry["kind"] == "harness" and (entry["name"], entry["version"]) == ("bfcl-eval", "2026.3.23")
     assert entry["requirements"] == ["bfcl-eval==2026.3.23", "soundfile"]
+
+
+def test_a_tau2_results_file_cut_by_a_kill_gets_its_last_readable_copy_back(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tau2_run", ROOT / "evalsuite" / "harness_scripts" / "tau2_run.py")
+    driver = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(driver)  # the driver itself imports tau2 only inside its functions
+    results = tmp_path / "airline.json"
+    results.write_text(json.dumps({"simulations": [tau2_simulation("0", 0, 1.0)]}))
+    driver.keep_readable(results)  # a run starts: the readable file is copied aside
+    results.write_text('{"simulations": [{"id": "sim-0-0", "task_')  # tau2 killed while rewriting it
+    driver.keep_readable(results)  # the next run starts
+    assert json.loads(results.read_text())["simulations"][0]["id"] == "sim-0-0"

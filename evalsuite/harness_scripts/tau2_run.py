@@ -60,10 +60,33 @@ def run(config):
                       user="user_simulator", llm_user=config["user_llm"], llm_args_user=config["user_llm_args"],
                       num_trials=int(config["num_trials"]), task_ids=ids, max_concurrency=int(config["max_concurrency"]),
                       seed=int(config["seed"]), save_to=str(out / domain))  # tau2 appends ".json"
+        keep_readable(out / f"{domain}.json")
         if "task_split_name" in RunConfig.model_fields:
             fields["task_split_name"] = config["task_split"]
         print(f"evalsuite: tau2 {domain}: {len(ids) if ids else 'all'} tasks x {config['num_trials']} trials", flush=True)
         tau2_run.run_domain(RunConfig(**fields))
+
+
+def keep_readable(path):
+    """tau2 rewrites its whole results file after each simulation: a kill during that write leaves
+    a cut file, which tau2's resume cannot read. Keep a copy of the last readable one and put it
+    back in that case (the simulations after it are run again)."""
+    import shutil
+
+    backup = path.with_name(path.name + ".last-readable")
+    if not path.exists():
+        return
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        if backup.exists():
+            shutil.copyfile(backup, path)
+            print(f"evalsuite: {path} was cut by a kill; restored its last readable copy", flush=True)
+        else:
+            path.rename(path.with_name(path.name + ".cut"))
+            print(f"evalsuite: {path} was cut by a kill and has no readable copy; set aside as .cut", flush=True)
+        return
+    shutil.copyfile(path, backup)
 
 
 def main(argv):
