@@ -58,8 +58,11 @@ def check_task(cfg: DictConfig) -> list[str]:
         from evalsuite.backends.vllm import vllm_module_name
 
         _attempt(lambda: vllm_module_name(cfg), problems)
-    tokenizer = _attempt(lambda: load_tokenizer(cfg.model), problems)
-    spec = _attempt(lambda: resolve(cfg), problems)
+    spec_problems: list[str] = []
+    spec = _attempt(lambda: resolve(cfg), spec_problems)
+    # an official harness talks to a served model: this machine needs no tokenizer for it
+    tokenizer = None if spec is not None and spec.harness is not None else _attempt(lambda: load_tokenizer(cfg.model), problems)
+    problems += spec_problems
     if spec is None:
         return problems
     from evalsuite.judge import judge_problems
