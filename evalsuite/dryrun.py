@@ -102,6 +102,10 @@ def measure_task(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> Task
 def dry_run_task(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> dict:
     from evalsuite import judge
 
+    if spec.harness is not None:  # an official harness's work: items, trials, and what it needs
+        from evalsuite.agentic import dry_run
+
+        return dry_run(cfg, samples, spec)
     size = measure_task(cfg, samples, spec)
     print(describe_size(size), file=sys.stderr)
     judging = judge.size_judging(cfg, spec, samples, load_tokenizer(cfg.model))

@@ -215,6 +215,11 @@ def data_part(task: TaskResult) -> Part:
 
 def judge_part(summary: TaskSummary) -> Part:
     judge = summary.sections.get("judge")
+    harness = summary.sections.get("harness")
+    if not judge and harness:  # an agentic row: the official harness ran and graded it
+        not_run = harness.get("not_run") or {}
+        return Part("judge", f"graded by the official harness {harness.get('name')} {harness.get('version')}"
+                    + (f"; not run: {', '.join(not_run)}" if not_run else "") + ".")
     if not judge:
         return Part("judge", "judge: none (graded by rules).")
     if isinstance(judge, dict):

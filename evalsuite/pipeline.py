@@ -426,6 +426,10 @@ def summarize_task(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> Ta
     summary.variants.update(variants)
     if tir.active(cfg):  # calls, tool time, errors ... beside the score
         summary.sections.update(tir.summary_sections(cfg, gens, ids))
+    if spec.harness is not None:  # the official harness, its settings and the parts not run
+        from evalsuite import agentic
+
+        summary.sections["harness"] = agentic.summary_section(cfg, spec, samples, scores)
     summaries.write(task_dir(cfg) / SUMMARY, summary)
     (task_root(cfg) / FAILURE).unlink(missing_ok=True)  # an earlier failed attempt no longer stands
     return summary
@@ -519,6 +523,10 @@ def run_task(cfg: DictConfig) -> TaskSummary | dict | None:
     if cfg.get("responses") and stage in ("score", "all"):
         n = import_responses(cfg, samples)
         print(f"[{cfg.task.name}] imported {n} responses from {cfg.responses}", file=sys.stderr)
+    elif stage in ("generate", "all") and spec.harness is not None:  # an official harness runs the items
+        from evalsuite import agentic
+
+        agentic.generate_stage(cfg, samples, spec)
     elif stage in ("generate", "all"):
         (tir.generate_stage if tir.active(cfg) else generate_stage)(cfg, samples, spec)
     # another harness's multiple-choice generations are graded in its own lettering of the options

@@ -58,13 +58,21 @@ def check_task(cfg: DictConfig) -> list[str]:
         from evalsuite.backends.vllm import vllm_module_name
 
         _attempt(lambda: vllm_module_name(cfg), problems)
-    tokenizer = _attempt(lambda: load_tokenizer(cfg.model), problems)
-    spec = _attempt(lambda: resolve(cfg), problems)
+    spec_problems: list[str] = []
+    spec = _attempt(lambda: resolve(cfg), spec_problems)
+    # an official harness talks to a served model: this machine needs no tokenizer for it
+    tokenizer = None if spec is not None and spec.harness is not None else _attempt(lambda: load_tokenizer(cfg.model), problems)
+    problems += spec_problems
     if spec is None:
         return problems
     from evalsuite.judge import judge_problems
 
     problems += _attempt(lambda: judge_problems(cfg, spec), problems) or []
+    if spec.harness is not None:  # an official harness: its venv, the machine, the endpoint
+        from evalsuite import agentic
+
+        problems += _attempt(lambda: agentic.preflight(cfg, spec), problems) or []
+        return problems
     if spec.preflight is not None:
         problems += _attempt(lambda: spec.preflight(cfg), problems) or []
         return problems

@@ -107,6 +107,21 @@ def prepare_dataset(cfg: DictConfig, root: Path) -> dict[str, Any]:
             "note": gating_note(dataset)}
 
 
+def prepare_harness(cfg: DictConfig) -> dict[str, Any] | None:
+    """An agentic task's official harness, installed into its own venv under data_dir/harnesses
+    (evalsuite/agentic.py); None for a task without one."""
+    from evalsuite.task import resolve
+
+    spec = resolve(cfg)
+    if spec.harness is None:
+        return None
+    from evalsuite import agentic
+
+    facts = agentic.install_venv(cfg, spec.harness)
+    return {"kind": "harness", "name": spec.harness.name, "version": spec.harness.version, **facts,
+            "note": f"{spec.harness.name} {spec.harness.version} in its own venv {facts['dir']}"}
+
+
 def prepare_model(model_cfg: Any, root: Path) -> dict[str, Any]:
     """The model's snapshot (weights, config, tokenizer, remote code) under models/."""
     from evalsuite.embedded import resolve_model_path
@@ -147,7 +162,7 @@ def prepare(cfgs: list[DictConfig], root: Path, with_model: bool) -> tuple[dict[
         name = str(cfg.task.name)
         t0 = time.perf_counter()
         try:
-            entry = prepare_dataset(cfg, root)
+            entry = prepare_harness(cfg) or prepare_dataset(cfg, root)
         except UserError as e:
             failures[name] = str(e)
             print(f"[{name}] not prepared: {e}", file=sys.stderr)

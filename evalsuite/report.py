@@ -48,6 +48,16 @@ def judge_text(summary: TaskSummary | None) -> str:
     return text
 
 
+def harness_text(summary: TaskSummary | None) -> str:
+    """Which official harness made an agentic number (evalsuite/agentic.py), and what it did not run."""
+    harness = summary.sections.get("harness") if summary is not None else None
+    if not harness:
+        return ""
+    text = f"{harness.get('name')} {harness.get('version')}"
+    not_run = harness.get("not_run") or {}
+    return text + (f"; not run: {', '.join(not_run)}" if not_run else "")
+
+
 def failure_reason(row: Row) -> str | None:
     """Why the suite could not run this task (its failure.json), while it has no scores."""
     if row.task is None or row.summary is not None or not row.task.failure:
@@ -63,7 +73,7 @@ def ours_text(row: Row) -> str:
         return f"not run: {reason}" if reason else "no scores"
     lo, hi = row.ci
     mark = " TIR" if row.summary.mode == "tir" else ""  # beside the card's [bracketed] number
-    judged = judge_text(row.summary)
+    judged = judge_text(row.summary) or harness_text(row.summary)
     return f"{_fmt(row.value)} [{_fmt(lo)}, {_fmt(hi)}]{mark}" + (f" ({judged})" if judged else "")
 
 
@@ -141,6 +151,7 @@ def csv_record(row: Row) -> dict[str, Any]:
                 "protocol_samples": p.get("samples"), "max_tokens": p.get("max_tokens"), "temperature": p.get("temperature"),
                 "top_p": p.get("top_p"), "thinking": p.get("thinking"), "deviations": "; ".join(s.deviations if s else [])})
     rec["judge"] = judge_text(s)
+    rec["harness"] = harness_text(s)
     for name, value in row.variants().items():  # one column per OPEN variant, named as the summary names it
         rec[f"variant {name}"] = value
     return rec
@@ -243,6 +254,24 @@ def judges_table(tasks: list[TaskResult]) -> Table | None:
     return Table(header, rows) if rows else None
 
 
+def harnesses_table(tasks: list[TaskResult]) -> Table | None:
+    """Per agentic task: the official harness that ran it, its settings, the parts not run, its cost."""
+    rows = []
+    for t in tasks:
+        harness = t.summary.sections.get("harness") if t.summary is not None else None
+        if not harness:
+            continue
+        settings = harness.get("settings") or {}
+        cost = finite_number(harness.get("cost_usd"))
+        rows.append([t.name, f"{harness.get('name')} {harness.get('version')}",
+                     "; ".join(f"{k}={v}" for k, v in settings.items() if not isinstance(v, (dict, list)))[:300],
+                     "; ".join(f"{k}: {v}" for k, v in (harness.get("not_run") or {}).items()) or "-",
+                     f"{harness.get('tokens_in', 0):,}", f"{harness.get('tokens_out', 0):,}",
+                     "-" if cost is None else f"${cost:,.4f}"])
+    header = ["task", "harness", "settings", "not run", "tokens in", "tokens out", "cost"]
+    return Table(header, rows) if rows else None
+
+
 def breakdown_tables(tasks: list[TaskResult]) -> list[tuple[str, Table]]:
     """(task, table) of each task's one-coordinate breakdowns (difficulty, domain, family ...);
     the variants are in the main table, two-coordinate grids (NIAH's depth x length) in plots."""
@@ -312,6 +341,9 @@ def report_markdown(title: str, rows: list[Row], tasks: list[TaskResult], links:
     judges = judges_table(tasks)
     if judges:
         parts += ["", "## Judges", "", judges.markdown()]
+    harnesses = harnesses_table(tasks)
+    if harnesses:
+        parts += ["", "## Official harnesses", "", harnesses.markdown()]
     for name, table in breakdown_tables(tasks):
         parts += ["", f"## Breakdown: {name}", "", table.markdown()]
     judge_table = needs_judge_table(tasks)

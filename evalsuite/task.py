@@ -70,6 +70,9 @@ class TaskSpec:
     judge: JudgeHooks | None = None
     # a headline that is not the mean of per-answer values (ArenaHard's pooled pairwise verdicts)
     headline: Callable[[dict[str, Sample], list[Score], DictConfig], Headline | None] | None = None
+    # run by its official harness as a subprocess (evalsuite.agentic.Harness: BFCL, tau2 ...): the
+    # harness makes the generations and its verdicts are imported; `score` reads them back
+    harness: Any = None
 
 
 # Keys every task may carry, read by the engine (configs/task/*.yaml and docs/tasks.md)
