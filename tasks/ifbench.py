@@ -15,7 +15,10 @@ the number of rows and a mismatch is an error naming the fix, never a silent swa
 """
 from __future__ import annotations
 
+import sys
+import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from evalsuite import nltk_data
@@ -24,7 +27,7 @@ from evalsuite.errors import UserError
 from evalsuite.metrics import item_mean
 from evalsuite.task import TaskSpec
 from evalsuite.types import Breakdown, Figures, Grade, Sample, Score
-from tasks.ifbench_checkers import CORRECTED, build_checker
+from tasks.ifbench_checkers import CORRECTED, PINNED_LIBRARIES, build_checker, installed_libraries, library_mismatch
 
 VERSIONS = (294, 300)
 DEFAULT_VERSION = 294
@@ -73,8 +76,25 @@ def _kwargs_list(value, n: int, key: str) -> list[dict]:
     return [{k: v for k, v in kw.items() if v is not None} for kw in value]
 
 
+@lru_cache(maxsize=1)
+def warn_unpinned_libraries() -> None:
+    """One warning line per process when a checker library is not at the official lock's version:
+    the run goes on (its verdicts are recorded with the versions in run.json), the line says the fix."""
+    mismatch = library_mismatch(installed_libraries())
+    if mismatch:
+        print(f"warning: {mismatch}", file=sys.stderr)
+
+
+def scoring_environment(cfg) -> dict:
+    """What the checkers ran with, for run.json: each library's installed and pinned version, and the
+    Unicode version of Python's unicodedata (the ASCII folding of custom:* checkers reads it)."""
+    return {"checker_libraries": installed_libraries(), "pinned_libraries": dict(PINNED_LIBRARIES),
+            "unicodedata": unicodedata.unidata_version}
+
+
 def load(cfg) -> list[Sample]:
     nltk_data.require()  # before any generation: the checkers cannot run without it
+    warn_unpinned_libraries()
     rows = load_rows(cfg)
     version = _version(cfg)
     # The hub file must be the asked release; a local file may also be a subset of one (any other
@@ -242,4 +262,4 @@ def official_agreement(data_file: Path, official_dir: Path, level: str) -> Agree
     return result
 
 
-TASK = TaskSpec(load=load, score=score, figures=figures)
+TASK = TaskSpec(load=load, score=score, figures=figures, scoring_environment=scoring_environment)
