@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 
-from evalsuite.data import load_rows
+from evalsuite.data import column_problem, load_rows
 from evalsuite.errors import UserError
 from evalsuite.judge import JudgeAsk, fill, load_prompt, parse_rule, prompt_name, unparseable
 from evalsuite.task import JudgeHooks, TaskSpec
@@ -31,9 +31,10 @@ def load(cfg) -> list[Sample]:
     samples = []
     for n, row in enumerate(text_only, 1):
         question, answer, kind = row.get("question"), row.get("answer"), row.get("answer_type")
-        if not isinstance(question, str) or answer is None or kind not in SYSTEM_PROMPTS:
-            raise UserError(f"hle row {n}: needs 'question', 'answer' and 'answer_type' (exactMatch|multipleChoice); "
-                            f"got columns {sorted(row)}")
+        why = column_problem(row, ("question",), ("answer", "answer_type"))
+        if why or kind not in SYSTEM_PROMPTS:
+            raise UserError(f"hle row {n}: {why or f'answer_type is {kind!r}'}; each row needs 'question' (text), "
+                            f"'answer' and 'answer_type' (exactMatch|multipleChoice)")
         system = load_prompt(SYSTEM_PROMPTS[kind])
         samples.append(Sample(id=str(row.get("id") or n),
                               messages=[{"role": "system", "content": system}, {"role": "user", "content": question}],
