@@ -16,7 +16,7 @@ import re
 
 from evalsuite.data import column_problem, load_rows
 from evalsuite.errors import UserError
-from evalsuite.judge import JudgeAsk, fill, load_prompt, parse_rule, prompt_name, unparseable
+from evalsuite.judge import JudgeAsk, fill, last_field, load_prompt, parse_rule, prompt_name, unparseable
 from evalsuite.task import JudgeHooks, TaskSpec
 from evalsuite.types import Figures, Grade, Sample
 
@@ -57,18 +57,15 @@ def judge_requests(sample: Sample, answer: str, cfg) -> list[JudgeAsk]:
 
 
 
-_FIELD = r"[*_\s]*{name}[*_\s]*:[*_\s]*"
-
-
 def read_fields(reply: str) -> dict:
     """The judge's `correct:` (yes/no), `confidence:` (0-100, the prompt's default 100 when absent)
-    and `extracted_final_answer:` lines; the last of each counts (a judge may restate its reading)."""
-    correct = re.findall(_FIELD.format(name="correct") + r"(yes|no)\b", reply, re.IGNORECASE)
-    confidence = re.findall(_FIELD.format(name="confidence") + r"(\d+(?:\.\d+)?)", reply, re.IGNORECASE)
-    extracted = re.findall(_FIELD.format(name="extracted_final_answer") + r"(.*)", reply, re.IGNORECASE)
-    return {"correct": correct[-1].lower() if correct else None,
-            "confidence": min(100.0, float(confidence[-1])) if confidence else 100.0,
-            "extracted": extracted[-1].strip().strip("*").strip() if extracted else None}
+    and `extracted_final_answer:` fields, each read at the start of its line, the last statement of
+    each counting (judge.last_field): "incorrect: yes" or a quoted "correct: yes" is no verdict."""
+    correct = re.match(r"""['"\[(]*(yes|no)\b""", last_field(reply, "correct") or "", re.IGNORECASE)
+    confidence = re.match(r"(\d+(?:\.\d+)?)", last_field(reply, "confidence") or "")
+    return {"correct": correct.group(1).lower() if correct else None,
+            "confidence": min(100.0, float(confidence.group(1))) if confidence else 100.0,
+            "extracted": last_field(reply, "extracted_final_answer")}
 
 
 PARSE_RULES = {"hle_fields": read_fields}
