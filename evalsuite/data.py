@@ -107,6 +107,8 @@ def hub_token() -> str | None:
         return get_token()
     except ImportError:
         return os.environ.get("HF_TOKEN") or None
+
+
 def column_problem(row: dict[str, Any], text: tuple[str, ...], present: tuple[str, ...] = ()) -> str | None:
     """Why a row cannot give a task what it reads, for the task's one-line error: the first column
     missing (of `text`, which must hold text, and `present`, any value), or a `text` column holding

@@ -271,4 +271,4 @@ def _view(sample) -> tuple[list[dict[str, str]], Any, dict[str, Any]]:
 
 
 def _read_items_file(path: Path) -> list[dict[str, Any]]:
-    return [row for _, row in store.iter_jsonl(path, fix="delete the file and rerun stage=score to rewrite it")]
+    return [row for _, row in store.iter_jsonl(path, fix="delete the file; the run's command rewrites it")]
