@@ -375,6 +375,18 @@ def test_checker_libraries_are_pinned_exactly_where_they_are_installed_from():
     assert PINNED_LIBRARIES == {"nltk": "3.9.2", "emoji": "2.15.0", "syllapy": "0.8.0"}  # the official uv.lock
 
 
+def test_the_pinned_libraries_behave_as_the_official_verdicts_need():
+    """What changed after the pinned versions, read through the checkers' own primitives: NLTK 3.10
+    splits em/en dashes and a leading apostrophe off words (3.9.2 keeps them), emoji 2.16 knows
+    Unicode 17 emoji such as U+1FA8D that 2.15.0 does not."""
+    from tasks.ifbench_checkers import is_emoji, tokens
+
+    assert tokens("He paused\u2014then left.") == ["He", "paused\u2014then", "left", "."]
+    assert tokens("Pages 10\u201320 matter.") == ["Pages", "10\u201320", "matter", "."]
+    assert tokens("'Twas the night before.")[:2] == ["'T", "was"]
+    assert is_emoji("\U0001F600") and not is_emoji("\U0001FA8D")
+
+
 def test_a_library_off_its_pin_is_one_line_with_the_pip_command(capsys, monkeypatch):
     assert library_mismatch(dict(PINNED_LIBRARIES)) is None
     line = library_mismatch({**PINNED_LIBRARIES, "nltk": "3.10.4", "emoji": None})
