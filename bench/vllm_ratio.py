@@ -10,7 +10,7 @@ beforehand. Both run after a full warm-up (Triton compiles on the first call), a
 """
 from __future__ import annotations
 
-from evalsuite import planning, task
+from evalsuite import planning, store, task
 import json
 import shutil
 import sys
@@ -53,7 +53,7 @@ def run(overrides: list[str] | None = None, repeats: int = 2) -> dict:
         t = time.perf_counter()
         pipeline.generate_stage(run_cfg, samples, task)
         seconds = time.perf_counter() - t
-        gens = [json.loads(line) for line in (root / f"harness{i}" / "aime25" / "generations.jsonl").read_text().splitlines()]
+        gens = store.read_records(root / f"harness{i}" / "aime25" / "generations.jsonl", repair=False)
         return seconds, sum(g["tokens"] for g in gens)
 
     warm_s, _ = bare()  # Triton compiles, CUDA graphs warm

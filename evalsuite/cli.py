@@ -25,7 +25,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from evalsuite.config import CONFIG_DIR, compose, task_configs
+from evalsuite.config import CONFIG_DIR, check_repeated_keys, compose, task_configs
 from evalsuite.errors import UserError
 
 EXIT_USER_ERROR, EXIT_TASKS_FAILED = 2, 3
@@ -161,6 +161,7 @@ def _main(argv: list[str] | None) -> None:
 
             sys.exit(prepare.main(argv[1:]))
         multirun_or_help = any(a in ("-m", "--multirun", "--help", "-h", "--hydra-help") for a in argv)
+        check_repeated_keys(argv)  # the user's own line; make eval's chosen overrides below may be overridden
         if os.environ.get("EVALSUITE_PROFILE") == "auto" and not multirun_or_help:
             # `make eval`: the card's suite on a GPU node with vLLM, else the smoke suite; the
             # user's own overrides come last and win

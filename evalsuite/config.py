@@ -26,6 +26,21 @@ def check_group_choice(override: str) -> None:
         raise UserError(f"unknown {key} {value!r}; choose one of: {', '.join(options(key))} ({key}=NAME)")
 
 
+def check_repeated_keys(overrides: list[str]) -> None:
+    """`task=aime25 ... task=gpqa_diamond` on one command line: Hydra silently takes the last, so
+    the user's first choice is lost without a word. A key given twice with different values is
+    refused, naming both (the same value twice changes nothing and passes)."""
+    seen: dict[str, str] = {}
+    for o in overrides:
+        if o.startswith("-") or "=" not in o:
+            continue
+        key, _, value = o.partition("=")
+        key = key.lstrip("+~")
+        if key in seen and seen[key] != value:
+            raise UserError(f"{key} is given twice, {key}={seen[key]} and {key}={value}; keep the one you mean")
+        seen[key] = value
+
+
 def compose(overrides: list[str]) -> DictConfig:
     """The resolved config for these overrides, as the CLI would build it."""
     from hydra import compose as hydra_compose

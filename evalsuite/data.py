@@ -30,15 +30,9 @@ def read_table(path: str | Path) -> list[dict[str, Any]]:
     suffix = path.suffix.lower()
     try:
         if suffix in (".jsonl", ".ndjson"):
-            rows = []
-            with path.open(encoding="utf-8") as f:
-                for n, line in enumerate(f, 1):
-                    if line.strip():
-                        try:
-                            rows.append(_row(json.loads(line), f"{path}:{n}"))
-                        except json.JSONDecodeError as e:
-                            raise UserError(f"{path}:{n}: not valid JSON ({e.msg}); fix or remove that line") from None
-            return rows
+            from evalsuite.store import iter_jsonl
+
+            return [_row(row, f"{path}:{n}") for n, row in iter_jsonl(path)]
         if suffix == ".json":
             data = json.loads(path.read_text(encoding="utf-8"))
             if isinstance(data, dict):  # {"rows": [...]} or {"train": [...]} style dumps
@@ -113,6 +107,21 @@ def hub_token() -> str | None:
         return get_token()
     except ImportError:
         return os.environ.get("HF_TOKEN") or None
+
+
+def column_problem(row: dict[str, Any], text: tuple[str, ...], present: tuple[str, ...] = ()) -> str | None:
+    """Why a row cannot give a task what it reads, for the task's one-line error: the first column
+    missing (of `text`, which must hold text, and `present`, any value), or a `text` column holding
+    something else (a csv or parquet column of numbers), named with its type and value. None: fine."""
+    for name in (*text, *present):
+        if row.get(name) is None:
+            return f"column {name!r} is missing (columns: {', '.join(map(str, sorted(row))) or 'none'})"
+    for name in text:
+        if not isinstance(row[name], str):
+            return f"column {name!r} holds {type(row[name]).__name__} {str(row[name])[:40]!r}, not text"
+    return None
+
+
 def _row(row: Any, where: str) -> dict[str, Any]:
     if not isinstance(row, dict):
         raise UserError(f"{where}: a row must be a JSON object of the dataset's columns, not {type(row).__name__}; "

@@ -96,7 +96,7 @@ def _number(value: Any) -> float | None:
 def _read_jsonl(path: Path, fmt: str) -> list[tuple[int, dict]]:
     rows = []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = store.jsonl_lines(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise UserError(f"{path}: not UTF-8 text; responses_format={fmt} reads the harness's .jsonl file") from None
     for n, line in enumerate(lines, 1):
@@ -516,7 +516,7 @@ def inspect_log(path: Path) -> tuple[dict, list[tuple[str, dict]]]:
     try:
         log = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        first = path.read_text(encoding="utf-8", errors="replace").splitlines()[:1]
+        first = store.jsonl_lines(path.read_text(encoding="utf-8", errors="replace"))[:1]
         guess = None
         try:
             guess = guess_format(json.loads(first[0])) if first else None

@@ -542,6 +542,23 @@ def prompt_name(cfg: DictConfig) -> str:
     return str(name)
 
 
+# A field at the start of a line: indentation, a list marker or a heading mark before it, markdown
+# emphasis around the name and after the colon (`**correct:** yes`, `- *correct*: yes`). A
+# blockquote (`> correct: yes`) is a quotation, not the judge's field.
+_FIELD_AT_LINE_START = r"^[ \t]*(?:[-+*][ \t]+|\d+[.)][ \t]+|#{{1,6}}[ \t]+)?[*_]*{name}[*_]*[ \t]*:[*_]*[ \t]*(.*)$"
+
+
+def last_field(reply: str, name: str) -> str | None:
+    """The value of the last `name:` field of a judge's reply, read by the format's structure: a
+    field begins its line, so "incorrect: yes", or "correct: yes" inside a quoted answer or a
+    sentence, is not the field `correct`; a judge that restates a field is read at its last
+    statement. The value is the rest of that line, its markdown emphasis stripped; None when no
+    line holds the field. Names match case-insensitively."""
+    pattern = re.compile(_FIELD_AT_LINE_START.format(name=re.escape(name)), re.IGNORECASE | re.MULTILINE)
+    found = pattern.findall(reply)
+    return found[-1].strip().strip("*_").strip() if found else None
+
+
 def parse_rule(cfg: DictConfig, rules: dict[str, Callable[[str], Any]]) -> tuple[str, Callable[[str], Any]]:
     """(name, function) of the parse rule in force: the judge config's `parse`, else the task's
     `judge_parse`, among the rules the task knows."""

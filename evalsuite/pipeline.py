@@ -212,25 +212,13 @@ def import_responses(cfg: DictConfig, samples: list[Sample]) -> int:
     if not path.is_file():
         raise UserError(f"responses file not found: {path}")
     split = responses_split(cfg)
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw[:e.start].count(b"\n") + 1
-        raise UserError(f"{path}:{line}: not UTF-8 (byte {e.start}); re-save the file as UTF-8") from None
     by_id = {s.id: s for s in samples}
     by_prompt = {s.messages[-1]["content"].strip(): s.id for s in samples if s.messages}
     n_samples = int(cfg.samples)
     next_k: dict[str, int] = {}
     seen: dict[tuple[str, int], int] = {}
     gens = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except (json.JSONDecodeError, RecursionError) as e:
-            raise UserError(f"{path}:{n}: not valid JSON ({getattr(e, 'msg', type(e).__name__)})") from None
+    for n, row in store.iter_jsonl(path, fix='each line is one JSON object with "response" and "id" or "prompt"'):
         if not isinstance(row, dict) or not isinstance(row.get("response"), str):
             raise UserError(f'{path}:{n}: each line needs a "response" string and an "id" or "prompt"')
         if row.get("id") is not None:
@@ -269,6 +257,9 @@ def import_responses(cfg: DictConfig, samples: list[Sample]) -> int:
             raise UserError(f'{path}:{n}: "tokens" must be an integer, not {tokens!r}')
         gens.append(Generation(sid, k, row["response"], tokens, str(row.get("finish_reason") or "stop"),
                                reasoning=response_reasoning(row, split, f"{path}:{n}")))
+    if not gens:
+        raise UserError(f"responses file {path} is empty (no line holds a response); give the .jsonl file with "
+                        f"one JSON object per line (\"response\" and \"id\" or \"prompt\")")
     out = task_dir(cfg) / GENERATIONS
     aside = out.with_name(GENERATIONS + ".import")
     aside.unlink(missing_ok=True)

@@ -271,11 +271,4 @@ def _view(sample) -> tuple[list[dict[str, str]], Any, dict[str, Any]]:
 
 
 def _read_items_file(path: Path) -> list[dict[str, Any]]:
-    out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                raise UserError(f"{path}:{n}: corrupt record (not JSON)") from None
-    return out
+    return [row for _, row in store.iter_jsonl(path, fix="delete the file; the run's command rewrites it")]

@@ -1,8 +1,16 @@
-"""Append-only JSONL files keyed by (sample_id, k): the run's memory.
+"""JSONL files: the run's append-only memory keyed by (sample_id, k), and every other JSONL read.
 
-A crash can leave at most a half-written last line; reading repairs that (truncates it, with a
-warning) so the rerun regenerates just that record. A corrupt line anywhere else is not ours to
-guess about: it is an error naming the file and line.
+One line rule for every JSONL file, read or written: a line ends at "\n" and nowhere else
+(`LINE_END`). JSON allows U+2028, U+2029 and other characters that str.splitlines() treats as line
+breaks raw inside a string, so splitting any other way cuts a valid record in two. Run files are
+read by `read_records`, any other JSONL file (a data file, a responses file) by `iter_jsonl`.
+
+A crash can leave at most a half-written last line in a run file. `repair_tail` is the one rule for
+it, applied by the file's writer before it reads (`read_records(repair=True)`) and before every
+append (`append_records`): a last line that lacks only its newline gets it; one that is not a whole
+record is dropped with a warning, so the rerun redoes just that record and no append ever fuses with
+torn bytes. A corrupt line anywhere else is not ours to guess about: it is an error naming the file
+and line.
 """
 from __future__ import annotations
 
@@ -10,21 +18,91 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from evalsuite.errors import UserError
 
+LINE_END = b"\n"
+
+
+def iter_jsonl(path: str | Path, fix: str = "fix or remove that line") -> Iterator[tuple[int, Any]]:
+    """(line number, value) of each non-blank line of a JSONL file that is not a run file, read as
+    it streams; a line that is not UTF-8 or not JSON is one UserError naming the file, the line and
+    `fix`. Binary lines end at LINE_END only."""
+    path = Path(path)
+    with path.open("rb") as f:
+        for n, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise UserError(f"{path}:{n}: not UTF-8 (byte {e.start} of the line); re-save the file as UTF-8") from None
+            if not line.strip():
+                continue
+            try:
+                yield n, json.loads(line)
+            except (json.JSONDecodeError, RecursionError) as e:
+                raise UserError(f"{path}:{n}: not valid JSON ({getattr(e, 'msg', type(e).__name__)}); {fix}") from None
+
+
+def jsonl_lines(text: str) -> list[str]:
+    """A JSONL text's lines, split at LINE_END only (for a reader that parses each line itself)."""
+    return text.split(LINE_END.decode())
+
+
+def _whole(line: bytes) -> bool:
+    try:
+        json.loads(line)
+        return True
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        return False
+
+
+def repair_tail(path: str | Path) -> None:
+    """A run file's torn last line, left by a kill during a write (see the module doc): a last line
+    that is a whole record lacking its newline gets it; anything else after the last LINE_END is
+    dropped, with a warning when it held more than blanks."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return
+    if size == 0:
+        return
+    with path.open("r+b") as f:
+        f.seek(size - 1)
+        if f.read(1) == LINE_END:
+            return
+        start, tail = 0, b""
+        while len(tail) < size:  # back from the end to the last LINE_END, a block at a time
+            step = min(1 << 16, size - len(tail))
+            f.seek(size - len(tail) - step)
+            tail = f.read(step) + tail
+            cut = tail.rfind(LINE_END, 0, step)
+            if cut >= 0:
+                start, tail = size - len(tail) + cut + 1, tail[cut + 1:]
+                break
+        if tail.strip() and _whole(tail):
+            f.seek(size)
+            f.write(LINE_END)
+            return
+        if tail.strip():
+            print(f"warning: {path}: dropping a half-written last line ({len(tail)} bytes) left by a crash; "
+                  f"that record will be redone", file=sys.stderr)
+        f.truncate(start)
+
 
 def read_records(path: str | Path, repair: bool = True) -> list[dict[str, Any]]:
-    """All complete records. repair=True (the file's own writer) truncates a torn last line;
-    repair=False (a reader of another process's file) just skips it."""
+    """All complete records of a run file. repair=True (the file's own writer) first repairs a torn
+    last line (repair_tail); repair=False (a reader of another process's file) just skips it."""
     path = Path(path)
     if not path.exists():
         return []
+    if repair:
+        repair_tail(path)
     data = path.read_bytes()
     records: list[dict[str, Any]] = []
-    lines = data.split(b"\n")
-    # a file that ends with "\n" splits into [..., b""]; anything else after the last newline is a torn write
+    lines = data.split(LINE_END)
+    # a file that ends with LINE_END splits into [..., b""]; anything else after the last one is a torn write
     complete, tail = lines[:-1], lines[-1]
     for n, line in enumerate(complete, 1):
         if not line.strip():
@@ -33,19 +111,8 @@ def read_records(path: str | Path, repair: bool = True) -> list[dict[str, Any]]:
             records.append(check_record(json.loads(line), path, n))
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
             raise UserError(f"{path}:{n}: corrupt record (not JSON); fix or delete that line, then rerun") from None
-    if tail.strip():
-        try:
-            records.append(check_record(json.loads(tail), path, len(complete) + 1))  # only lacks its newline
-            if repair:
-                with path.open("ab") as f:
-                    f.write(b"\n")
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-            if not repair:  # a reader beside a live writer (status, merge): leave the file alone
-                return records
-            print(f"warning: {path}: dropping a half-written last line ({len(tail)} bytes) left by a crash; "
-                  f"that record will be redone", file=sys.stderr)
-            with path.open("r+b") as f:
-                f.truncate(len(data) - len(tail))
+    if tail.strip() and _whole(tail):  # a live writer's record that only lacks its newline yet
+        records.append(check_record(json.loads(tail), path, len(complete) + 1))
     return records
 
 
@@ -71,12 +138,14 @@ def check_record(record: Any, path: Path, n: int) -> dict[str, Any]:
 
 
 def append_records(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
-    """Append and fsync: once this returns the records survive a kill -9."""
+    """Append and fsync: once this returns the records survive a kill -9. A torn last line left by
+    an earlier kill is repaired first (repair_tail), so the new records never fuse with it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     if not payload:
         return 0
+    repair_tail(path)
     with path.open("a", encoding="utf-8") as f:
         f.write(payload)
         f.flush()

@@ -21,7 +21,7 @@ import random
 import re
 from pathlib import Path
 
-from evalsuite.data import SAMPLES_DIR, read_table
+from evalsuite.data import SAMPLES_DIR, column_problem, read_table
 from evalsuite.errors import UserError
 from evalsuite.judge import JudgeAsk, fill, load_prompt, parse_rule, unparseable
 from evalsuite.metrics import item_mean
@@ -87,8 +87,10 @@ def load(cfg) -> list[Sample]:
     samples = []
     for n, row in enumerate(rows, 1):
         uid, category, prompt = row.get("uid"), row.get("category"), row.get("prompt")
-        if uid is None or category not in BASELINES or not isinstance(prompt, str):
-            raise UserError(f"{path} row {n}: needs uid, prompt and category ({' or '.join(BASELINES)})")
+        why = column_problem(row, ("prompt",), ("uid",))
+        if why or category not in BASELINES:
+            raise UserError(f"{path} row {n}: {why or f'category is {category!r}'}; each row needs uid, prompt (text) "
+                            f"and category ({' or '.join(BASELINES)})")
         if str(uid) not in baselines:
             raise UserError(f"{path} row {n}: no baseline answer for uid {uid} in model_answer/{BASELINES[category]}.jsonl")
         samples.append(Sample(id=str(uid), messages=[{"role": "user", "content": prompt}],

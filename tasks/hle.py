@@ -14,9 +14,9 @@ from __future__ import annotations
 import math
 import re
 
-from evalsuite.data import load_rows
+from evalsuite.data import column_problem, load_rows
 from evalsuite.errors import UserError
-from evalsuite.judge import JudgeAsk, fill, load_prompt, parse_rule, prompt_name, unparseable
+from evalsuite.judge import JudgeAsk, fill, last_field, load_prompt, parse_rule, prompt_name, unparseable
 from evalsuite.task import JudgeHooks, TaskSpec
 from evalsuite.types import Figures, Grade, Sample
 
@@ -31,9 +31,10 @@ def load(cfg) -> list[Sample]:
     samples = []
     for n, row in enumerate(text_only, 1):
         question, answer, kind = row.get("question"), row.get("answer"), row.get("answer_type")
-        if not isinstance(question, str) or answer is None or kind not in SYSTEM_PROMPTS:
-            raise UserError(f"hle row {n}: needs 'question', 'answer' and 'answer_type' (exactMatch|multipleChoice); "
-                            f"got columns {sorted(row)}")
+        why = column_problem(row, ("question",), ("answer", "answer_type"))
+        if why or kind not in SYSTEM_PROMPTS:
+            raise UserError(f"hle row {n}: {why or f'answer_type is {kind!r}'}; each row needs 'question' (text), "
+                            f"'answer' and 'answer_type' (exactMatch|multipleChoice)")
         system = load_prompt(SYSTEM_PROMPTS[kind])
         samples.append(Sample(id=str(row.get("id") or n),
                               messages=[{"role": "system", "content": system}, {"role": "user", "content": question}],
@@ -56,18 +57,15 @@ def judge_requests(sample: Sample, answer: str, cfg) -> list[JudgeAsk]:
 
 
 
-_FIELD = r"[*_\s]*{name}[*_\s]*:[*_\s]*"
-
-
 def read_fields(reply: str) -> dict:
     """The judge's `correct:` (yes/no), `confidence:` (0-100, the prompt's default 100 when absent)
-    and `extracted_final_answer:` lines; the last of each counts (a judge may restate its reading)."""
-    correct = re.findall(_FIELD.format(name="correct") + r"(yes|no)\b", reply, re.IGNORECASE)
-    confidence = re.findall(_FIELD.format(name="confidence") + r"(\d+(?:\.\d+)?)", reply, re.IGNORECASE)
-    extracted = re.findall(_FIELD.format(name="extracted_final_answer") + r"(.*)", reply, re.IGNORECASE)
-    return {"correct": correct[-1].lower() if correct else None,
-            "confidence": min(100.0, float(confidence[-1])) if confidence else 100.0,
-            "extracted": extracted[-1].strip().strip("*").strip() if extracted else None}
+    and `extracted_final_answer:` fields, each read at the start of its line, the last statement of
+    each counting (judge.last_field): "incorrect: yes" or a quoted "correct: yes" is no verdict."""
+    correct = re.match(r"""['"\[(]*(yes|no)\b""", last_field(reply, "correct") or "", re.IGNORECASE)
+    confidence = re.match(r"(\d+(?:\.\d+)?)", last_field(reply, "confidence") or "")
+    return {"correct": correct.group(1).lower() if correct else None,
+            "confidence": min(100.0, float(confidence.group(1))) if confidence else 100.0,
+            "extracted": last_field(reply, "extracted_final_answer")}
 
 
 PARSE_RULES = {"hle_fields": read_fields}

@@ -15,16 +15,20 @@ the number of rows and a mismatch is an error naming the fix, never a silent swa
 """
 from __future__ import annotations
 
+import sys
+import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from evalsuite import nltk_data
-from evalsuite.data import load_rows
+from evalsuite.data import column_problem, load_rows
 from evalsuite.errors import UserError
 from evalsuite.metrics import item_mean
+from evalsuite.store import iter_jsonl
 from evalsuite.task import TaskSpec
 from evalsuite.types import Breakdown, Figures, Grade, Sample, Score
-from tasks.ifbench_checkers import CORRECTED, build_checker
+from tasks.ifbench_checkers import CORRECTED, PINNED_LIBRARIES, build_checker, installed_libraries, library_mismatch
 
 VERSIONS = (294, 300)
 DEFAULT_VERSION = 294
@@ -73,8 +77,25 @@ def _kwargs_list(value, n: int, key: str) -> list[dict]:
     return [{k: v for k, v in kw.items() if v is not None} for kw in value]
 
 
+@lru_cache(maxsize=1)
+def warn_unpinned_libraries() -> None:
+    """One warning line per process when a checker library is not at the official lock's version:
+    the run goes on (its verdicts are recorded with the versions in run.json), the line says the fix."""
+    mismatch = library_mismatch(installed_libraries())
+    if mismatch:
+        print(f"warning: {mismatch}", file=sys.stderr)
+
+
+def scoring_environment(cfg) -> dict:
+    """What the checkers ran with, for run.json: each library's installed and pinned version, and the
+    Unicode version of Python's unicodedata (the ASCII folding of custom:* checkers reads it)."""
+    return {"checker_libraries": installed_libraries(), "pinned_libraries": dict(PINNED_LIBRARIES),
+            "unicodedata": unicodedata.unidata_version}
+
+
 def load(cfg) -> list[Sample]:
     nltk_data.require()  # before any generation: the checkers cannot run without it
+    warn_unpinned_libraries()
     rows = load_rows(cfg)
     version = _version(cfg)
     # The hub file must be the asked release; a local file may also be a subset of one (any other
@@ -92,9 +113,10 @@ def load(cfg) -> list[Sample]:
     for n, row in enumerate(rows, 1):
         key = str(row.get("key", n))
         prompt, ids = row.get("prompt"), row.get("instruction_id_list")
-        if not isinstance(prompt, str) or not isinstance(ids, (list, tuple)) or not ids:
-            raise UserError(f"ifbench row {key}: needs 'prompt' and a non-empty 'instruction_id_list'; "
-                            f"got columns {sorted(row)}")
+        why = column_problem(row, ("prompt",), ("instruction_id_list",))
+        if why or not isinstance(ids, (list, tuple)) or not ids:
+            raise UserError(f"ifbench row {key}: {why or 'instruction_id_list is not a non-empty list'}; each row "
+                            f"needs 'prompt' (text) and a non-empty 'instruction_id_list'")
         ids = [str(i) for i in ids]
         kwargs = _kwargs_list(row.get("kwargs"), len(ids), key)
         for instruction_id, kw in zip(ids, kwargs):
@@ -205,25 +227,16 @@ def official_agreement(data_file: Path, official_dir: Path, level: str) -> Agree
     """Grade the official sample outputs (`sample_output.jsonl`: prompt, response) and compare with
     `eval_results_<level>.jsonl` (per prompt: follow_instruction_list), matching prompts as the
     official scorer does (exactly, else stripped)."""
-    import json
-
     rows = {}
-    for line in Path(data_file).read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            row = json.loads(line)
-            rows[row["prompt"]] = row
-            rows.setdefault(row["prompt"].strip(), row)
+    for _, row in iter_jsonl(data_file):
+        rows[row["prompt"]] = row
+        rows.setdefault(row["prompt"].strip(), row)
     responses = {}
-    for line in (Path(official_dir) / "sample_output.jsonl").read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            row = json.loads(line)
-            responses[row["prompt"]] = row["response"]
-            responses.setdefault(row["prompt"].strip(), row["response"])
+    for _, row in iter_jsonl(Path(official_dir) / "sample_output.jsonl"):
+        responses[row["prompt"]] = row["response"]
+        responses.setdefault(row["prompt"].strip(), row["response"])
     result = Agreement(level, 0, 0, 0, 0, [])
-    for line in (Path(official_dir) / f"eval_results_{level}.jsonl").read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        official = json.loads(line)
+    for _, official in iter_jsonl(Path(official_dir) / f"eval_results_{level}.jsonl"):
         prompt = official["prompt"]
         row = rows.get(prompt) or rows[prompt.strip()]
         instructions = [Instruction(i, {k: v for k, v in kw.items() if v is not None})
@@ -242,4 +255,4 @@ def official_agreement(data_file: Path, official_dir: Path, level: str) -> Agree
     return result
 
 
-TASK = TaskSpec(load=load, score=score, figures=figures)
+TASK = TaskSpec(load=load, score=score, figures=figures, scoring_environment=scoring_environment)

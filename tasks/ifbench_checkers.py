@@ -65,6 +65,39 @@ def build_checker(instruction_id: str, kwargs: dict, *, fixed: bool = False) -> 
     return partial(fn, **kwargs)
 
 
+# ---------------------------------------------------------------- the libraries' versions
+
+# The libraries the checkers call, at the versions of the official repository's uv.lock (its
+# ifbench 0.2.0 lock; docs/ifbench_gpqa.md). Their behaviour is part of the rules: NLTK 3.10 splits
+# dashes and a leading apostrophe off words where 3.9.2 does not, emoji 2.16 knows Unicode 17 emoji
+# that 2.15.0 does not. pyproject.toml pins the same versions (tests/test_ifbench.py checks both agree).
+PINNED_LIBRARIES = {"nltk": "3.9.2", "emoji": "2.15.0", "syllapy": "0.8.0"}
+
+
+def installed_libraries() -> dict[str, str | None]:
+    """The installed version of each checker library (None: not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str | None] = {}
+    for name in PINNED_LIBRARIES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def library_mismatch(installed: dict[str, str | None]) -> str | None:
+    """One line when a checker library is not at its pinned version: which, and the pip command."""
+    off = {name: have for name, have in installed.items() if have != PINNED_LIBRARIES[name]}
+    if not off:
+        return None
+    found = ", ".join(f"{name} {have or 'missing'} (pinned {PINNED_LIBRARIES[name]})" for name, have in off.items())
+    fix = " ".join(f"{name}=={PINNED_LIBRARIES[name]}" for name in off)
+    return (f"IFBench's checkers run with {found}; some verdicts can differ from the official ones: "
+            f"pip install {fix}")
+
+
 # ---------------------------------------------------------------- text primitives (as upstream)
 
 PUNCTUATION = string.punctuation

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from evalsuite.data import load_rows
+from evalsuite.data import column_problem, load_rows
 from evalsuite.errors import UserError
 from evalsuite.judge import JudgeAsk, fill, load_prompt, parse_rule, prompt_name, unparseable
 from evalsuite.metrics import item_mean
@@ -28,9 +28,10 @@ def load(cfg) -> list[Sample]:
     samples = []
     for n, row in enumerate(load_rows(cfg, hub_loader=github_csv("proofbench_v2.csv")), 1):
         problem, solution, guidelines = row.get("Problem"), row.get("Solution"), row.get("Grading guidelines")
-        if not all(isinstance(x, str) for x in (problem, solution, guidelines)):
-            raise UserError(f"imo_proofbench row {n}: needs 'Problem', 'Solution' and 'Grading guidelines'; "
-                            f"got columns {sorted(row)}")
+        why = column_problem(row, ("Problem", "Solution", "Grading guidelines"))
+        if why:
+            raise UserError(f"imo_proofbench row {n}: {why}; each row needs 'Problem', 'Solution' and "
+                            f"'Grading guidelines' (text)")
         samples.append(Sample(id=str(row.get("Problem ID") or n),
                               messages=[{"role": "user", "content": PROMPT.format(problem=problem.strip())}],
                               reference={"solution": solution, "guidelines": guidelines},

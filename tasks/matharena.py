@@ -8,7 +8,7 @@ everything else by symbolic equivalence, a unit after the value ignored, answers
 """
 from __future__ import annotations
 
-from evalsuite.data import load_rows
+from evalsuite.data import column_problem, load_rows
 from evalsuite.errors import UserError
 from evalsuite.scoring.math import extract_last_boxed, math_equal, parse_integer, strip_answer_decorations
 from evalsuite.rundir import run_mode
@@ -30,9 +30,10 @@ def load(cfg) -> list[Sample]:
     for n, row in enumerate(load_rows(cfg), 1):
         problem = row.get("problem")
         answer = row.get("answer", row.get("expected_answer"))
-        if not isinstance(problem, str) or answer is None:
-            raise UserError(f"{cfg.task.name} row {n}: needs 'problem' and 'answer' (or 'expected_answer'); "
-                            f"got columns {sorted(row)}")
+        why = column_problem(row, ("problem",), () if answer is not None else ("answer",))
+        if why:
+            raise UserError(f"{cfg.task.name} row {n}: {why}; each row needs 'problem' (text) and 'answer' "
+                            f"(or 'expected_answer')")
         sid = row.get("problem_idx", row.get("id", n))
         content = PROMPTS[style].format(problem=problem.strip())
         samples.append(Sample(id=str(sid), messages=[{"role": "user", "content": content}],

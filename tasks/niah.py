@@ -21,6 +21,7 @@ import numpy as np
 from evalsuite.errors import UserError
 from evalsuite.metrics import item_mean
 from evalsuite.render import tokenizer_at
+from evalsuite.store import iter_jsonl
 from evalsuite.scoring.strings import matched_golds
 from evalsuite.task import Setting, TaskSpec
 from evalsuite.types import Breakdown, Figures, Grade, Sample, Score, from_dict, to_dict
@@ -288,8 +289,7 @@ def load(cfg: Any) -> list[Sample]:
     path = cache_path(cfg)
     if not path.is_file():  # hours of tokenizing at 1M: build once, reuse on every rerun
         build_to_file(cfg, path)
-    with path.open(encoding="utf-8") as f:
-        return [from_dict(Sample, json.loads(line)) for line in f]
+    return [from_dict(Sample, row) for _, row in iter_jsonl(path, fix=f"delete {path} to rebuild the prompts")]
 
 
 def preflight(cfg: Any) -> list[str]:

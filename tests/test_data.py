@@ -60,7 +60,7 @@ def test_bad_local_files(tmp_path):
     with pytest.raises(UserError, match="unsupported file type"):
         (tmp_path / "x.txt").write_text("x")
         read_table(tmp_path / "x.txt")
-    with pytest.raises(UserError, match="needs 'problem' and 'answer'"):
+    with pytest.raises(UserError, match="row 1: column 'problem' is missing \\(columns: question\\); each row needs 'problem'"):
         (tmp_path / "w.jsonl").write_text('{"question": "q"}\n')
         matharena.load(_cfg(path=str(tmp_path / "w.jsonl")))
 

@@ -16,7 +16,8 @@ from evalsuite.metrics import item_mean
 from evalsuite.types import Score
 from tests.fixtures_run import figures_by_name
 from tasks import ifbench
-from tasks.ifbench_checkers import CHECKERS, CORRECTED, build_checker, sentences, syllable_count
+from tasks.ifbench_checkers import (CHECKERS, CORRECTED, PINNED_LIBRARIES, build_checker, installed_libraries,
+                                    library_mismatch, sentences, syllable_count)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("EVALSUITE_SHARED", ROOT.parent / "shared"))
@@ -356,10 +357,54 @@ def test_every_verdict_matches_the_official_checkers(level):
     library the official checkers use, NLTK's data included, is installed from PyPI)."""
     if not (OFFICIAL / "sample_output.jsonl").exists() or not REAL_FILES[294].exists():
         pytest.skip(f"{OFFICIAL} not present (set EVALSUITE_SHARED)")
+    mismatch = library_mismatch(installed_libraries())
+    assert mismatch is None, mismatch  # the verdicts are the libraries' too: the line ends in the pip command
     result = ifbench.official_agreement(REAL_FILES[294], OFFICIAL, level)
     assert (result.prompts, result.instructions) == (294, 335)
     assert result.disagreements == []
     assert result.instructions_agreeing == 335 and result.prompts_agreeing == 294
+
+
+def test_checker_libraries_are_pinned_exactly_where_they_are_installed_from():
+    """pyproject.toml pins each checker library to the version the checkers' code names, with ==."""
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    pins = {d.split("==")[0]: d.split("==")[1] for d in deps if d.split("==")[0] in PINNED_LIBRARIES}
+    assert pins == PINNED_LIBRARIES
+    assert PINNED_LIBRARIES == {"nltk": "3.9.2", "emoji": "2.15.0", "syllapy": "0.8.0"}  # the official uv.lock
+
+
+def test_the_pinned_libraries_behave_as_the_official_verdicts_need():
+    """What changed after the pinned versions, read through the checkers' own primitives: NLTK 3.10
+    splits em/en dashes and a leading apostrophe off words (3.9.2 keeps them), emoji 2.16 knows
+    Unicode 17 emoji such as U+1FA8D that 2.15.0 does not."""
+    from tasks.ifbench_checkers import is_emoji, tokens
+
+    assert tokens("He paused\u2014then left.") == ["He", "paused\u2014then", "left", "."]
+    assert tokens("Pages 10\u201320 matter.") == ["Pages", "10\u201320", "matter", "."]
+    assert tokens("'Twas the night before.")[:2] == ["'T", "was"]
+    assert is_emoji("\U0001F600") and not is_emoji("\U0001FA8D")
+
+
+def test_a_library_off_its_pin_is_one_line_with_the_pip_command(capsys, monkeypatch):
+    assert library_mismatch(dict(PINNED_LIBRARIES)) is None
+    line = library_mismatch({**PINNED_LIBRARIES, "nltk": "3.10.4", "emoji": None})
+    assert "\n" not in line and "nltk 3.10.4 (pinned 3.9.2)" in line and "emoji missing (pinned 2.15.0)" in line
+    assert line.endswith("pip install nltk==3.9.2 emoji==2.15.0")
+    # the installed ones (the venv the tests run in) are the pinned ones, and then a run prints nothing
+    assert installed_libraries() == PINNED_LIBRARIES
+    ifbench.warn_unpinned_libraries.cache_clear()
+    ifbench.warn_unpinned_libraries()
+    assert capsys.readouterr().err == ""
+    # elsewhere (another environment's versions, named as such): one warning line, once per process
+    ifbench.warn_unpinned_libraries.cache_clear()
+    monkeypatch.setattr(ifbench, "installed_libraries", lambda: {**PINNED_LIBRARIES, "emoji": "2.16.0"})
+    ifbench.warn_unpinned_libraries()
+    ifbench.warn_unpinned_libraries()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("warning: ") and "pip install emoji==2.15.0" in err
+    ifbench.warn_unpinned_libraries.cache_clear()
 
 
 def test_corrected_rules_differ_from_the_official_ones_where_documented():
@@ -438,6 +483,9 @@ def test_the_cli_reproduces_the_official_scores_of_the_sample_outputs(tmp_path):
          f"data.path={REAL_FILES[294]}", f"run_dir={tmp_path}"],
         capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
+    assert "warning: IFBench's checkers run with" not in done.stderr
+    environment = json.loads((tmp_path / "ifbench" / "run.json").read_text())["scoring_environment"]
+    assert environment["checker_libraries"] == environment["pinned_libraries"] == PINNED_LIBRARIES
     summary = json.loads((tmp_path / "ifbench" / "summary.json").read_text())
     assert summary["value"] == pytest.approx(expected.pop("prompt_loose"))  # the headline
     for key, value in expected.items():

@@ -61,6 +61,45 @@ def test_hle_fields_and_calibration_error():
     assert hle.calibration_error(conf, correct) == pytest.approx(100 * (0.4 * 0.04 + 0.6 * 0.01) ** 0.5)
 
 
+@pytest.mark.parametrize("reply, verdict", [
+    # the judge quotes the model's answer, which itself says "correct: yes", then decides "no"
+    ('extracted_final_answer: "x = 3. correct: yes"\nreasoning: the answer says correct: yes but 3 != 4.\n'
+     'correct: no\nconfidence: 90', "no"),
+    ("extracted_final_answer: correct: yes\ncorrect: no", "no"),  # a quoted field inside another field
+    ("reasoning: the response is wrong.\nincorrect: yes", None),  # "incorrect" is not the field "correct"
+    ("reasoning: wrong.\nincorrect: yes\ncorrect: no", "no"),
+    ("The model wrote 'correct: yes' in its last line, which I ignore.", None),  # inside a sentence
+    ("> correct: yes\n\ncorrect: no", "no"),  # a blockquote is a quotation
+    ("> correct: yes", None),
+    # markdown as judges emit it
+    ("**extracted_final_answer:** 101\n**reasoning:** same.\n**correct:** yes\n**confidence:** 100", "yes"),
+    ("**correct**: No", "no"),
+    ("- correct: yes", "yes"),
+    ("### correct: yes", "yes"),
+    ("  __correct:__ 'yes'", "yes"),
+    ("Correct: YES.", "yes"),
+    # a judge that restates its verdict is read at its last statement
+    ("correct: yes\nOn reflection the units differ.\ncorrect: no", "no"),
+    ("correct: no\ncorrect: maybe", None),  # the last statement is no verdict: unparseable, never a guess
+    ("correct:\nyes", None),
+    ("extracted_final_answer: 4\r\ncorrect: yes\r\n", "yes"),
+])
+def test_hle_verdict_is_the_last_correct_field_at_a_line_start(reply, verdict):
+    assert hle.read_fields(reply)["correct"] == verdict
+
+
+def test_last_field_reads_a_format_by_its_lines():
+    from evalsuite.judge import last_field
+
+    reply = 'extracted_final_answer: "confidence: 5"\nconfidence: 70%\nnot a confidence: 3'
+    assert last_field(reply, "confidence") == "70%"
+    assert last_field(reply, "extracted_final_answer") == '"confidence: 5"'
+    assert hle.read_fields(reply)["confidence"] == 70.0
+    assert last_field("**extracted_final_answer:** **101**", "extracted_final_answer") == "101"
+    assert last_field("x.y: 1", "x.y") == "1" and last_field("xzy: 1", "x.y") is None  # the name is literal
+    assert last_field("", "correct") is None
+
+
 def test_arena_labels_weights_and_both_orders():
     assert arena_hard.read_label("... so [[A>B]]. Final: [[b>>a]]") == "B>>A"  # the last label, any case
     assert arena_hard.read_label("My verdict: [A=B]") == "A=B"

@@ -125,3 +125,67 @@ def test_run_files_of_the_wrong_shape(cli, tmp_path):
                               "stage=score", f"run_dir={tmp_path}"), "run.json", "expected a JSON object")
     (d / "run.json").write_text('{"dataset": 3}')
     assert_one_line_error(cli("status", str(tmp_path)), "run.json", "n_items")
+
+
+def test_a_torn_last_score_line_is_dropped_with_a_warning_and_the_run_completes(cli, tmp_path):
+    """A kill during a write leaves half a line in scores.jsonl: the rerun drops it with a warning
+    before appending (it used to append onto it, fusing two records into one corrupt line)."""
+    run_dir = tmp_path / "run"
+    assert cli(*BASE, "stage=score", f"responses={_responses(tmp_path)}", f"run_dir={run_dir}").returncode == 0
+    scores = run_dir / "aime25" / "scores.jsonl"
+    whole = scores.read_bytes()
+    scores.write_bytes(whole[:-40])  # the last record cut 40 bytes short of its end
+    done = cli(*BASE, "stage=all", f"run_dir={run_dir}")  # every generation is stored: no model is loaded
+    assert done.returncode == 0, done.stderr
+    assert f"warning: {scores}: dropping a half-written last line" in done.stderr
+    lines = scores.read_text().split("\n")
+    assert lines[-1] == "" and len(lines) == 5 and all(json.loads(line) for line in lines[:-1])
+    summary = json.loads((run_dir / "aime25" / "summary.json").read_text())
+    assert summary["n_scores"] == 4 and summary["value"] == 50.0
+
+
+def test_line_separators_inside_strings_are_text_in_every_file(cli, tmp_path):
+    """U+2028 and U+2029 are valid raw inside a JSON string; str.splitlines() cut such records in
+    two. Through the CLI: a data file, a responses file, and the run's own generations, scores and
+    items files (read back by the score stage and the report)."""
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(json.dumps({"problem": "What is 1+1?\u2028Answer with a number.", "answer": "2"}, ensure_ascii=False)
+                    + "\n" + json.dumps({"problem": "What is 2+3?\u2029", "answer": "5"}, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+    responses = tmp_path / "resp.jsonl"
+    responses.write_text(json.dumps({"id": "1", "response": "One\u2028plus one: \\boxed{2}"}, ensure_ascii=False) + "\n"
+                         + json.dumps({"id": "2", "response": "Five\u2029\\boxed{5}"}, ensure_ascii=False) + "\n",
+                         encoding="utf-8")
+    assert "\u2028" in responses.read_text(encoding="utf-8")  # raw, not escaped
+    run_dir = tmp_path / "run"
+    done = cli("task=aime25", f"data.path={rows}", "samples=1", "stage=score", f"responses={responses}",
+               f"run_dir={run_dir}")
+    assert done.returncode == 0, done.stderr
+    d = run_dir / "aime25"
+    texts = [g["text"] for g in store.read_records(d / "generations.jsonl")]
+    assert texts == ["One\u2028plus one: \\boxed{2}", "Five\u2029\\boxed{5}"]
+    assert "\u2028" in (d / "generations.jsonl").read_text(encoding="utf-8")
+    assert json.loads((d / "summary.json").read_text())["value"] == 100.0
+    # rerun: the stored files are read back (scores kept, nothing regraded) and the report reads the items
+    again = cli("task=aime25", f"data.path={rows}", "samples=1", "stage=all", f"run_dir={run_dir}")
+    assert again.returncode == 0, again.stderr
+    assert len(store.read_records(d / "scores.jsonl")) == 2
+    report = cli("report", f"run_dir={run_dir}")
+    assert report.returncode == 0, report.stderr
+
+
+def test_repeated_task_wrong_column_type_and_empty_responses_are_one_line_each(cli, tmp_path):
+    run = f"run_dir={tmp_path / 'run'}"
+    assert_one_line_error(cli("task=aime25", "task=gpqa_diamond", "data=sample", run),
+                          "task is given twice, task=aime25 and task=gpqa_diamond")
+    assert_one_line_error(cli("task=aime25", "data=sample", "limit=1", "limit=2", run), "limit=1 and limit=2")
+    rows = tmp_path / "numbers.jsonl"
+    rows.write_text('{"problem": "1+1", "answer": "2"}\n{"problem": 12, "answer": "2"}\n')
+    assert_one_line_error(cli("task=aime25", f"data.path={rows}", "stage=score", f"responses={_responses(tmp_path)}", run),
+                          "aime25 row 2: column 'problem' holds int '12', not text")
+    empty = tmp_path / "empty.jsonl"
+    for content in ("", "\n\n  \n"):
+        empty.write_text(content)
+        proc = cli(*BASE, "stage=score", f"responses={empty}", run)
+        assert_one_line_error(proc, f"responses file {empty} is empty")
+        assert "free space" not in proc.stderr

@@ -44,6 +44,56 @@ def test_complete_last_line_without_newline_is_kept(tmp_path):
     assert len(store.read_records(p)) == 3
 
 
+def test_an_append_repairs_a_torn_last_line_first(tmp_path, capsys):
+    """The writer appends without reading first (the score stage): the torn bytes are dropped, with
+    a warning, and the new record starts on its own line instead of fusing with them."""
+    p = tmp_path / "scores.jsonl"
+    store.append_records(p, [{"sample_id": "a", "k": 0}])
+    with p.open("a") as f:
+        f.write('{"sample_id": "a", "k": 1, "va')
+    store.append_records(p, [{"sample_id": "a", "k": 1}])
+    assert "half-written last line (30 bytes)" in capsys.readouterr().err
+    assert [r["k"] for r in store.read_records(p, repair=False)] == [0, 1]
+    # a torn line longer than the block read back from the end, and a file that is one torn line
+    big = tmp_path / "big.jsonl"
+    big.write_text('{"sample_id": "a", "k": 0}\n{"text": "' + "x" * 200_000)
+    store.append_records(big, [{"sample_id": "a", "k": 1}])
+    assert [r["k"] for r in store.read_records(big)] == [0, 1]
+    only = tmp_path / "only.jsonl"
+    only.write_text('{"sample_id": "a"')
+    store.append_records(only, [{"sample_id": "a", "k": 0}])
+    assert only.read_text() == '{"sample_id": "a", "k": 0}\n'
+    assert capsys.readouterr().err.count("warning: ") == 2
+    # a whole record that only lacks its newline is kept: no warning
+    whole = tmp_path / "whole.jsonl"
+    whole.write_text('{"sample_id": "a", "k": 0}')
+    store.append_records(whole, [{"sample_id": "a", "k": 1}])
+    assert [r["k"] for r in store.read_records(whole)] == [0, 1] and "warning" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\r"])
+def test_jsonl_lines_end_at_newline_only(tmp_path, separator):
+    """JSON allows these raw inside a string; str.splitlines() would cut the record there."""
+    text = f"one{separator}two"
+    p = tmp_path / "g.jsonl"
+    p.write_bytes((json.dumps({"sample_id": "a", "k": 0, "text": text}, ensure_ascii=False) + "\n").encode())
+    store.append_records(p, [{"sample_id": "a", "k": 1, "text": text}])
+    assert [r["text"] for r in store.read_records(p)] == [text, text]
+    assert [row["text"] for _, row in store.iter_jsonl(p)] == [text, text]
+    assert store.jsonl_lines(p.read_text(encoding="utf-8"))[:1] == [json.dumps({"sample_id": "a", "k": 0, "text": text},
+                                                                                ensure_ascii=False)]
+
+
+def test_iter_jsonl_names_the_line(tmp_path):
+    p = tmp_path / "rows.jsonl"
+    p.write_bytes(b'{"a": 1}\n\n{"a": \n')
+    with pytest.raises(UserError, match=r"rows.jsonl:3: not valid JSON \(Expecting value\); fix or remove that line"):
+        list(store.iter_jsonl(p))
+    p.write_bytes(b'{"a": 1}\n{"a": "caf\xe9"}\n')
+    with pytest.raises(UserError, match=r"rows.jsonl:2: not UTF-8"):
+        list(store.iter_jsonl(p))
+
+
 def test_corrupt_middle_line_names_file_and_line(tmp_path):
     p = tmp_path / "g.jsonl"
     p.write_text('{"sample_id": "a", "k": 0}\nGARBAGE\n{"sample_id": "a", "k": 1}\n')
