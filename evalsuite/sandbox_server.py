@@ -451,8 +451,12 @@ class _SockFprog(ctypes.Structure):
 
 
 # memfd_create and memfd_secret make memory no file-system size or rlimit counts; io_uring's
-# buffers neither (and it is a large attack surface). x86_64: the x32 ABI is refused whole.
-DENIED_SYSCALLS = {0xC000003E: (319, 447, 425), 0x40000003: (356, 447, 425), 0xC00000B7: (279, 447, 425)}
+# buffers neither (and it is a large attack surface). The kernel keyring (add_key, request_key,
+# keyctl) is state no namespace of ours holds: keys outlive the program, the server and the
+# harness, and reach other servers. x86_64: the x32 ABI is refused whole.
+DENIED_SYSCALLS = {0xC000003E: (319, 447, 425, 248, 249, 250),  # x86_64
+                   0x40000003: (356, 447, 425, 286, 287, 288),  # i386
+                   0xC00000B7: (279, 447, 425, 217, 218, 219)}  # aarch64
 
 
 def _seccomp_program() -> _SockFprog:
@@ -509,6 +513,7 @@ SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime")
 DEVICES = ("null", "zero", "full", "random", "urandom")
 PRIVATE_DIRS = {"tmp": 0o1777, "var/tmp": 0o1777, "dev/shm": 0o1777, "run": 0o755}
+MQUEUE_DIR = "/dev/mqueue"
 
 
 def interpreter_paths() -> list[str]:
@@ -546,7 +551,7 @@ def _setup_root(new_root: str, scratch_mb: int) -> dict[str, bool]:
     namespace with hidepid=2, and private /tmp, /var/tmp, /dev/shm and /run on one size-capped
     tmpfs (what a program writes there is memory: one cap for all four)."""
     done = {"root_pivoted": False, "readonly_fs": False, "proc_hidepid": False, "private_tmp": False,
-            "home_hidden": False}
+            "home_hidden": False, "mqueue_cleared": False}
     _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing we mount leaks back to the host
     _mount("tmpfs", new_root, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0755")
     paths = interpreter_paths()
@@ -580,6 +585,14 @@ def _setup_root(new_root: str, scratch_mb: int) -> dict[str, bool]:
     _check(_libc.umount2(stage.encode(), 0), "umount stage")  # the four binds keep the tmpfs alive
     os.rmdir(stage)
     done["private_tmp"] = True
+    # POSIX message queues of our IPC namespace, listed as files: the server removes them after
+    # every program, as it removes SysV objects
+    os.makedirs(new_root + MQUEUE_DIR)
+    try:
+        _mount("mqueue", new_root + MQUEUE_DIR, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        done["mqueue_cleared"] = True
+    except OSError:
+        pass
     _set_ipc_limits(new_root + "/proc")
     if SYS_PIVOT_ROOT is not None:
         os.makedirs(new_root + "/.old")
@@ -593,6 +606,8 @@ def _setup_root(new_root: str, scratch_mb: int) -> dict[str, bool]:
         _set_readonly("/", True)
         for rel in PRIVATE_DIRS:
             _set_readonly("/" + rel, False, recursive=False)
+        if done.get("mqueue_cleared"):
+            _set_readonly(MQUEUE_DIR, False, recursive=False)  # for the server's unlinks
         done["readonly_fs"] = True
     except OSError:
         pass
@@ -625,7 +640,11 @@ def _sysv_objects(kind: str) -> list[dict[str, str]]:
     return [dict(zip(names, line.split())) for line in lines[1:] if line.strip()]
 
 
-def _remove_ipc() -> None:
+def _remove_ipc(mqueues: bool) -> None:
+    """Every IPC object of the server's namespace: SysV segments, queues and semaphore sets, and
+    POSIX message queues (POSIX shared memory and semaphores are files in /dev/shm, wiped apart)."""
+    if mqueues:
+        _wipe(MQUEUE_DIR)
     for obj in _sysv_objects("shm"):
         _libc.shmctl(int(obj["shmid"]), IPC_RMID, None)
     for obj in _sysv_objects("msg"):
@@ -879,7 +898,7 @@ class Server:
 
             shutil.rmtree(work_dir, ignore_errors=True)
         if self.isolation.get("ipc"):
-            _remove_ipc()
+            _remove_ipc(bool(self.isolation.get("mqueue_cleared")))
 
     def _send_code(self, orders_w: int, n: int, deadline: float) -> None:
         """The code, from the harness's pipe straight into the child's (never into our memory)."""
@@ -1467,7 +1486,7 @@ def serve(config: dict[str, Any]) -> None:
         isolation.update(_setup_root(config["work_root"], int(config.get("scratch_mb", 256))))
     else:
         isolation.update(root_pivoted=False, readonly_fs=False, home_hidden=False, proc_hidepid=False,
-                         private_tmp=False)
+                         private_tmp=False, mqueue_cleared=False)
     isolation["seccomp"] = _probe_seccomp()
     isolation["limits"] = limits_in_force(isolation)
     server = (SessionServer if config.get("session") else Server)(config, isolation, ctrl_in, ctrl_out, cgroup)
