@@ -314,6 +314,12 @@ SESSION_OUT, SESSION_ERR = 5, 6
 CELL_ORDER = struct.Struct("<QQ")  # server -> session: the value's character cap, the code's length
 
 
+def cell_payload_limit(cap: int) -> int:
+    """The most a cell's report may take: its value and its traceback, each cut at cap + 1
+    characters, as JSON (12 bytes for a character at most: an escaped surrogate pair)."""
+    return 24 * (cap + 1) + 64
+
+
 def _session_stdio() -> tuple[Any, Any]:
     import io
 
@@ -363,12 +369,56 @@ def run_cell(code_text: str, namespace: dict[str, Any], name: str, max_chars: in
     except BaseException as e:  # a second interrupt while the first was being formatted
         error = error or type(e).__name__
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    _stop_cell_threads()
     for stream in (out, err):
         try:
-            stream.flush()
+            stream.flush()  # what its threads wrote before they stopped is the cell's too
+            stream.close()  # a stale reference to it writes nowhere
         except BaseException:  # closed or broken by the cell: what it wrote before is in the pipe
             pass
     return {"value": value, "error": error}
+
+
+class _Parked(BaseException):
+    """Raised into a thread a finished cell left running. Making it blocks for ever, so the thread
+    runs no further line of the cell's code: no `except` or `finally` of its own gets control."""
+
+    def __init__(self, *args: Any):
+        import _thread
+
+        _PARKED.add(_thread.get_ident())
+        lock = _thread.allocate_lock()
+        lock.acquire()
+        while True:
+            lock.acquire()  # never released; waits without the GIL and without CPU
+
+
+_PARKED: set[int] = set()
+_TOLD: set[int] = set()
+PARK_GRACE_S = 0.5
+
+
+def _stop_cell_threads() -> None:
+    """Every Python thread the cell started (and any earlier one not yet stopped) gets _Parked at
+    its next Python instruction; wait briefly until each has parked or ended. A thread in a long C
+    call (a sleep) parks when the call returns, before it runs anything else, so it never prints
+    into a later cell. The cell's processes are the server's to kill."""
+    import _thread
+
+    main = _thread.get_ident()
+    running = [t for t in sys._current_frames() if t != main and t not in _PARKED]
+    set_async = ctypes.pythonapi.PyThreadState_SetAsyncExc
+    set_async.argtypes = (ctypes.c_ulong, ctypes.py_object)
+    for t in running:
+        set_async(t, _Parked)
+    targets = [t for t in running if t not in _TOLD]  # waited for once: a sleeper is not waited for again
+    _TOLD.update(running)
+    deadline = time.monotonic() + PARK_GRACE_S
+    while time.monotonic() < deadline:
+        live = sys._current_frames()
+        if all(t in _PARKED or t not in live for t in targets):
+            return
+        time.sleep(0.002)
 
 
 def _reap_children() -> None:
@@ -1031,6 +1081,7 @@ class _Watch:
         self.mode = "stdin"
         self.limits = limits
         self.max_out = int(limits["max_output_mb"]) << 20
+        self.max_payload = self.max_out  # the most one frame may carry
         self.memory = int(limits["memory_mb"]) << 20
         timeout = float(limits["timeout_s"])
         self.cpu_budget = timeout * (max(1, n) + 1) + 1
@@ -1078,7 +1129,7 @@ class _Watch:
                     continue
                 kind, length = HEADER.unpack(self.header)
                 self.header = b""
-                if kind not in FRAME_KINDS or length > self.max_out or (kind in (LOADED, END, STARTED) and length):
+                if kind not in FRAME_KINDS or length > self.max_payload or (kind in (LOADED, END, STARTED) and length):
                     raise ProgramKilled("runtime_error", "the program wrote into the sandbox's report pipe")
                 self.frame_kind, self.frame_left = kind, length
             if self.frame_left:
@@ -1231,6 +1282,7 @@ class _CellWatch(_Watch):
         self.err_r, self.cap = server.err_r, cap
         self.out_seen = self.err_seen = self.err_bytes = 0
         super().__init__(server, server.pid, server.frames_r, server.out_r, limits, 1, start, server.pidfd)
+        self.max_payload = cell_payload_limit(cap)  # larger: forged, not a cell's report
         self.extra_fds = (self.err_r,)
         self.status = server.status  # the session's process may have been reaped by an earlier watch
         self.dead = self.status is not None
@@ -1355,10 +1407,17 @@ class SessionServer(Server):
     def _watch_idle(self) -> None:
         self.idle = _CellWatch(self, dict(self.limits, timeout_s=float("inf")), 0, time.monotonic())
 
+    def _discard_output(self) -> None:
+        """What reaches stdout or stderr between two cells belongs to no cell: dropped (only a
+        thread still in a C call when its cell ended can write then; see _stop_cell_threads)."""
+        for fd in (self.out_r, self.err_r):
+            _splice_some(fd, self.devnull, 1 << 62)
+
     def _idle_tick(self) -> None:
         """Between cells: reap what died, enforce memory and one core; a session that dies or
         breaks a limit here is reported by the next cell."""
         assert self.idle is not None
+        self._discard_output()
         try:
             self.idle.tick()
             if self.idle.dead:
@@ -1407,6 +1466,7 @@ class SessionServer(Server):
                                      "stdout": 0, "stderr": 0, "payload": 0})
             return
         self.idle = None
+        self._discard_output()
         timeout = float(msg["timeout_s"])
         start = time.monotonic()
         watch = _CellWatch(self, dict(self.limits, timeout_s=timeout), cap, start)

@@ -45,17 +45,52 @@ def run(pool, code, tests=(("", "ok"),), timeout_s=1.0, **kw):
     return pool.run(make_job(code, [TestCase(i, o) for i, o in tests], timeout_s=timeout_s, **kw))
 
 
+def _parent(pid: int) -> int:
+    try:
+        line = next(l for l in Path(f"/proc/{pid}/status").read_text().splitlines() if l.startswith("PPid:"))
+        return int(line.split()[1])
+    except (OSError, StopIteration, ValueError):
+        return 0
+
+
+def _ours_or_orphaned(pid: int) -> bool:
+    """Started under this test process, or left with no harness above it: a sandbox process of
+    another test run on the same machine (under its own harness) is not ours to count."""
+    me, under_a_harness = os.getpid(), False
+    for _ in range(256):
+        pid = _parent(pid)
+        if pid == me:
+            return True
+        if pid <= 1:
+            return not under_a_harness
+        if _uid(pid) < SANDBOX_UID_MIN and b"sandbox_server" not in _cmd(pid):
+            under_a_harness = True
+    return True
+
+
+def _uid(pid: int) -> int:
+    try:
+        line = next(l for l in Path(f"/proc/{pid}/status").read_text().splitlines() if l.startswith("Uid:"))
+        return int(line.split()[1])
+    except (OSError, StopIteration, ValueError):
+        return 0
+
+
+def _cmd(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def sandbox_processes_on_host() -> list[int]:
-    """Host PIDs of processes running as a sandbox uid (should be none between programs)."""
+    """Host PIDs of processes running as a sandbox uid (should be none between programs), this
+    test run's own or orphaned."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
-        try:
-            uid_line = next(l for l in (entry / "status").read_text().splitlines() if l.startswith("Uid:"))
-        except (OSError, StopIteration):
-            continue
-        if int(uid_line.split()[1]) >= SANDBOX_UID_MIN:
+        if _uid(int(entry.name)) >= SANDBOX_UID_MIN and _ours_or_orphaned(int(entry.name)):
             found.append(int(entry.name))
     return found
 
