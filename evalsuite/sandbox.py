@@ -102,6 +102,7 @@ class ProgramResult:
 _SPACE = re.compile(r"\s*")  # `\s` is exactly str.isspace(): what strip() and split() remove
 _TOKEN = re.compile(r"\S+")
 _QUIET = decimal.Context(traps=[])  # `==` with a signalling NaN is False here, not an exception
+_STRICT = decimal.Context()
 _TAIL = 4096
 
 
@@ -117,25 +118,25 @@ def _stripped(text: str, start: int, end: int) -> tuple[int, int]:
     return start, start
 
 
-def _same_decimal(got: str, want: str) -> bool:
-    try:
-        g, w = Decimal(got), Decimal(want)
-    except (ArithmeticError, ValueError):  # not a number (or an exponent out of any range)
-        return False
-    with decimal.localcontext(_QUIET):
-        return g == w
-
-
 def _same_numbers(got: str, start: int, end: int, want: str) -> bool:
     """The reference's `[Decimal(t) for t in g.split()] == [Decimal(t) for t in e.split()]`, token
     by token: stops at the first difference, and never reads more of `got` than `want` has tokens
     (plus one), so a line of millions of tokens costs what the expected line costs."""
     tokens = _TOKEN.finditer(got, start, end)
-    for w in want.split():
-        g = next(tokens, None)
-        if g is None or not _same_decimal(g.group(), w):
-            return False
-    return next(tokens, None) is None
+    with decimal.localcontext(_QUIET):
+        for w in want.split():
+            g = next(tokens, None)
+            if g is None:
+                return False
+            g = g.group()
+            if g == w and w.isdigit() and w.isascii():
+                continue
+            try:  # _STRICT: a token that is no number raises (the quiet context would make it NaN)
+                if Decimal(g, _STRICT) != Decimal(w, _STRICT):
+                    return False
+            except (ArithmeticError, ValueError):  # not a number, or an exponent out of any range
+                return False
+        return next(tokens, None) is None
 
 
 def compare_stdout(got: str, expected: str) -> str | None:
