@@ -9,8 +9,9 @@ verdict is decided here, in a process no program shares. docs/sandbox.md has the
 
 Grading follows the LiveCodeBench reference runner: stdin/stdout programs are compared line by
 line after strip (or as lists of Decimals), call-based programs by `==` between the returned value
-(as plain JSON types, a top-level tuple as a list) and the JSON expected value. Execution stops at
-the first failing test.
+(as plain JSON types, a top-level tuple as a list) and the JSON expected value. The verdict is the
+first failing test's; a wrong answer does not stop the program (only a failure it knows of itself
+does), so the order of its tests tells it nothing about its answers.
 """
 from __future__ import annotations
 
@@ -85,7 +86,7 @@ class TestResult:
 class ProgramResult:
     passed: bool
     verdict: str  # "pass", or the verdict of the first failing test (or of compiling/loading)
-    tests: list[TestResult]  # the tests that ran; execution stops at the first failure
+    tests: list[TestResult]  # the tests that ran: all, unless the program raised or was stopped
     n_tests: int
     wall_s: float  # as seen by the harness: send to reply
     cpu_s: float  # user + system CPU of all the program's processes
