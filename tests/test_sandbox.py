@@ -835,6 +835,19 @@ def test_compare_stdout_is_the_reference_rule_and_never_raises(got, expected):
     assert (compare_stdout(got, expected) is None) == eager_reference_compare(got, expected)
 
 
+def test_compare_stdout_long_whitespace_runs_match_the_reference():
+    # the stripped bounds are found without copying the output, 4 KiB at a time from its end
+    cases = [("1" + " " * 10000 + "\n" * 5000 + "\u3000" * 5000, "1"),
+             ("  \n" * 3000 + "1 2" + " \u3000\n" * 3000, "1 2"),
+             ("1" + " \x1c" * 5000 + "\n2", "1\n2"),
+             ("1" + " " * 9000 + "2\n" + "\n" * 9000, "1 2.0"),
+             ("1" + " " * 9000 + "x\n" + "\n" * 9000, "1 2.0"),
+             ("\n" * 9000 + "1\n\n2", "1\n2"),
+             (" " * 9000, ""), ("\u2028" * 9000, "\u2028")]
+    for got, expected in cases:
+        assert (compare_stdout(got, expected) is None) == eager_reference_compare(got, expected), (got[:20], expected)
+
+
 @settings(max_examples=300, deadline=None)
 @given(data=st.binary(max_size=64), kind=st.sampled_from(["end", "returned", "raised", "bogus"]),
        mode=st.sampled_from(["stdin", "call"]), expected=st.one_of(NUMBERISH, st.just("[1, 2]"), st.just("{")))
