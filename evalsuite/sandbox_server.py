@@ -531,6 +531,27 @@ def _seccomp_program() -> _SockFprog:
 _SECCOMP = _seccomp_program()
 
 
+PR_CAPBSET_DROP, PR_SET_SECUREBITS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 28, 47, 4
+SECBIT_NOROOT_LOCKED = 0x3  # SECBIT_NOROOT and its lock: an exec as uid 0 grants no capability
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+
+def _drop_capabilities() -> None:
+    """Without a uid switch (not root: a user namespace) the program would run as that namespace's
+    root with every capability in it: it could mount over the private dirs, remount the root
+    writable (and write to bound host paths its user owns, such as a venv), or ptrace the server.
+    Every capability goes: bounding set, ambient, effective, permitted, inheritable. After a uid
+    switch they are already gone (and the prctls fail harmlessly)."""
+    _libc.prctl(PR_SET_SECUREBITS, SECBIT_NOROOT_LOCKED, 0, 0, 0)
+    _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    for cap in range(64):
+        if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() == errno.EINVAL:
+            break  # past the kernel's last capability
+    header = (ctypes.c_uint32 * 2)(LINUX_CAPABILITY_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable: two words each, all zero
+    _libc.capset(header, data)
+
+
 def _install_seccomp() -> bool:
     return _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(_SECCOMP), 0, 0) == 0
 
@@ -1062,6 +1083,7 @@ class Server:
             os.setgroups([])
             os.setresgid(self.uid, self.uid, self.uid)
             os.setresuid(self.uid, self.uid, self.uid)
+        _drop_capabilities()
         # after setuid (which clears it): the program dies with the server, namespace or not
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)

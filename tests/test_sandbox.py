@@ -909,3 +909,46 @@ def test_what_the_writer_could_and_could_not_write(pool):
     result = run(pool, probe, [("", json.dumps(expected, sort_keys=True))], timeout_s=10)
     assert result.passed, result.message  # the keyring refused; the IPC writes worked (and were then cleared)
     assert pool.isolation["mqueue_cleared"] or os.geteuid() != 0
+
+
+NOT_ROOT_HARNESS = r"""
+import json, sys
+sys.path.insert(0, sys.argv[1] + "/tests/fixtures")
+from persistent_state import FINDER, WRITER
+from evalsuite.sandbox import SandboxPool, TestCase, make_job
+probe = '''
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+caps = next(l for l in open("/proc/self/status") if l.startswith("CapEff")).split()[1]
+os.makedirs("/tmp/m", exist_ok=True)
+tried = [libc.mount(b"tmpfs", b"/tmp/m", b"tmpfs", 0, None),
+         libc.mount(None, b"/", None, 32 | 4096 | 16384, None),  # remount the root writable
+         libc.ptrace(16, 1, None, None)]  # PTRACE_ATTACH to the server
+print(caps, tried)
+'''
+with SandboxPool(1) as pool:
+    out = {"uid": pool.isolation["uid"], "user_namespace": pool.isolation["pid"]}
+    out["probe"] = pool.run(make_job(probe, [TestCase("", "0000000000000000 [-1, -1, -1]")], timeout_s=5)).passed
+    out["honest"] = pool.run(make_job("print(int(input()) * 2)", [TestCase("21", "42")])).passed
+    pool.run(make_job(WRITER, [TestCase("", "-")], timeout_s=10))
+    out["nothing_left"] = pool.run(make_job(FINDER, [TestCase("", "[]")], timeout_s=30)).passed
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/bin/setpriv").exists() or not Path("/usr/bin/python3").exists(),
+                    reason="needs root to start a harness as another user, setpriv and a system python3")
+def test_without_root_a_program_holds_no_capabilities():
+    # not root, the server runs in a user namespace and cannot switch uids: programs ran as that
+    # namespace's root with every capability in it (mount over /tmp, remount the root writable and
+    # write to host paths the user owns, ptrace the server), state that outlived them
+    proc = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c",
+                           NOT_ROOT_HARNESS, str(ROOT)], capture_output=True, text=True, timeout=120,
+                          env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT)}, cwd="/")
+    if proc.returncode != 0 and "Permission denied" in proc.stderr:
+        pytest.skip(f"the unprivileged user cannot read the project: {proc.stderr[-200:]}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    if not out["user_namespace"]:
+        pytest.skip("user namespaces are refused here: the fallback has no namespaces to escape")
+    assert out == {"uid": False, "user_namespace": True, "probe": True, "honest": True, "nothing_left": True}, out
