@@ -145,7 +145,7 @@ def compare_stdout(got: str, expected: str) -> str | None:
     whole output stripped and split into lines, as many lines, each equal after strip or equal as
     a list of Decimals. Lazy: the program's output is never split into lines or tokens up front,
     the line count is compared first and the first differing line ends it (docs/sandbox.md,
-    "What a comparison costs")."""
+    "Comparing an output")."""
     exp_lines = expected.strip().split("\n")
     start, end = _stripped(got, 0, len(got))
     n_got = got.count("\n", start, end) + 1
@@ -380,7 +380,7 @@ class _ServerHandle:
             # "next" says nothing about the answer: it is sent before grading, for every answer, right
             # or wrong; only a failure the program knows of itself (it raised; the server killed it)
             # ends it early. So neither the order nor the timing of its tests tells a program which
-            # answers passed (docs/sandbox.md, "What a program can learn").
+            # answers passed (docs/sandbox.md, "What a program can learn or leave behind").
             go_on = kind != "raised" and index + 1 < len(job.tests)
             self._send({"op": "next" if go_on else "stop"})
         view = memoryview(data)
