@@ -9,14 +9,17 @@ verdict is decided here, in a process no program shares. docs/sandbox.md has the
 
 Grading follows the LiveCodeBench reference runner: stdin/stdout programs are compared line by
 line after strip (or as lists of Decimals), call-based programs by `==` between the returned value
-(as plain JSON types, a top-level tuple as a list) and the JSON expected value. Execution stops at
-the first failing test.
+(as plain JSON types, a top-level tuple as a list) and the JSON expected value. The verdict is the
+first failing test's; a wrong answer does not stop the program (only a failure it knows of itself
+does), so the order of its tests tells it nothing about its answers.
 """
 from __future__ import annotations
 
+import decimal
 import json
 import os
 import queue
+import re
 import select
 import struct
 import subprocess
@@ -25,7 +28,7 @@ import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Literal, Sequence
 
@@ -83,7 +86,7 @@ class TestResult:
 class ProgramResult:
     passed: bool
     verdict: str  # "pass", or the verdict of the first failing test (or of compiling/loading)
-    tests: list[TestResult]  # the tests that ran; execution stops at the first failure
+    tests: list[TestResult]  # the tests that ran: all, unless the program raised or was stopped
     n_tests: int
     wall_s: float  # as seen by the harness: send to reply
     cpu_s: float  # user + system CPU of all the program's processes
@@ -97,27 +100,67 @@ class ProgramResult:
 # Grading: here, on the harness side, never in a program's process.
 
 
-def _line_as_decimals(line: str) -> list[Decimal] | None:
-    try:
-        return [Decimal(token) for token in line.split()]
-    except (InvalidOperation, ValueError):
-        return None
+_SPACE = re.compile(r"\s*")  # `\s` is exactly str.isspace(): what strip() and split() remove
+_TOKEN = re.compile(r"\S+")
+_QUIET = decimal.Context(traps=[])  # `==` with a signalling NaN is False here, not an exception
+_STRICT = decimal.Context()
+_TAIL = 4096
+
+
+def _stripped(text: str, start: int, end: int) -> tuple[int, int]:
+    """The bounds of text[start:end].strip(), found without copying the text."""
+    start = _SPACE.match(text, start, end).end()
+    while end > start:
+        chunk = text[max(start, end - _TAIL):end]
+        kept = len(chunk.rstrip())
+        if kept:
+            return start, end - len(chunk) + kept
+        end -= len(chunk)
+    return start, start
+
+
+def _same_numbers(got: str, start: int, end: int, want: str) -> bool:
+    """The reference's `[Decimal(t) for t in g.split()] == [Decimal(t) for t in e.split()]`, token
+    by token: stops at the first difference, and never reads more of `got` than `want` has tokens
+    (plus one), so a line of millions of tokens costs what the expected line costs."""
+    tokens = _TOKEN.finditer(got, start, end)
+    with decimal.localcontext(_QUIET):
+        for w in want.split():
+            g = next(tokens, None)
+            if g is None:
+                return False
+            g = g.group()
+            if g == w and w.isdigit() and w.isascii():
+                continue
+            try:  # _STRICT: a token that is no number raises (the quiet context would make it NaN)
+                if Decimal(g, _STRICT) != Decimal(w, _STRICT):
+                    return False
+            except (ArithmeticError, ValueError):  # not a number, or an exponent out of any range
+                return False
+        return next(tokens, None) is None
 
 
 def compare_stdout(got: str, expected: str) -> str | None:
-    """None when `got` matches `expected` as the reference runner judges it, else why not."""
-    got_lines = got.strip().split("\n")
+    """None when `got` matches `expected` as the reference runner judges it, else why not: the
+    whole output stripped and split into lines, as many lines, each equal after strip or equal as
+    a list of Decimals. Lazy: the program's output is never split into lines or tokens up front,
+    the line count is compared first and the first differing line ends it (docs/sandbox.md,
+    "Comparing an output")."""
     exp_lines = expected.strip().split("\n")
-    if len(got_lines) != len(exp_lines):
-        return f"expected {len(exp_lines)} lines, got {len(got_lines)}"
-    for n, (g, e) in enumerate(zip(got_lines, exp_lines), 1):
-        g, e = g.strip(), e.strip()
-        if g == e:
+    start, end = _stripped(got, 0, len(got))
+    n_got = got.count("\n", start, end) + 1
+    if n_got != len(exp_lines):
+        return f"expected {len(exp_lines)} lines, got {n_got}"
+    at = start
+    for n, e in enumerate(exp_lines, 1):
+        nl = got.find("\n", at, end)
+        nl = end if nl < 0 else nl
+        a, b = _stripped(got, at, nl)
+        at = nl + 1
+        e = e.strip()
+        if (b - a == len(e) and got.startswith(e, a, b)) or _same_numbers(got, a, b, e):
             continue
-        gd = _line_as_decimals(g)
-        if gd is not None and gd == _line_as_decimals(e):
-            continue
-        return f"line {n}: expected {e[:100]!r}, got {g[:100]!r}"
+        return f"line {n}: expected {e[:100]!r}, got {got[a:min(b, a + 100)]!r}"
     return None
 
 
@@ -172,11 +215,20 @@ def _short(value: Any) -> str:
     return text if len(text) <= 100 else text[:100] + "..."
 
 
-def _grade(job: Job, index: int, kind: str, stdout: bytes, payload: bytes) -> tuple[str, str | None]:
-    """One test's verdict from what the program handed back."""
+def _grade(job: Job, index: int, kind: str, stdout, payload) -> tuple[str, str | None]:
+    """One test's verdict from what the program handed back (its stdout and its frame's payload,
+    as bytes or buffers). Never raises: whatever comparing a program's answer throws (a bug of
+    ours, a value no rule foresaw) makes that answer wrong, never the grading's end."""
+    try:
+        return _grade_answer(job, index, kind, stdout, payload)
+    except Exception as e:  # noqa: BLE001 - a program's answer must not end the stage
+        return "wrong", f"the answer could not be compared ({type(e).__name__}: {str(e)[:100]})"
+
+
+def _grade_answer(job: Job, index: int, kind: str, stdout, payload) -> tuple[str, str | None]:
     if kind == "raised":
         try:
-            claim = loads_untrusted(payload)
+            claim = loads_untrusted(bytes(payload))
             verdict, msg = str(claim["verdict"]), str(claim.get("msg") or "")[:MESSAGE_CHARS]
         except (ValueError, KeyError, TypeError):
             return "runtime_error", "unreadable failure report"
@@ -185,7 +237,7 @@ def _grade(job: Job, index: int, kind: str, stdout: bytes, payload: bytes) -> tu
         return "runtime_error", f"a {kind!r} report from a {job.mode} program"
     expected = job.tests[index].output
     if kind == "end":
-        msg = compare_stdout(stdout.decode("utf-8", "replace"), expected)
+        msg = compare_stdout(str(stdout, "utf-8", "replace"), expected)
         return ("wrong" if msg else "pass"), msg
     if kind == "returned":
         try:
@@ -193,7 +245,7 @@ def _grade(job: Job, index: int, kind: str, stdout: bytes, payload: bytes) -> tu
         except ValueError as e:
             return "sandbox_error", f"the expected output of test {index} is not JSON ({e})"
         try:
-            got = loads_untrusted(payload, _unplain_hook)
+            got = loads_untrusted(bytes(payload), _unplain_hook)
         except ValueError as e:
             return "wrong", f"the returned value could not be read back ({e})"
         msg = compare_plain(got, want)
@@ -260,18 +312,21 @@ class _ServerHandle:
             raise
         self.isolation: dict[str, Any] = hello["isolation"]
 
-    def _read_exact(self, fd: int, n: int, end: float, what: str) -> bytes:
-        parts, got = [], 0
+    def _read_exact(self, fd: int, n: int, end: float, what: str) -> bytearray:
+        """Exactly n bytes, read straight into one buffer of that size: the caller checks n against
+        its cap before asking, so a program's output is held once, never more than the cap."""
+        buf = bytearray(n)
+        view, got = memoryview(buf), 0
         while got < n:
             left = end - time.monotonic()
             if left <= 0 or not select.select([fd], [], [], left)[0]:
                 raise SandboxError(f"sandbox server did not send {what} in time")
-            chunk = os.read(fd, min(n - got, 1 << 20))
-            if not chunk:
+            moved = os.readv(fd, [view[got:]])
+            if not moved:
                 raise SandboxError(f"sandbox server exited (status {self.proc.poll()})")
-            parts.append(chunk)
-            got += len(chunk)
-        return b"".join(parts)
+            got += moved
+        view.release()
+        return buf
 
     def _recv(self, timeout: float) -> Any:
         end = time.monotonic() + timeout
@@ -320,10 +375,16 @@ class _ServerHandle:
         if not (-1 <= index < len(job.tests)) or n_out > limit or n_pay > limit:
             raise SandboxError(f"sandbox server sent an impossible result ({index}, {n_out}, {n_pay})")
         data = self._read_exact(self.data_r, n_out + n_pay, time.monotonic() + guard, "a program's output")
-        verdict, msg = _grade(job, index, str(event["kind"]), data[:n_out], data[n_out:])
+        kind = str(event["kind"])
         if index >= 0:
-            go_on = verdict == "pass" and index + 1 < len(job.tests)
+            # "next" says nothing about the answer: it is sent before grading, for every answer, right
+            # or wrong; only a failure the program knows of itself (it raised; the server killed it)
+            # ends it early. So neither the order nor the timing of its tests tells a program which
+            # answers passed (docs/sandbox.md, "What a program can learn or leave behind").
+            go_on = kind != "raised" and index + 1 < len(job.tests)
             self._send({"op": "next" if go_on else "stop"})
+        view = memoryview(data)
+        verdict, msg = _grade(job, index, kind, view[:n_out], view[n_out:])
         return TestResult(index, verdict, float(event.get("wall", 0.0)), msg)
 
     def close(self) -> None:
@@ -443,22 +504,40 @@ class SandboxPool:
     def run(self, job: Job) -> ProgramResult:
         if self._closed:
             raise SandboxError("sandbox pool is closed")
-        handle = self._idle.get()
         t0 = time.perf_counter()
         try:
+            handle = self._take()
+        except Exception as e:  # noqa: BLE001 - no server could be started
+            return _sandbox_failure(job, e, time.perf_counter() - t0)
+        try:
             tests, end = handle.run(job)
-        except (SandboxError, OSError, ValueError, KeyError, TypeError) as e:
+        except Exception as e:  # noqa: BLE001 - whatever broke, this program is a recorded failure
             # the server is in an unknown state: replace it, record the program as a failure
             handle.close()
             with self._lock:
-                self._all.remove(handle)
-            self._add()
+                if handle in self._all:
+                    self._all.remove(handle)
+            try:
+                self._add()
+            except Exception:  # noqa: BLE001 - one server fewer; _take starts one when none is left
+                pass
             return _sandbox_failure(job, e, time.perf_counter() - t0)
         self._idle.put(handle)
         try:
             return _program_result(job, tests, end, time.perf_counter() - t0)
-        except (KeyError, TypeError, ValueError, IndexError) as e:
+        except Exception as e:  # noqa: BLE001
             return _sandbox_failure(job, e, time.perf_counter() - t0)
+
+    def _take(self) -> _ServerHandle:
+        """An idle server; when a server that died could not be replaced and none is left, a new one."""
+        while True:
+            try:
+                return self._idle.get(timeout=1.0)
+            except queue.Empty:
+                with self._lock:
+                    none_left = not self._all
+                if none_left:
+                    self._add()
 
     def run_many(self, jobs: Sequence[Job], progress: bool | str = False) -> list[ProgramResult]:
         results: list[ProgramResult | None] = [None] * len(jobs)
@@ -481,7 +560,10 @@ class SandboxPool:
                     i = order.get_nowait()
                 except queue.Empty:
                     return
-                results[i] = self.run(jobs[i])
+                try:
+                    results[i] = self.run(jobs[i])
+                except Exception as e:  # noqa: BLE001 - a closed pool: every job still gets a result
+                    results[i] = _sandbox_failure(jobs[i], e, 0.0)
                 if bar is not None:
                     with bar_lock:
                         bar.update(1)

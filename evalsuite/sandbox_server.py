@@ -314,6 +314,12 @@ SESSION_OUT, SESSION_ERR = 5, 6
 CELL_ORDER = struct.Struct("<QQ")  # server -> session: the value's character cap, the code's length
 
 
+def cell_payload_limit(cap: int) -> int:
+    """The most a cell's report may take: its value and its traceback, each cut at cap + 1
+    characters, as JSON (12 bytes for a character at most: an escaped surrogate pair)."""
+    return 24 * (cap + 1) + 64
+
+
 def _session_stdio() -> tuple[Any, Any]:
     import io
 
@@ -363,12 +369,56 @@ def run_cell(code_text: str, namespace: dict[str, Any], name: str, max_chars: in
     except BaseException as e:  # a second interrupt while the first was being formatted
         error = error or type(e).__name__
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    _stop_cell_threads()
     for stream in (out, err):
         try:
-            stream.flush()
+            stream.flush()  # what its threads wrote before they stopped is the cell's too
+            stream.close()  # a stale reference to it writes nowhere
         except BaseException:  # closed or broken by the cell: what it wrote before is in the pipe
             pass
     return {"value": value, "error": error}
+
+
+class _Parked(BaseException):
+    """Raised into a thread a finished cell left running. Making it blocks for ever, so the thread
+    runs no further line of the cell's code: no `except` or `finally` of its own gets control."""
+
+    def __init__(self, *args: Any):
+        import _thread
+
+        _PARKED.add(_thread.get_ident())
+        lock = _thread.allocate_lock()
+        lock.acquire()
+        while True:
+            lock.acquire()  # never released; waits without the GIL and without CPU
+
+
+_PARKED: set[int] = set()
+_TOLD: set[int] = set()
+PARK_GRACE_S = 0.5
+
+
+def _stop_cell_threads() -> None:
+    """Every Python thread the cell started (and any earlier one not yet stopped) gets _Parked at
+    its next Python instruction; wait briefly until each has parked or ended. A thread in a long C
+    call (a sleep) parks when the call returns, before it runs anything else, so it never prints
+    into a later cell. The cell's processes are the server's to kill."""
+    import _thread
+
+    main = _thread.get_ident()
+    running = [t for t in sys._current_frames() if t != main and t not in _PARKED]
+    set_async = ctypes.pythonapi.PyThreadState_SetAsyncExc
+    set_async.argtypes = (ctypes.c_ulong, ctypes.py_object)
+    for t in running:
+        set_async(t, _Parked)
+    targets = [t for t in running if t not in _TOLD]  # waited for once: a sleeper is not waited for again
+    _TOLD.update(running)
+    deadline = time.monotonic() + PARK_GRACE_S
+    while time.monotonic() < deadline:
+        live = sys._current_frames()
+        if all(t in _PARKED or t not in live for t in targets):
+            return
+        time.sleep(0.002)
 
 
 def _reap_children() -> None:
@@ -451,8 +501,12 @@ class _SockFprog(ctypes.Structure):
 
 
 # memfd_create and memfd_secret make memory no file-system size or rlimit counts; io_uring's
-# buffers neither (and it is a large attack surface). x86_64: the x32 ABI is refused whole.
-DENIED_SYSCALLS = {0xC000003E: (319, 447, 425), 0x40000003: (356, 447, 425), 0xC00000B7: (279, 447, 425)}
+# buffers neither (and it is a large attack surface). The kernel keyring (add_key, request_key,
+# keyctl) is state no namespace of ours holds: keys outlive the program, the server and the
+# harness, and reach other servers. x86_64: the x32 ABI is refused whole.
+DENIED_SYSCALLS = {0xC000003E: (319, 447, 425, 248, 249, 250),  # x86_64
+                   0x40000003: (356, 447, 425, 286, 287, 288),  # i386
+                   0xC00000B7: (279, 447, 425, 217, 218, 219)}  # aarch64
 
 
 def _seccomp_program() -> _SockFprog:
@@ -475,6 +529,27 @@ def _seccomp_program() -> _SockFprog:
 
 
 _SECCOMP = _seccomp_program()
+
+
+PR_CAPBSET_DROP, PR_SET_SECUREBITS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 28, 47, 4
+SECBIT_NOROOT_LOCKED = 0x3  # SECBIT_NOROOT and its lock: an exec as uid 0 grants no capability
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+
+def _drop_capabilities() -> None:
+    """Without a uid switch (not root: a user namespace) the program would run as that namespace's
+    root with every capability in it: it could mount over the private dirs, remount the root
+    writable (and write to bound host paths its user owns, such as a venv), or ptrace the server.
+    Every capability goes: bounding set, ambient, effective, permitted, inheritable. After a uid
+    switch they are already gone (and the prctls fail harmlessly)."""
+    _libc.prctl(PR_SET_SECUREBITS, SECBIT_NOROOT_LOCKED, 0, 0, 0)
+    _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    for cap in range(64):
+        if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() == errno.EINVAL:
+            break  # past the kernel's last capability
+    header = (ctypes.c_uint32 * 2)(LINUX_CAPABILITY_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable: two words each, all zero
+    _libc.capset(header, data)
 
 
 def _install_seccomp() -> bool:
@@ -509,6 +584,7 @@ SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime")
 DEVICES = ("null", "zero", "full", "random", "urandom")
 PRIVATE_DIRS = {"tmp": 0o1777, "var/tmp": 0o1777, "dev/shm": 0o1777, "run": 0o755}
+MQUEUE_DIR = "/dev/mqueue"
 
 
 def interpreter_paths() -> list[str]:
@@ -546,7 +622,7 @@ def _setup_root(new_root: str, scratch_mb: int) -> dict[str, bool]:
     namespace with hidepid=2, and private /tmp, /var/tmp, /dev/shm and /run on one size-capped
     tmpfs (what a program writes there is memory: one cap for all four)."""
     done = {"root_pivoted": False, "readonly_fs": False, "proc_hidepid": False, "private_tmp": False,
-            "home_hidden": False}
+            "home_hidden": False, "mqueue_cleared": False}
     _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing we mount leaks back to the host
     _mount("tmpfs", new_root, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0755")
     paths = interpreter_paths()
@@ -580,6 +656,14 @@ def _setup_root(new_root: str, scratch_mb: int) -> dict[str, bool]:
     _check(_libc.umount2(stage.encode(), 0), "umount stage")  # the four binds keep the tmpfs alive
     os.rmdir(stage)
     done["private_tmp"] = True
+    # POSIX message queues of our IPC namespace, listed as files: the server removes them after
+    # every program, as it removes SysV objects
+    os.makedirs(new_root + MQUEUE_DIR)
+    try:
+        _mount("mqueue", new_root + MQUEUE_DIR, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        done["mqueue_cleared"] = True
+    except OSError:
+        pass
     _set_ipc_limits(new_root + "/proc")
     if SYS_PIVOT_ROOT is not None:
         os.makedirs(new_root + "/.old")
@@ -593,6 +677,8 @@ def _setup_root(new_root: str, scratch_mb: int) -> dict[str, bool]:
         _set_readonly("/", True)
         for rel in PRIVATE_DIRS:
             _set_readonly("/" + rel, False, recursive=False)
+        if done.get("mqueue_cleared"):
+            _set_readonly(MQUEUE_DIR, False, recursive=False)  # for the server's unlinks
         done["readonly_fs"] = True
     except OSError:
         pass
@@ -625,7 +711,11 @@ def _sysv_objects(kind: str) -> list[dict[str, str]]:
     return [dict(zip(names, line.split())) for line in lines[1:] if line.strip()]
 
 
-def _remove_ipc() -> None:
+def _remove_ipc(mqueues: bool) -> None:
+    """Every IPC object of the server's namespace: SysV segments, queues and semaphore sets, and
+    POSIX message queues (POSIX shared memory and semaphores are files in /dev/shm, wiped apart)."""
+    if mqueues:
+        _wipe(MQUEUE_DIR)
     for obj in _sysv_objects("shm"):
         _libc.shmctl(int(obj["shmid"]), IPC_RMID, None)
     for obj in _sysv_objects("msg"):
@@ -879,7 +969,7 @@ class Server:
 
             shutil.rmtree(work_dir, ignore_errors=True)
         if self.isolation.get("ipc"):
-            _remove_ipc()
+            _remove_ipc(bool(self.isolation.get("mqueue_cleared")))
 
     def _send_code(self, orders_w: int, n: int, deadline: float) -> None:
         """The code, from the harness's pipe straight into the child's (never into our memory)."""
@@ -996,6 +1086,7 @@ class Server:
             os.setgroups([])
             os.setresgid(uid, uid, uid)
             os.setresuid(uid, uid, uid)
+        _drop_capabilities()
         # after setuid (which clears it): the program dies with the server, namespace or not
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
@@ -1015,6 +1106,7 @@ class _Watch:
         self.mode = "stdin"
         self.limits = limits
         self.max_out = int(limits["max_output_mb"]) << 20
+        self.max_payload = self.max_out  # the most one frame may carry
         self.memory = int(limits["memory_mb"]) << 20
         timeout = float(limits["timeout_s"])
         self.cpu_budget = timeout * (max(1, n) + 1) + 1
@@ -1062,7 +1154,7 @@ class _Watch:
                     continue
                 kind, length = HEADER.unpack(self.header)
                 self.header = b""
-                if kind not in FRAME_KINDS or length > self.max_out or (kind in (LOADED, END, STARTED) and length):
+                if kind not in FRAME_KINDS or length > self.max_payload or (kind in (LOADED, END, STARTED) and length):
                     raise ProgramKilled("runtime_error", "the program wrote into the sandbox's report pipe")
                 self.frame_kind, self.frame_left = kind, length
             if self.frame_left:
@@ -1215,6 +1307,7 @@ class _CellWatch(_Watch):
         self.err_r, self.cap = server.err_r, cap
         self.out_seen = self.err_seen = self.err_bytes = 0
         super().__init__(server, server.pid, server.frames_r, server.out_r, limits, 1, start, server.pidfd)
+        self.max_payload = cell_payload_limit(cap)  # larger: forged, not a cell's report
         self.extra_fds = (self.err_r,)
         self.status = server.status  # the session's process may have been reaped by an earlier watch
         self.dead = self.status is not None
@@ -1339,10 +1432,17 @@ class SessionServer(Server):
     def _watch_idle(self) -> None:
         self.idle = _CellWatch(self, dict(self.limits, timeout_s=float("inf")), 0, time.monotonic())
 
+    def _discard_output(self) -> None:
+        """What reaches stdout or stderr between two cells belongs to no cell: dropped (only a
+        thread still in a C call when its cell ended can write then; see _stop_cell_threads)."""
+        for fd in (self.out_r, self.err_r):
+            _splice_some(fd, self.devnull, 1 << 62)
+
     def _idle_tick(self) -> None:
         """Between cells: reap what died, enforce memory and one core; a session that dies or
         breaks a limit here is reported by the next cell."""
         assert self.idle is not None
+        self._discard_output()
         try:
             self.idle.tick()
             if self.idle.dead:
@@ -1391,6 +1491,7 @@ class SessionServer(Server):
                                      "stdout": 0, "stderr": 0, "payload": 0})
             return
         self.idle = None
+        self._discard_output()
         timeout = float(msg["timeout_s"])
         start = time.monotonic()
         watch = _CellWatch(self, dict(self.limits, timeout_s=timeout), cap, start)
@@ -1472,7 +1573,7 @@ def serve(config: dict[str, Any], server_class: type | None = None) -> None:
         isolation.update(_setup_root(config["work_root"], int(config.get("scratch_mb", 256))))
     else:
         isolation.update(root_pivoted=False, readonly_fs=False, home_hidden=False, proc_hidepid=False,
-                         private_tmp=False)
+                         private_tmp=False, mqueue_cleared=False)
     isolation["seccomp"] = _probe_seccomp()
     isolation["limits"] = limits_in_force(isolation)
     server_class = server_class or (SessionServer if config.get("session") else Server)

@@ -106,7 +106,9 @@ class Session:
             guard = float(timeout_s) + sandbox_server.INTERRUPT_GRACE_S + GUARD_S
             event = self._handle._recv(timeout=guard)
             sizes = [int(event.get(k, 0)) for k in ("stdout", "stderr", "payload")]
-            if any(n < 0 or n > max(cap, self.limits.max_output_mb << 20) for n in sizes):
+            # checked before reading: a cell's output is held once, and never more than its caps
+            caps = (cap, cap, sandbox_server.cell_payload_limit(cap))
+            if any(n < 0 or n > most for n, most in zip(sizes, caps)):
                 raise SandboxError(f"the session server sent impossible sizes {sizes}")
             raw = self._handle._read_exact(self._handle.data_r, sum(sizes), time.monotonic() + guard, "a cell's output")
         except (SandboxError, OSError, ValueError, KeyError, TypeError) as e:
@@ -114,11 +116,12 @@ class Session:
             self._drop_server()
             return CellResult("", "", None, None, False, False, f"the sandbox server stopped ({e})",
                               wall_s=time.perf_counter() - t0)
-        out, err, payload = raw[:sizes[0]], raw[sizes[0]:sizes[0] + sizes[1]], raw[sizes[0] + sizes[1]:]
+        view = memoryview(raw)
+        out, err, payload = view[:sizes[0]], view[sizes[0]:sizes[0] + sizes[1]], view[sizes[0] + sizes[1]:]
         value = error = None
         if payload:
             try:
-                reported = json.loads(payload)
+                reported = json.loads(bytes(payload))
                 value, error = reported.get("value"), reported.get("error")
                 value = None if value is None else str(value)
                 error = None if error is None else str(error)
@@ -131,7 +134,7 @@ class Session:
         died = event.get("died")
         if died is not None:
             self.alive = False
-        return CellResult(out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), value, error,
+        return CellResult(str(out, "utf-8", "replace"), str(err, "utf-8", "replace"), value, error,
                           bool(event.get("timed_out")), truncated, None if died is None else str(died),
                           ran=bool(event.get("ran", True)), wall_s=time.perf_counter() - t0,
                           cpu_s=float(event.get("cpu", 0.0)))

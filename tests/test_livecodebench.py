@@ -278,3 +278,17 @@ def test_a_run_of_cheating_programs_scores_zero(cli, tmp_path):
     # the same run with the correct programs: the harness is not simply failing everything
     honest = _run_responses(cli, tmp_path, "honest", lambda p: [p.solutions["correct"]], 1)
     assert json.loads((honest / "summary.json").read_text())["value"] == 100.0
+
+
+def test_a_run_of_programs_printing_signalling_nans_scores_zero_and_ends(cli, tmp_path):
+    # issue 22: one program printing sNaN where a number was expected ended the score stage in a
+    # traceback, with no scores, on every rerun
+    printed = ["sNaN", "snan", "-sNaN7", "nan", "-nan(ind)", "1e99999", "1e999999999999999999999"]
+    programs = [f"print({text!r})" for text in printed]
+    for attempt in ("first", "rerun"):
+        d = _run_responses(cli, tmp_path, f"nans_{attempt}", lambda p: programs, len(programs))
+        summary = json.loads((d / "summary.json").read_text())
+        assert summary["n_scores"] == len(IN_WINDOW) * len(programs) and summary["missing_scores"] == 0
+        assert summary["value"] == 0.0 and summary["scoring_error_rate"] == 0.0, summary
+        verdicts = {json.loads(line)["detail"]["verdict"] for line in (d / "scores.jsonl").read_text().splitlines()}
+        assert verdicts <= {"wrong", "runtime_error"}, verdicts  # call-based problems: the code defines no function

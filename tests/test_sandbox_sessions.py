@@ -185,3 +185,66 @@ def test_output_cap_truncates_and_keeps_the_session(session):
     assert r.truncated and r.timed_out and len(r.stdout) == 4096 and r.died is None
     r = session.execute("print('small')", max_output_bytes=1000)
     assert r.stdout == "small\n" and not r.truncated
+
+
+# ------------------------------------------------- issue 22: what a cell leaves running or behind
+
+def test_threads_and_processes_a_cell_started_do_not_outlive_it(session):
+    # a flooding thread of one cell filled the next cell's output and lost that cell's own
+    r = session.execute("import threading, time\nstate = 'kept'\n"
+                        "def flood():\n    while True:\n        print('x' * 100)\n"
+                        "threading.Thread(target=flood, daemon=True).start()\ntime.sleep(0.2)\n'started'")
+    assert r.ok and r.value == "'started'" and r.stdout.startswith("x" * 100), r
+    for _ in range(3):
+        r = session.execute("print('mine')\nstate")
+        assert (r.stdout, r.value) == ("mine\n", "'kept'"), r
+    # a thread that swallows every exception, one that writes to fd 1 itself, one that sleeps first
+    r = session.execute("import os\n"
+                        "def stubborn():\n    while True:\n        try:\n            print('y')\n"
+                        "        except BaseException:\n            pass\n"
+                        "def raw():\n    while True:\n        os.write(1, b'z')\n"
+                        "def late():\n    time.sleep(1.5)\n    print('late')\n    open('/tmp/late', 'w').write('late')\n"
+                        "for f in (stubborn, raw, late):\n    threading.Thread(target=f).start()\ntime.sleep(0.1)")
+    assert r.ok, r
+    time.sleep(2.5)  # the sleeper has woken by now
+    r = session.execute("print('second')\nimport os\nos.path.exists('/tmp/late')")
+    assert (r.stdout, r.value) == ("second\n", "False"), r
+    # a child process that prints later, and one that detaches: killed when the cell ended
+    r = session.execute("import subprocess\np = subprocess.Popen(['sh', '-c', 'sleep 1; echo late-child'])\n"
+                        "if os.fork() == 0:\n    os.setsid()\n    time.sleep(1)\n    os.write(1, b'late-fork')\n    os._exit(0)")
+    assert r.ok, r
+    time.sleep(1.5)
+    r = session.execute("print('third')\np.poll() is not None")
+    assert (r.stdout, r.value) == ("third\n", "True"), r
+    assert len(sandbox_processes_on_host()) == 1  # the session's own process only
+    assert_usable(session)
+
+
+def test_nothing_a_session_leaves_is_found_after_a_reopen_or_by_another():
+    # POSIX message queues and keyring keys outlived a session (keys even its server)
+    import json
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+    from persistent_state import FINDER, WRITER
+
+    with Session() as a, Session() as b:
+        wrote = a.execute(WRITER, timeout_s=20)
+        done = json.loads(wrote.stdout)
+        assert done["posix mqueue"] is True and done["keyring user"] == "errno 1", done
+        assert json.loads(b.execute(FINDER, timeout_s=30).stdout) == []  # another session
+        a.open()  # the same server, a fresh session
+        assert json.loads(a.execute(FINDER, timeout_s=30).stdout) == []
+
+
+def test_a_forged_report_larger_than_the_cap_is_never_read(session):
+    # the harness read a whole report before cutting it at the cap
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    r = session.execute("import os, struct\npayload = b'{\"value\": \"' + b'v' * (60 << 20) + b'\"}'\n"
+                        "os.write(3, struct.pack('<BI', 7, len(payload)) + payload)", max_output_bytes=1000)
+    assert r.died and "report pipe" in r.died, r
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 30 << 10  # KiB
+    session.open()
+    assert_usable(session)
