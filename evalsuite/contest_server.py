@@ -397,7 +397,7 @@ class JudgeServer(sb.Server):
                 if rel != "run":
                     sb._wipe("/" + rel)
         if self.isolation.get("ipc"):
-            sb._remove_ipc()
+            sb._remove_ipc(bool(self.isolation.get("mqueue_cleared")))
 
 
 def _watch_limits(limits: dict[str, Any]) -> dict[str, Any]:

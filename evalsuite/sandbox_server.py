@@ -507,11 +507,20 @@ class _SockFprog(ctypes.Structure):
 DENIED_SYSCALLS = {0xC000003E: (319, 447, 425, 248, 249, 250),  # x86_64
                    0x40000003: (356, 447, 425, 286, 287, 288),  # i386
                    0xC00000B7: (279, 447, 425, 217, 218, 219)}  # aarch64
+# A new user namespace hands its creator every capability inside it (mount, chroot, the kernel's
+# namespaced surface), capabilities dropped or not: clone and unshare are refused with
+# CLONE_NEWUSER in their flags (the first argument on every arch). clone3 passes its flags in
+# memory a filter cannot read, so it answers ENOSYS and libc falls back to clone.
+CLONE_NEWUSER_FLAG = 0x10000000
+FLAG_CHECKED_SYSCALLS = {0xC000003E: (56, 272), 0x40000003: (120, 310), 0xC00000B7: (220, 97)}  # clone, unshare
+SYS_CLONE3 = 435  # the same number on all three
 
 
 def _seccomp_program() -> _SockFprog:
     ld_arch, ld_nr = (0x20, 0, 0, 4), (0x20, 0, 0, 0)
+    ld_arg0 = (0x20, 0, 0, 16)  # the low 32 bits of the first argument (little-endian archs)
     allow, deny = (0x06, 0, 0, 0x7FFF0000), (0x06, 0, 0, 0x00050000 | errno.EPERM)
+    enosys = (0x06, 0, 0, 0x00050000 | errno.ENOSYS)
     insns = [ld_arch]
     for arch, numbers in DENIED_SYSCALLS.items():
         body = [ld_nr]
@@ -519,6 +528,10 @@ def _seccomp_program() -> _SockFprog:
             body += [(0x35, 0, 1, 0x40000000), deny]  # jge x32 bit
         for nr in numbers:
             body += [(0x15, 0, 1, nr), deny]
+        body += [(0x15, 0, 1, SYS_CLONE3), enosys]
+        for nr in FLAG_CHECKED_SYSCALLS[arch]:
+            # the accumulator then holds the flags, not the number: the syscall is decided here
+            body += [(0x15, 0, 4, nr), ld_arg0, (0x45, 0, 1, CLONE_NEWUSER_FLAG), deny, allow]
         body.append(allow)
         insns += [(0x15, 0, len(body), arch)] + body
     insns.append(allow)

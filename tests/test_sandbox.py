@@ -938,6 +938,29 @@ print(json.dumps(out))
 
 @pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/bin/setpriv").exists() or not Path("/usr/bin/python3").exists(),
                     reason="needs root to start a harness as another user, setpriv and a system python3")
+def test_a_program_cannot_make_a_user_namespace(pool):
+    # inside a new user namespace a program holds every capability again (mount, chroot): refused,
+    # while forks, threads and subprocesses (clone without the flag; clone3 falls back) still work
+    code = """
+import ctypes, os, subprocess, threading
+libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWUSER, CLONE_NEWNS = 0x10000000, 0x00020000
+print(libc.unshare(CLONE_NEWUSER), ctypes.get_errno())
+print(libc.unshare(CLONE_NEWUSER | CLONE_NEWNS), ctypes.get_errno())
+import platform
+clone_nr = {"x86_64": 56, "aarch64": 220}[platform.machine()]
+print(libc.syscall(clone_nr, CLONE_NEWUSER | 17, 0, 0, 0, 0), ctypes.get_errno())
+pid = os.fork()
+if pid == 0:
+    os._exit(7)
+print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+t = threading.Thread(target=lambda: None); t.start(); t.join()
+print(subprocess.run(["/bin/echo", "spawned"], capture_output=True, text=True).stdout.strip())
+"""
+    result = run(pool, code, [("", "-1 1\n-1 1\n-1 1\n7\nspawned")])
+    assert result.passed, result
+
+
 def test_without_root_a_program_holds_no_capabilities():
     # not root, the server runs in a user namespace and cannot switch uids: programs ran as that
     # namespace's root with every capability in it (mount over /tmp, remount the root writable and
