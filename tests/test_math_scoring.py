@@ -231,7 +231,8 @@ FORMS_EQUAL = [
     (r"\frac{3}{400}", r"\frac{3}{4}\%"), ("0.0075", r"\frac{3}{4}\%"),
     # a unit or a label after the value is still dropped
     ("12", r"12 \text{ cm}"), ("30", r"30 \text{ degrees}"), ("5", r"5\text{ dollars}"), ("7", r"7 \text{ ways}"),
-    ("60", r"60 \text{ km per hour}"), ("468", r"468 \text{ square units}"),
+    ("60", r"60 \text{ km per hour}"), ("468", r"468 \text{ square units}"), ("468", r"468 \text{ units squared}"),
+    ("5", r"5 \text{ min}"),
 ]
 
 FORMS_NOT_EQUAL = [

@@ -90,17 +90,18 @@ def _rstrip_spacing(s: str) -> str:
 
 
 # Words that bound, negate, join, approximate, distribute or scale a quantity: text holding one of
-# them is part of the answer, not a unit or a label ("12 or more" is not 12, "5 thousand" is not 5).
+# them is part of the answer, not a unit or a label ("12 or more" is not 12, "5 thousand" is not 5);
+# so is "squared"/"cubed" right after the value.
 # Such an answer keeps its words and compares unequal to a bare number (or is undecidable).
 _QUALIFIER_WORDS = frozenset("""
     or and not no nor but except either neither
     more less fewer least most than at over under above below exceeding exactly only
-    greater smaller larger higher lower minimum maximum min max up to from between within
+    greater smaller larger higher lower minimum maximum up to from between within
     about approximately approx around roughly nearly almost circa
     each every apiece
     all any some none
     if unless when where for with without
-    hundred thousand million billion trillion dozen half quarter double triple twice squared cubed
+    hundred thousand million billion trillion dozen half quarter double triple twice
     negative positive minus plus percent percentage pct
 """.split())
 
@@ -115,8 +116,9 @@ def _is_unit(command: str, content: str) -> bool:
         return True
     if not (word[:1].isalpha() or word[:1] == "/") or not all(c.isalpha() or c in " ./-°" for c in word):
         return False
-    if any(w in _QUALIFIER_WORDS for w in re.findall(r"[a-z]+", word.lower())):
-        return False
+    words = re.findall(r"[a-z]+", word.lower())
+    if any(w in _QUALIFIER_WORDS for w in words) or words[:1] in (["squared"], ["cubed"]):
+        return False  # `12 \\text{ squared}` is 144; `12 \\text{ units squared}` is a unit
     return command != "mathrm" or sum(c.isalpha() for c in word) >= 2
 
 
