@@ -184,6 +184,12 @@ def test_adversarial_inputs():
     assert extract_last_boxed(hostile[1]) == "1"
     assert extract_last_boxed(hostile[2]) == "{" * 100_000 + "}" * 100_000
     assert math_equal("16", "x" + " " * 100_000 + r"\text{ cm}") is False  # long answers are refused, not scanned
+    # the notation rewrites do linear work on any input: unmatched or deeply nested radicals, long repeats
+    # (a quadratic scan of 1,999 `√(` or a period search over 1,900 digits would stall this test)
+    for text in ["√(" * 999, "√(" * 666 + ")" * 666, "0." + "0" * 1900 + r"1\ldots", r"0.\overline{" + "1" * 1900 + "}",
+                 r"0.\dot{1}" + "2" * 1900 + r"\dot{3}", "√(" * 500_000, "0." + "3" * 500_000 + r"\ldots"]:
+        assert answer_key(text) is not None
+    assert math_equal("1", "0." + "9" * 61 + r"\ldots") is False  # past 60 digits a repeat is not read
 
 
 # ------------------------------------------------------------ answer forms (one rule each, docs/math_answers.md)

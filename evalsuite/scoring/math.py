@@ -147,36 +147,45 @@ _RADICALS = {"√": "\\sqrt", "∛": "\\sqrt[3]", "∜": "\\sqrt[4]"}
 _RADICAND = re.compile(r"\s*(?:(\d+(?:\.\d+)?|[A-Za-z]|\\[A-Za-z]+)|([({]))")
 
 
+def _closing_brackets(s: str) -> dict[int, int]:
+    """Position of each `(` / `{` -> the position of its matching close, in one pass."""
+    closing: dict[int, int] = {}
+    stacks: dict[str, list[int]] = {"(": [], "{": []}
+    for i, c in enumerate(s):
+        if c in stacks:
+            stacks[c].append(i)
+        elif c in ")}":
+            stack = stacks["(" if c == ")" else "{"]
+            if stack:
+                closing[stack.pop()] = i
+    return closing
+
+
 def _radicals(s: str) -> str:
     """`√6` -> `\\sqrt{6}`, `2√3` -> `2\\sqrt{3}`, `∛2` -> `\\sqrt[3]{2}`, `√(x+1)` / `√{x+1}` ->
     `\\sqrt{x+1}`: a radical takes the operand after it (a number, a letter or command, or a
     bracketed group), as TeX's `\\sqrt` takes its next token."""
+    closing = _closing_brackets(s)
+    brace_at: set[int] = set()  # the closes of bracketed radicands, written as `}`
     out, i = [], 0
     while i < len(s):
         c = s[i]
-        if c not in _RADICALS:
+        if i in brace_at:
+            out.append("}")
+            i += 1
+        elif c not in _RADICALS:
             out.append(c)
             i += 1
-            continue
-        m = _RADICAND.match(s, i + 1)
-        if m and m.group(1):
+        elif (m := _RADICAND.match(s, i + 1)) and m.group(1):
             out.append(f"{_RADICALS[c]}{{{m.group(1)}}}")
             i = m.end()
-            continue
-        if m:  # a bracketed group: up to its matching close
-            close, depth = {"(": ")", "{": "}"}[m.group(2)], 0
-            for j in range(m.start(2), len(s)):
-                depth += (s[j] == m.group(2)) - (s[j] == close)
-                if depth == 0:
-                    out.append(f"{_RADICALS[c]}{{{s[m.start(2) + 1:j]}}}")
-                    i = j + 1
-                    break
-            else:
-                out.append(_RADICALS[c] + " ")
-                i += 1
-            continue
-        out.append(_RADICALS[c] + " ")  # no operand we can read: TeX's reading (the next token)
-        i += 1
+        elif m and m.start(2) in closing:  # a bracketed group, up to its matching close
+            out.append(_RADICALS[c] + "{")
+            brace_at.add(closing[m.start(2)])
+            i = m.start(2) + 1
+        else:  # no operand we can read: TeX's reading (the next token)
+            out.append(_RADICALS[c] + " ")
+            i += 1
     return "".join(out)
 
 
@@ -187,15 +196,25 @@ _DOTTED = re.compile(r"(\d*)\.(\d*)((?:\\dot\s*(?:\{\d\}|\d))(?:\d*\\dot\s*(?:\{
 _TRAILING_OFF = re.compile(r"(\d*)\.(\d+)\s*(?:\\[lc]?dots(?![A-Za-z])|\.\.\.|…)")
 
 
-def _repeating_fraction(whole: str, fixed: str, period: str) -> str:
-    """whole.fixed(period)(period)... as `\\frac{p}{q}` in lowest terms (an integer when q is 1)."""
+_MAX_REPEAT_DIGITS = 60  # a repeating decimal longer than this is junk: left as written (no quadratic work)
+
+
+def _repeating_fraction(whole: str, fixed: str, period: str) -> str | None:
+    """whole.fixed(period)(period)... as `\\frac{p}{q}` in lowest terms (an integer when q is 1);
+    None when it is longer than `_MAX_REPEAT_DIGITS`."""
     import math
 
+    if len(whole) + len(fixed) + len(period) > _MAX_REPEAT_DIGITS:
+        return None
     num = int(whole + fixed + period or "0") - int(whole + fixed or "0")
     den = (10 ** len(period) - 1) * 10 ** len(fixed)
     g = math.gcd(num, den)
     num, den = num // g, den // g
     return str(num) if den == 1 else f"\\frac{{{num}}}{{{den}}}"
+
+
+def _overline(m: re.Match) -> str:
+    return _repeating_fraction(m.group(1), m.group(2), m.group(3) or m.group(4)) or m.group(0)
 
 
 def _shown_period(digits: str) -> tuple[int, int] | None:
@@ -212,31 +231,35 @@ def _shown_period(digits: str) -> tuple[int, int] | None:
 
 def _trailing_off(m: re.Match) -> str:
     whole, digits = m.group(1), m.group(2)
-    shown = _shown_period(digits)
+    shown = _shown_period(digits) if len(whole) + len(digits) <= _MAX_REPEAT_DIGITS else None
     if shown is None:
         return m.group(0)  # not a readable repeat: an approximation, which `math_equal` refuses
     start, period = shown
-    return _repeating_fraction(whole, digits[:start], digits[start:start + period])
+    return _repeating_fraction(whole, digits[:start], digits[start:start + period]) or m.group(0)
 
 
 def _dotted(m: re.Match) -> str:
     """`\\dot` over the first and last digit of the repeating block (over one digit: that digit)."""
     marks = re.findall(r"\\dot\s*\{?(\d)\}?|(\d)", m.group(3))
     block = "".join(d or plain for d, plain in marks)
-    return _repeating_fraction(m.group(1), m.group(2), block)
+    return _repeating_fraction(m.group(1), m.group(2), block) or m.group(0)
 
 
 def standard_notation(s: str) -> str:
     """Notation rewritten to the LaTeX math-verify reads, value unchanged: unicode symbols as their
     commands (`π`, `±`, `≤`, `√6` -> `\\sqrt{6}`), a repeating decimal as its fraction
-    (`0.\\overline{4}`, `0.\\dot{4}`, `0.4444\\ldots` -> `\\frac{4}{9}`)."""
+    (`0.\\overline{4}`, `0.\\dot{4}`, `0.4444\\ldots` -> `\\frac{4}{9}`). An answer longer than
+    `_MAX_ANSWER_CHARS` is left as it is (`math_equal` refuses it): no hostile length costs more
+    than linear work here."""
+    if len(s) > _MAX_ANSWER_CHARS:
+        return s
     if any(c in s for c in _UNICODE_COMMANDS):
         s = "".join(_UNICODE_COMMANDS[c] + (" " if _UNICODE_COMMANDS[c][-1:].isalpha() else "")
                     if c in _UNICODE_COMMANDS else c for c in s)
     if any(c in s for c in _RADICALS):
         s = _radicals(s)
     if "." in s:
-        s = _OVERLINE.sub(lambda m: _repeating_fraction(m.group(1), m.group(2), m.group(3) or m.group(4)), s)
+        s = _OVERLINE.sub(_overline, s)
         s = _DOTTED.sub(_dotted, s)
         s = _TRAILING_OFF.sub(_trailing_off, s)
     return s
