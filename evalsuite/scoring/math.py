@@ -1,10 +1,14 @@
 """Boxed-answer extraction and answer equivalence for math benchmarks. `extract_last_boxed` is the
 one last-box extractor of every task (GPQA's boxed letters too).
 
-Before any comparison a unit after a value is dropped (`strip_unit`) and an answer of several values
-(a list, a set, "a or b") is split into its values (`answer_parts`). Equivalence goes through math-verify (LaTeX -> sympy, sets, intervals, units) with its own signal
-timeouts off: the hard time limit is the killable worker process the pipeline runs every scorer in
-(evalsuite/workers.py), which a hanging C call inside sympy cannot defeat.
+Before any comparison, one rule per answer form (docs/math_answers.md lists them all):
+`standard_notation` rewrites unicode (`√6`) and repeating decimals (`0.\\overline{4}`) to LaTeX
+math-verify reads; `_percent` reads a percent sign; `strip_unit` drops a unit or label after the
+value (never words that change it: `_is_unit`); `answer_parts` splits an answer of several values
+(a list, a set, "a or b", `\\pm`) and reads an inequality as its interval. Equivalence goes through
+math-verify (LaTeX -> sympy, sets, intervals) with its own signal timeouts off: the hard time
+limit and the memory cap are the killable worker process the pipeline runs every scorer and every
+maj@k comparison in (evalsuite/workers.py), which a hanging C call inside sympy cannot defeat.
 """
 from __future__ import annotations
 
