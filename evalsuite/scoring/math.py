@@ -21,8 +21,8 @@ _BRACE_RE = re.compile(r"(?<!\\)[{}]")
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)")
 
 
-# What may stand between two boxes that together give one answer: spaces, `$`, `\\(` `\\)`, TeX
-# spacing, a comma or semicolon, and "and"/"or" (bare or in `\\text{}`); never a line break.
+# What may stand between two boxes that together give one answer: spaces, `$`, `\(` `\)`, TeX
+# spacing, a comma or semicolon, and "and"/"or" (bare or in `\text{}`); never a line break.
 _BOX_JOIN = re.compile(r"(?:[ \t$,;&~]|\\[()\[\],;: !]|\\q?quad(?![A-Za-z])"
                        r"|\\(?:text|textrm|mbox|mathrm)\s*\{\s*(?:and|or)?\s*\}|(?<![A-Za-z])(?:and|or)(?![A-Za-z]))*")
 
@@ -193,10 +193,10 @@ def _radicals(s: str) -> str:
     return "".join(out)
 
 
-# A repeating decimal: `0.\\overline{4}`, `0.1\\overline{6}`, `0.\\bar{3}`, `0.\\dot{4}`, `0.\\dot{1}4\\dot{2}`.
+# A repeating decimal: `0.\overline{4}`, `0.1\overline{6}`, `0.\bar{3}`, `0.\dot{4}`, `0.\dot{1}4\dot{2}`.
 _OVERLINE = re.compile(r"(\d*)\.(\d*)\\(?:overline|bar)\s*(?:\{(\d+)\}|(\d))")
 _DOTTED = re.compile(r"(\d*)\.(\d*)((?:\\dot\s*(?:\{\d\}|\d))(?:\d*\\dot\s*(?:\{\d\}|\d))?)")
-# A decimal whose digits trail off: `0.4444\\ldots`, `0.1666...`, `0.3…`.
+# A decimal whose digits trail off: `0.4444\ldots`, `0.1666...`, `0.3…`.
 _TRAILING_OFF = re.compile(r"(\d*)\.(\d+)\s*(?:\\[lc]?dots(?![A-Za-z])|\.\.\.|…)")
 
 
