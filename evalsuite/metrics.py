@@ -107,16 +107,18 @@ def majority_value(scores: list[Score], votes: dict[VoteKey, str] | None = None)
     return next(s.value for s, k in zip(scores, keys) if k == winner)
 
 
-def vote_classes(scores: Iterable[Score], same: Callable[[str, str], bool],
-                 timeout_s: float) -> tuple[dict[VoteKey, str], int]:
+def vote_classes(scores: Iterable[Score], same: Callable[[str, str], bool], timeout_s: float,
+                 memory_mb: int | None = None) -> tuple[dict[VoteKey, str], int]:
     """For maj@k by equivalence: each answer's class, keyed by the class's first member (lowest k).
-    Returns ({(sample_id, k): class key}, comparisons that failed or ran out of time).
+    Returns ({(sample_id, k): class key}, comparisons that failed or ran out of time or memory).
 
     Answers graded 1.0 all equal the reference, so they are one class, and no answer graded below
     1.0 can be in it; only wrong answers with different strings are compared, `same(earlier, later)`
-    in killable workers under `timeout_s` per answer (sympy can hang in C code), never in this
-    process. An answer whose comparison failed stays a class of its own."""
-    from evalsuite.workers import map_with_deadline
+    in killable workers under `timeout_s` per answer (sympy can hang in C code) and `memory_mb` of
+    growth per worker (`workers.DEFAULT_MEMORY_MB` when None), never in this process. A pair whose
+    comparison runs out of memory is "not the same" and counted; an answer whose comparisons time
+    out or kill the worker stays a class of its own and is counted."""
+    from evalsuite.workers import DEFAULT_MEMORY_MB, map_with_deadline
 
     classes: dict[VoteKey, str] = {}
     jobs: list[tuple[list[str], str]] = []  # (the item's earlier wrong answers, this one)
@@ -142,22 +144,36 @@ def vote_classes(scores: Iterable[Score], same: Callable[[str, str], bool],
                 jobs.append(([wrong[k][0] for k in keys[:j]], wrong[key][0]))
             pending.append((class_of, keys[:j], key, wrong[key][1]))
 
-    def first_equal(job: tuple[list[str], str]) -> int | None:
+    def first_equal(job: tuple[list[str], str]) -> tuple[int | None, int]:
+        """(the first earlier answer equal to this one, or None; pairs that ran out of memory)."""
         earlier, answer = job
-        return next((i for i, other in enumerate(earlier) if same(other, answer)), None)
+        over_cap = 0
+        for i, other in enumerate(earlier):
+            try:
+                if same(other, answer):
+                    return i, over_cap
+            except MemoryError:  # this pair only: the worker freed it and goes on with the next
+                over_cap += 1
+        return None, over_cap
 
-    outcomes = iter(map_with_deadline(first_equal, jobs, timeout_s))
+    outcomes = iter(map_with_deadline(first_equal, jobs, timeout_s,
+                                      memory_mb=DEFAULT_MEMORY_MB if memory_mb is None else memory_mb))
     failed = 0
     for class_of, earlier, key, where in pending:  # in k order: an earlier answer's class is settled first
         if earlier:
             outcome = next(outcomes)
             if not outcome.ok:
                 failed += 1
-            elif outcome.value is not None:
-                class_of[key] = class_of[earlier[outcome.value]]
+            else:
+                match, over_cap = outcome.value
+                failed += over_cap
+                if match is not None:
+                    class_of[key] = class_of[earlier[match]]
         for w in where:
             classes[w] = class_of[key]
     return classes, failed
+
+
 def is_scoring_error(score: Score) -> bool:
     return bool((score.detail or {}).get("scoring_error"))
 

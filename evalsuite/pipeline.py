@@ -405,7 +405,8 @@ def summarize_task(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> Ta
     scores = [s for s in load_scores(cfg) if s.sample_id in ids]
     votes, unresolved = None, 0
     if spec.same_answer is not None:  # maj@k by equivalence, not by string (math)
-        votes, unresolved = metrics.vote_classes(scores, spec.same_answer, float(cfg.task.get("score_timeout_s", 10)))
+        votes, unresolved = metrics.vote_classes(scores, spec.same_answer, float(cfg.task.get("score_timeout_s", 10)),
+                                                 memory_mb=int(cfg.task.get("score_memory_mb", 2048)))
     gens = store.latest_by_key(store.read_records(task_dir(cfg) / GENERATIONS))
     summary = summaries.build(cfg, scores, (g for key, g in gens.items() if key[0] in ids),
                               expected=len(samples) * int(cfg.samples), missing=missing_keys(cfg, samples),

@@ -3,9 +3,11 @@
 Why processes: sympy (and any scorer) can hang inside a C call where no signal or thread timeout
 reaches it; a process can always be killed. A worker that overruns or dies is replaced and the item
 is recorded as a failure, so one bad answer never stalls or sinks a run. Each worker may also grow
-by at most `memory_mb` beyond what it inherited (RLIMIT_AS): one answer once drove sympy to 4.3 GB,
-and a worker per core on a 16-core node would make that 64 GB. Over the cap, the call fails with
-a MemoryError (or the worker dies) and the item is recorded as a failure like any other.
+by at most `memory_mb` beyond what it inherited (RLIMIT_AS, set as the worker starts): one answer
+once drove sympy to 4.3 GB, another 1.1 GB in maj@k's comparisons, and a worker per core on a
+16-core node would make that 64 GB. Every worker has a cap: `DEFAULT_MEMORY_MB` unless the caller
+gives one (the pipeline gives `task.score_memory_mb`, the same default). Over the cap, the call
+fails with a MemoryError (or the worker dies) and the item is recorded as a failure like any other.
 """
 from __future__ import annotations
 
@@ -20,6 +22,9 @@ from typing import Any, Callable, Sequence
 from tqdm import tqdm
 
 
+DEFAULT_MEMORY_MB = 2048  # = configs/config.yaml's task.score_memory_mb: growth one worker may add
+
+
 @dataclass
 class Outcome:
     ok: bool
@@ -28,11 +33,9 @@ class Outcome:
     seconds: float = 0.0
 
 
-def _cap_memory(memory_mb: int | None) -> None:
+def _cap_memory(memory_mb: int) -> None:
     """Let this (forked) process grow by memory_mb of address space beyond what it has now: the
     parent's size differs per run (a loaded model maps gigabytes), so the cap is relative."""
-    if not memory_mb:
-        return
     import resource
 
     with open("/proc/self/statm") as f:
@@ -44,7 +47,7 @@ def _cap_memory(memory_mb: int | None) -> None:
         pass
 
 
-def _serve(fn: Callable[[Any], Any], conn, memory_mb: int | None = None) -> None:
+def _serve(fn: Callable[[Any], Any], conn, memory_mb: int) -> None:
     _cap_memory(memory_mb)
     while True:
         try:
@@ -69,7 +72,7 @@ def _serve(fn: Callable[[Any], Any], conn, memory_mb: int | None = None) -> None
 
 
 class _Worker:
-    def __init__(self, fn: Callable[[Any], Any], memory_mb: int | None = None):
+    def __init__(self, fn: Callable[[Any], Any], memory_mb: int):
         ctx = mp.get_context("fork")  # fork: the task module and its config are inherited, not pickled
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=_serve, args=(fn, child, memory_mb), daemon=True)
@@ -94,8 +97,9 @@ class _Worker:
 def map_with_deadline(fn: Callable[[Any], Any], items: Sequence[Any], timeout_s: float,
                       workers: int | None = None, desc: str | None = None,
                       on_result: Callable[[int, Outcome], None] | None = None,
-                      memory_mb: int | None = None) -> list[Outcome]:
-    """fn(item) for every item in `workers` processes; each call killed after timeout_s.
+                      memory_mb: int = DEFAULT_MEMORY_MB) -> list[Outcome]:
+    """fn(item) for every item in `workers` processes; each call killed after timeout_s, each
+    worker capped at `memory_mb` MiB of growth.
     Results come back in item order; `on_result(i, outcome)` is called as each finishes (from the
     driving threads, serialised by a lock) so callers can persist results as they arrive."""
     n = len(items)

@@ -1,9 +1,11 @@
 """AIME 2025, AIME 2026 and HMMT February 2025: MathArena's final-answer competitions.
 
 Rows: MathArena's schema (problem_idx, problem, answer) or NeMo-Skills' (id, problem,
-expected_answer). Graded on the last \\boxed{} after </think>: integers as integers ("016" == 16),
-everything else by symbolic equivalence, a unit after the value ignored, answers of several values
-(comma-separated, a set, "a or b") as sets. maj@k votes by the same equivalence (`same_answer`).
+expected_answer). Graded on the last \\boxed{} after </think> (boxes chained on its line are one
+answer; a box cut off is no answer): integers as integers ("016" == 16), everything else by
+symbolic equivalence, a unit after the value ignored, answers of several values (comma-separated, a
+set, "a or b", `\\pm`) as sets. The answer forms: evalsuite/scoring/math.py, docs/math_answers.md.
+maj@k votes by the same equivalence (`same_answer`).
 
 """
 from __future__ import annotations
@@ -51,7 +53,9 @@ def answer_key(answer: str) -> str:
 def score(sample: Sample, answer: str, cfg) -> Grade:
     boxed = extract_last_boxed(answer)
     if boxed is None:
-        return Grade(0.0, None, {"reason": "no \\boxed{} after the thinking"})
+        cut = bool(answer) and ("\\boxed{" in answer or "\\fbox{" in answer)
+        return Grade(0.0, None, {"reason": "the last \\boxed{} never closes (cut off)" if cut
+                                 else "no \\boxed{} after the thinking"})
     return Grade(float(math_equal(sample.reference, boxed)), boxed, {"answer_key": answer_key(boxed)})
 
 

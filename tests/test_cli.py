@@ -176,6 +176,24 @@ def test_responses_split_errors_name_the_setting(cli, tmp_path):
                           "d.jsonl:1", '"k"')
 
 
+def test_answer_forms_and_a_hostile_answer_in_a_run(cli, tmp_path):
+    """Item 1's answer is 55. A cut-off last box is no answer (not the abandoned 55 before it); words
+    that bound the value are not a unit; a power tower costs its time limit and is a scoring error."""
+    answers = ["\\boxed{55}. No, recount: \\boxed{5", "\\boxed{55 \\text{ or more}}", "$\\boxed{55}$",
+               "\\boxed{10^{10^{10^{10}}}}", "\\boxed{54}", "\\boxed{54.0}"]
+    # the default time limit: a worker's first math-verify import alone can take seconds on a busy machine
+    proc, task_dir = _score_file(cli, tmp_path, "forms", [{"id": "1", "response": a} for a in answers])
+    assert proc.returncode == 0, proc.stderr
+    scores = {r["k"]: r for r in map(json.loads, (task_dir / "scores.jsonl").read_text().splitlines())}
+    assert scores[0]["extracted"] is None and "cut off" in scores[0]["detail"]["reason"]
+    assert "timeout" in scores[3]["detail"]["scoring_error"]
+    assert [scores[k]["value"] for k in range(6)] == [0.0, 0.0, 1.0, 0.0, 0.0, 0.0]
+    summary = json.loads((task_dir / "summary.json").read_text())
+    assert round(summary["no_answer_rate"], 1) == 16.7 and round(summary["scoring_error_rate"], 1) == 16.7
+    # 54 and 54.0 are one class of two votes, beating the one right answer: maj@6 = 0
+    assert summary["maj_at_k"]["6"] == 0.0 and summary["maj_votes"] == {"by": "equivalence", "unresolved": 0}
+
+
 def test_maj_at_k_votes_by_equivalence_in_a_run(cli, tmp_path):
     """3 right answers in three forms against a wrong one written twice: maj@5 = 100, not 0."""
     answers = ["54", "55", "\\frac{110}{2}", "54", "5 \\cdot 11"]

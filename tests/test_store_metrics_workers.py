@@ -190,6 +190,70 @@ def test_vote_comparison_that_hangs_is_bounded():
     assert votes[("a", 3)] == "1" and votes[("a", 2)] == "2"
 
 
+def _equal_unless_huge(a: str, b: str) -> bool:
+    """A stand-in for a symbolic comparison that grows without bound: a real hostile answer grows
+    at a rate that depends on the machine (2^{2^{33}}: 100-200 MB in a few seconds here), this one
+    asks for 1 GiB at once, so the cap is tested deterministically."""
+    if "huge" in (a, b):
+        return len(bytearray(1 << 30)) == 0
+    return float(a) == float(b)
+
+
+def test_vote_workers_have_a_memory_cap():
+    """A comparison over the cap is that pair's "not the same", counted; the others go on."""
+    scores = [Score("a", k, 0.0, answer, False, False) for k, answer in enumerate(["1", "huge", "1.0", "2"])]
+    votes, unresolved = metrics.vote_classes(scores, _equal_unless_huge, timeout_s=30, memory_mb=256)
+    assert [votes[("a", k)] for k in range(4)] == ["1", "huge", "1", "2"]
+    assert unresolved == 2  # (1, huge) and (huge, 2): without the cap both would allocate and compare
+
+
+# maj@k's vote on real hostile answers, in a process of its own so that its workers' peak memory is theirs
+# alone; math-verify is imported first, as a worker of a run inherits it. Each comparison first notes its
+# worker's address-space limit: the kernel never lets the worker's memory pass it.
+_HOSTILE_VOTE = r"""
+import json, os, resource, sys
+import math_verify
+from evalsuite import metrics
+from evalsuite.types import Score
+from tasks.matharena import same_answer
+
+def noting_limit(a, b):
+    with open(sys.argv[2], "a") as f:
+        f.write(f"{resource.getrlimit(resource.RLIMIT_AS)[0]}\n")
+    return same_answer(a, b)
+
+answers = ["0.5", "2^{2^{33}}", "1/2", "(a+b+c+d+e)^{60}", r"\frac{1}{2}", "3", "10^{10^{10^{10}}}"]
+scores = [Score("a", k, 0.0, answer, False, False) for k, answer in enumerate(answers)]
+votes, unresolved = metrics.vote_classes(scores, noting_limit, timeout_s=5.0, memory_mb=int(sys.argv[1]))
+address_space = int(open("/proc/self/statm").read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+print(json.dumps({"votes": [votes[("a", k)] for k in range(len(answers))], "unresolved": unresolved,
+                  "parent_address_space": address_space,
+                  "worker_peak": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024}))
+"""
+
+
+def test_vote_on_hostile_answers_finishes_within_the_memory_cap(tmp_path):
+    """A power tower (hangs), a 2^{2^{33}} and a huge polynomial (grow) among three forms of 1/2."""
+    import resource
+    import subprocess
+    import sys
+
+    cap_mb, limits = 64, tmp_path / "limits"
+    run = subprocess.run([sys.executable, "-c", _HOSTILE_VOTE, str(cap_mb), str(limits)], capture_output=True,
+                         text=True, timeout=240, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert run.returncode == 0, run.stderr[-2000:]
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    # the stage finished; the three forms of 1/2 are one class; each hostile answer stays a class of its own
+    assert out["votes"] == ["0.5", "2^{2^{33}}", "0.5", "(a+b+c+d+e)^{60}", "0.5", "3", "10^{10^{10^{10}}}"]
+    assert out["unresolved"] >= 1  # at least the power tower's comparisons ran out of time
+    # every worker ran under a cap of its forked size plus cap_mb (the parent's size grows by its
+    # threads' reserved stacks and arenas, so a later worker's base is larger), and none passed it
+    caps = [int(line) for line in limits.read_text().split()]
+    assert caps and all(c != resource.RLIM_INFINITY for c in caps)
+    assert max(caps) <= out["parent_address_space"] + ((cap_mb + 16) << 20), (caps, out)  # 16: pipes, buffers
+    assert out["worker_peak"] <= max(caps), (caps, out)
+
+
 def test_one_averaging_rule_on_unequal_samples():
     """Headline and every breakdown average the same way: per-item means, then their mean."""
     from omegaconf import OmegaConf
@@ -249,7 +313,9 @@ def test_scoring_workers_have_a_memory_cap():
     out = map_with_deadline(_allocate, [4096, 16], timeout_s=30, workers=2, memory_mb=256)
     assert not out[0].ok and "MemoryError" in out[0].error and "score_memory_mb" in out[0].error
     assert out[1].ok and out[1].value == 16  # the cap is on growth: a small answer is unaffected
-    assert map_with_deadline(_allocate, [512], timeout_s=30, workers=1)[0].ok  # no cap when none is asked
+    # without a cap asked, the default one (workers.DEFAULT_MEMORY_MB) holds: 512 MiB fits, 4 GiB does not
+    out = map_with_deadline(_allocate, [512, 4096], timeout_s=30, workers=1)
+    assert out[0].ok and not out[1].ok and "MemoryError" in out[1].error
 
 
 def test_scoring_errors_are_their_own_rate():
