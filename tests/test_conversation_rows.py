@@ -255,3 +255,60 @@ def test_the_card_suite_generates_judged_rows_and_grades_them_later(stand_in, tm
         done = cli("multichallenge", run, f"stage={stage}", *later)
         assert done.returncode == 0, done.stderr[-2000:]
     assert summary(run, "multichallenge")["sections"]["judge"]["answers"] == 1
+
+
+# A STAND-IN for the unbabel-comet package: xCOMET-XXL (10.7B parameters, gated, GPU) cannot run
+# here. It has the package's two entry points our backend calls and scores a translation by
+# whether it equals the reference; every predict call is logged so the test sees the batching.
+STAND_IN_COMET = '''
+import json, os
+class _Out:
+    def __init__(self, scores): self.scores = scores
+class _Model:
+    def predict(self, samples, batch_size, gpus, progress_bar):
+        with open(os.environ["COMET_STAND_IN_LOG"], "a") as f:
+            f.write(json.dumps({"n": len(samples), "batch_size": batch_size, "gpus": gpus}) + "\\n")
+        return _Out([1.0 if s["mt"].strip() == s["ref"].strip() else 0.25 for s in samples])
+def load_from_checkpoint(path):
+    if not os.path.exists(path):
+        raise FileNotFoundError(path)
+    return _Model()
+def download_model(name):
+    raise RuntimeError(f"offline: cannot download {name}")
+'''
+
+
+def test_wmt24pp_through_the_comet_backend_with_a_stand_in_package(tmp_path):
+    pkg = tmp_path / "site"
+    (pkg / "comet").mkdir(parents=True)
+    (pkg / "comet" / "__init__.py").write_text(STAND_IN_COMET)
+    (pkg / "unbabel_comet-0.0.0+standin.dist-info").mkdir()
+    (pkg / "unbabel_comet-0.0.0+standin.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: unbabel-comet\nVersion: 0.0.0+standin\n")
+    ckpt = tmp_path / "xcomet" / "checkpoints"
+    ckpt.mkdir(parents=True)
+    (ckpt / "model.ckpt").write_text("stand-in")
+    log = tmp_path / "predict.jsonl"
+    responses = write_responses(tmp_path / "r.jsonl", WMT_ANSWERS)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": f"{pkg}{os.pathsep}{ROOT}", "COMET_STAND_IN_LOG": str(log)}
+    cmd = [sys.executable, "-m", "evalsuite", "task=wmt24pp", "data=sample", f"run_dir={tmp_path / 'run'}",
+           f"responses={responses}", "responses_split=answer_only", "judge=xcomet-xxl",
+           f"judge.model.path={tmp_path / 'xcomet'}", "judge.backend.batch_size=4", "judge.backend.flush_every=4"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [c["n"] for c in calls] == [4, 2] and all(c["batch_size"] == 4 for c in calls)  # 6 asks, 4 per call
+    s = summary(tmp_path / "run", "wmt24pp")
+    assert not any("not the card's xCOMET-XXL" in d for d in s["deviations"])
+    asks = store.read_records(tmp_path / "run" / "wmt24pp" / "judgements.jsonl")
+    assert len(asks) == 6 and {float(a["reply"]) for a in asks} <= {1.0, 0.25}
+    assert {a["backend_version"] for a in asks} == {"0.0.0+standin"}  # the metric package's version, per reply
+    assert s["sections"]["judge"]["backend_versions"] == ["0.0.0+standin"]
+    again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
+    assert again.returncode == 0 and len(log.read_text().splitlines()) == 2, again.stderr[-2000:]  # nothing asked twice
+    # a model directory without a checkpoint is one line naming the setting
+    bad_cmd = [a.replace(str(tmp_path / "run"), str(tmp_path / "run2")).replace(str(tmp_path / "xcomet"), str(tmp_path / "nowhere"))
+               for a in cmd]
+    bad = subprocess.run(bad_cmd,
+                         cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
+    assert bad.returncode == 2 and "judge.model.path" in bad.stderr and "Traceback" not in bad.stderr, bad.stderr[-2000:]
