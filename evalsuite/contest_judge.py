@@ -171,6 +171,8 @@ class Problem:
     grader_files: dict[str, str] = field(default_factory=dict)
     contestant_file: str = "solution.cpp"
     partial: bool = False
+    checker_order: str = "testlib"  # testlib: `checker input output answer`; cms: `checker input answer output`
+    helper_headers: dict[str, str] = field(default_factory=dict)  # headers the checker includes (IOI's testlib.h)
 
 
 @dataclass
@@ -481,9 +483,10 @@ class ContestJudge(SandboxPool):
         return result
 
 
-def _helper_binary(box: JudgeBox, source: str, name: str, settings: JudgeSettings, cache: BinaryCache) -> Compiled:
-    headers = {"testlib.h": settings.testlib_h} if settings.testlib_h else None
-    return compile_in_box(box, {name: source}, [name], settings, "helper", cache, headers)
+def _helper_binary(box: JudgeBox, source: str, name: str, settings: JudgeSettings, cache: BinaryCache,
+                   own_headers: dict[str, str] | None = None) -> Compiled:
+    headers = dict({"testlib.h": settings.testlib_h} if settings.testlib_h else {}, **(own_headers or {}))
+    return compile_in_box(box, {name: source}, [name], settings, "helper", cache, headers or None)
 
 
 def _judge(box: JudgeBox, problem: Problem, source: str, settings: JudgeSettings, cache: BinaryCache) -> JudgeResult:
@@ -493,7 +496,7 @@ def _judge(box: JudgeBox, problem: Problem, source: str, settings: JudgeSettings
                       ("interactor", problem.interactor_source)):
         if src is None:
             continue
-        built = _helper_binary(box, src, f"{role}.cpp", settings, cache)
+        built = _helper_binary(box, src, f"{role}.cpp", settings, cache, problem.helper_headers)
         if not built.ok:
             fix = ("; it includes testlib.h: pass its path (task.testlib_h=PATH)"
                    if "testlib.h" in (built.message or "") and settings.testlib_h is None else "")
@@ -548,7 +551,7 @@ def _run_tests(box: JudgeBox, problem: Problem, settings: JudgeSettings, checker
             verdict = (own, 0.0, why)
             if own == "pass" and checker:
                 # the answer enters the box only now, every process of the program gone
-                verdict = _run_checker(box, settings, test.answer)
+                verdict = _run_checker(box, settings, test.answer, problem.checker_order)
             elif own == "pass":
                 why = compare_output(problem, data["stdout"].decode("utf-8", "replace"), test.answer)
                 verdict = ("wrong", 0.0, why) if why else ("pass", 1.0, None)
@@ -561,9 +564,10 @@ def _run_tests(box: JudgeBox, problem: Problem, settings: JudgeSettings, checker
     return results
 
 
-def _run_checker(box: JudgeBox, settings: JudgeSettings, answer: str) -> tuple[str, float, str | None]:
+def _run_checker(box: JudgeBox, settings: JudgeSettings, answer: str, order: str = "testlib") -> tuple[str, float, str | None]:
     limits = _limits(30.0, 60.0, 1024, settings)
-    report, data = box.exec({"argv": [box.path("checker"), box.path("in"), box.path("out"), box.path("ans")],
+    files = ["in", "ans", "out"] if order == "cms" else ["in", "out", "ans"]
+    report, data = box.exec({"argv": [box.path("checker"), *[box.path(f) for f in files]],
                              "as": "helper", "limits": limits}, stdout_cap=CHECKER_MESSAGE_BYTES,
                             put=[("ans", answer, "helper", 0o400)], drop_after=["in", "out", "ans"])
     if report.get("killed"):
