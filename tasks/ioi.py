@@ -284,7 +284,7 @@ def deviations(samples: list[Sample], cfg) -> list[str]:
 
 TASK = TaskSpec(
     load=load, score=score, score_batch=score_batch, scoring_environment=scoring_environment,
-    deviations=deviations, headline=headline, breakdown_by=("problem",),
+    deviations=deviations, headline=headline,
     settings={
         "year": Setting(int, nullable=True, doc="keep the rows of this year (the datasets hold several); null: all"),
         "prompt_per": Setting(str, choices=("problem", "subtask"),
