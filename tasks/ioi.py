@@ -154,7 +154,7 @@ def judge_problem(reference: dict[str, Any], tests: dict[str, JudgeTest]) -> tup
                         "(`evalsuite prepare`) or check task.tests_path")
     checker = reference.get("checker")
     return Problem(reference["problem"], [tests[t] for t in names], reference["time_limit_s"], reference["memory_mb"],
-                   checker="testlib" if checker else "tokens", checker_source=checker, checker_order="cms",
+                   checker="testlib" if checker else "tokens", checker_source=checker, checker_protocol="cms",
                    helper_headers=dict(reference.get("checker_headers") or {}), grader_files=dict(reference["graders"]),
                    contestant_file=f"{reference['problem']}.cpp", partial=True), names
 

@@ -49,7 +49,7 @@ def test_sample_set_loads_in_the_open_ioi_schema():
     assert samples["total"].messages[0]["content"].endswith("must not read from stdin, write to stdout or define `main`.")
     problem, names = ioi.judge_problem(total, ioi.test_cases(make_cfg())["total"])
     # the tests that subtasks share run once
-    assert names == ["0-01", "1-01", "1-02", "2-01", "2-02"] and problem.partial and problem.checker_order == "cms"
+    assert names == ["0-01", "1-01", "1-02", "2-01", "2-02"] and problem.partial and problem.checker_protocol == "cms"
     # NeMo-Skills' ioi24 layout: one prompt per scored subtask, the problem's submissions pooled
     per_subtask = ioi.load(make_cfg(prompt_per="subtask"))
     assert [s.id for s in per_subtask] == ["total/01-small", "total/02-full", "peak/01-small", "peak/02-full"]
