@@ -224,9 +224,23 @@ def deviations(samples: list[Sample], cfg) -> list[str]:
 
 ICPC_FLAGS = ("-O2", "-std=gnu++20")  # OPEN: the WF 2025 judges' exact line was not found
 
+def preflight(cfg) -> list[str]:
+    """Before any GPU time: every package loads (limits, tests, validators) and g++ runs."""
+    problems = []
+    try:
+        for sample in load(cfg):
+            load_package(Path(sample.reference["package"]))
+    except UserError as e:
+        problems.append(f"{cfg.task.name}: {e}")
+    settings = _settings(cfg)
+    if isinstance(settings, str):
+        problems.append(f"{cfg.task.name}: {settings}")
+    return problems
+
+
 TASK = TaskSpec(
     load=load, score=score, score_batch=score_batch, scoring_environment=scoring_environment,
-    deviations=deviations, headline=headline,
+    deviations=deviations, headline=headline, preflight=preflight,
     settings={
         "archive_dir": Setting(str, nullable=True, doc="the unpacked contest archive: one Kattis problem package per folder"),
         "compiler": Setting(str, doc="the C++ compiler (its version is part of every cache key)"),

@@ -235,15 +235,11 @@ def round_robin(subtasks: list[dict[str, Any]], submissions: list[dict[str, floa
 def headline(samples: dict[str, Sample], scores: list[Score], cfg) -> Headline | None:
     """Total points over the problems: per problem, per subtask, the best over its submissions.
     Cells: each problem's and each subtask's points; variants: the round-robin selection."""
-    refs: dict[str, dict[str, Any]] = {}
+    refs = {sample.reference["problem"]: sample.reference for sample in samples.values()}  # a problem never answered: 0
     subs: dict[str, list[dict[str, float]]] = defaultdict(list)
     for s in sorted(scores, key=lambda s: (s.sample_id, s.k)):
-        sample = samples.get(s.sample_id)
-        if sample is None:
-            continue
-        pid = sample.reference["problem"]
-        refs[pid] = sample.reference
-        subs[pid].append(dict(s.detail.get("subtask_points") or {}))
+        if s.sample_id in samples:
+            subs[samples[s.sample_id].reference["problem"]].append(dict(s.detail.get("subtask_points") or {}))
     if not refs:
         return None
     limit = int(cfg.task.get("round_robin_limit") or 50)
@@ -282,9 +278,24 @@ def deviations(samples: list[Sample], cfg) -> list[str]:
     return out
 
 
+def preflight(cfg) -> list[str]:
+    """Before any GPU time: the problems load, the test cases are here (the file named when
+    missing), and g++ runs. (The prompts are a few thousand tokens: not measured here.)"""
+    problems = []
+    for check in (lambda: load(cfg), lambda: _tests_file(cfg)):
+        try:
+            check()
+        except UserError as e:
+            problems.append(f"{cfg.task.name}: {e}")
+    settings = _settings(cfg)
+    if isinstance(settings, str):
+        problems.append(f"{cfg.task.name}: {settings}")
+    return problems
+
+
 TASK = TaskSpec(
     load=load, score=score, score_batch=score_batch, scoring_environment=scoring_environment,
-    deviations=deviations, headline=headline,
+    deviations=deviations, headline=headline, preflight=preflight,
     settings={
         "year": Setting(int, nullable=True, doc="keep the rows of this year (the datasets hold several); null: all"),
         "prompt_per": Setting(str, choices=("problem", "subtask"),

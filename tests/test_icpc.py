@@ -103,3 +103,10 @@ def test_solved_through_the_cli(cli, tmp_path):
 def test_the_suite():
     assert "icpc_wf25" in compose(["suite=card_code"]).suite.tasks
     assert compose(["task=icpc_wf25"]).task.benchmark == "ICPC World Finals 2025"
+
+
+def test_preflight_loads_every_package(tmp_path):
+    shutil.copytree(SAMPLES, tmp_path / "wf")
+    (tmp_path / "wf" / "area" / "problem.yaml").write_text("name: x\n")
+    problems = icpc.preflight(make_cfg(archive_dir=str(tmp_path / "wf")))
+    assert problems and "area: no time limit" in problems[0]

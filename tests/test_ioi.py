@@ -4,6 +4,9 @@ real CLI whose C++ submissions get their points from the real judge."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -177,3 +180,33 @@ def test_the_card_row_and_the_suite():
     assert "ioi25" in compose(["suite=card_code"]).suite.tasks
     cfg = compose(["task=ioi25"])
     assert cfg.task.benchmark == "IOI 2025" and cfg.samples == 50
+
+
+def test_preflight_names_missing_test_cases(tmp_path):
+    cfg = OmegaConf.merge(make_cfg(), {"data": {"path": str(ROOT / "tasks/samples/ioi25.jsonl"), "source": "hub"}})
+    problems = ioi.preflight(cfg)
+    assert problems and "ioi25_tests.jsonl" in problems[0]
+    assert ioi.preflight(make_cfg()) == ([] if toolchain_missing() is None else [f"ioi25: {toolchain_missing()}"])
+
+
+@needs_gpp
+def test_prepare_fetches_and_checksums_the_problems_and_their_tests(tmp_path):
+    hub = tmp_path / "hub"  # the dataset repository's layout, as a local directory
+    hub.mkdir()
+    shutil.copy(ROOT / "tasks/samples/ioi25.jsonl", hub / "test.jsonl")
+    shutil.copy(ROOT / "tasks/samples/ioi25/ioi25_tests.jsonl", hub / "ioi25_tests.jsonl")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), "EVALSUITE_CONTEST_CACHE": str(tmp_path / "bin")}
+    prep = subprocess.run([sys.executable, "-m", "evalsuite", "prepare", "task=ioi25", f"data_dir={tmp_path / 'data'}",
+                           f"task.dataset.hub_id={hub}"], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert prep.returncode == 0, prep.stderr[-2000:]
+    entry = json.loads((tmp_path / "data" / "manifest.json").read_text())["datasets"]["ioi25"]
+    tests = entry["dataset_files"]["ioi25_tests.jsonl"]
+    assert entry["rows"] == 6 and entry["files"][tests]["sha256"] in (tmp_path / "data" / "SHA256SUMS").read_text()
+    responses = tmp_path / "r.jsonl"
+    responses.write_text(json.dumps({"id": "peak", "k": 0, "response": _answer(sol.PEAK_SMALL_ONLY)}) + "\n")
+    run = subprocess.run([sys.executable, "-m", "evalsuite", "task=ioi25", "data=hub", f"data_dir={tmp_path / 'data'}",
+                          f"task.dataset.hub_id={hub}", "samples=1", "stage=score", f"responses={responses}",
+                          f"run_dir={tmp_path / 'run'}", "task.workers=1"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=600, env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert json.loads((tmp_path / "run" / "ioi25" / "summary.json").read_text())["value"] == 30.0
