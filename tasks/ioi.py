@@ -250,7 +250,8 @@ def headline(samples: dict[str, Sample], scores: list[Score], cfg) -> Headline |
         total += sum(best.values())
         rr_total += sum(round_robin(refs[pid]["subtasks"], subs[pid], limit).values())
         cells.append(Breakdown({"problem": pid}, round(sum(best.values()), 2), len(subs[pid])))
-        cells += [Breakdown({"problem": pid, "subtask": name}, points, len(subs[pid])) for name, points in best.items()]
+        # one coordinate ("problem/subtask"): the report's breakdown tables list one-coordinate cells
+        cells += [Breakdown({"subtask": f"{pid}/{name}"}, points, len(subs[pid])) for name, points in best.items()]
     nan = float("nan")
     return Headline(value=round(total, 2), ci95=[nan, nan], cells=cells,
                     variants={f"round_robin_{limit}": round(rr_total, 2)})

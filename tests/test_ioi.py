@@ -107,7 +107,7 @@ def test_headline_sums_problems_with_cells_per_problem_and_subtask():
     assert h.value == 70.0 and h.variants == {"round_robin_1": 40.0}
     cells = {tuple(sorted(c.by.items())): c.value for c in h.cells}
     assert cells[(("problem", "total"),)] == 70.0 and cells[(("problem", "peak"),)] == 0.0
-    assert cells[(("problem", "total"), ("subtask", "02-full"))] == 30.0
+    assert cells[(("subtask", "total/02-full"),)] == 30.0
 
 
 # ------------------------------------------------------------------------------------ the judge
@@ -155,8 +155,9 @@ def test_points_through_the_cli_beside_the_card_and_a_rescore_that_compiles_noth
     summary = json.loads((run_dir / "ioi25" / "summary.json").read_text())
     assert summary["value"] == 170.0  # total 40 + 30, peak 30 + 70
     cells = {tuple(sorted(c["by"].items())): c["value"] for c in summary["breakdown"]}
-    assert cells[(("problem", "total"), ("subtask", "02-full"))] == 30.0 and cells[(("problem", "peak"),)] == 100.0
+    assert cells[(("subtask", "total/02-full"),)] == 30.0 and cells[(("problem", "peak"),)] == 100.0
     report = (run_dir / "report.md").read_text()
+    assert "| subtask | total/01-small | 40.0 | 3 |" in report
     row = next(line for line in report.splitlines() if "| IOI 2025 |" in line)
     assert "170.0" in row and "439.3" in row and "348.6" in row
     run = json.loads((run_dir / "ioi25" / "run.json").read_text())["scoring_environment"]
