@@ -15,7 +15,6 @@ icpc metric: any of k); the first submission alone is a variant.
 from __future__ import annotations
 
 import os
-from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -186,7 +185,7 @@ def score(sample: Sample, answer: str, cfg) -> Grade:
 def headline(samples: dict[str, Sample], scores: list[Score], cfg) -> Headline | None:
     """Problems solved: any of a problem's submissions passes every test. Variant: the first
     submission (k = 0) alone. Cells: each problem's share of passing submissions (%)."""
-    by_problem: dict[str, list[Score]] = defaultdict(list)
+    by_problem: dict[str, list[Score]] = {sid: [] for sid in samples}  # a problem never answered: unsolved
     for s in scores:
         if s.sample_id in samples:
             by_problem[s.sample_id].append(s)
@@ -194,7 +193,7 @@ def headline(samples: dict[str, Sample], scores: list[Score], cfg) -> Headline |
         return None
     solved = sum(any(s.value >= 1.0 for s in subs) for subs in by_problem.values())
     first = sum(any(s.value >= 1.0 and s.k == 0 for s in subs) for subs in by_problem.values())
-    cells = [Breakdown({"problem": pid}, 100.0 * sum(s.value >= 1.0 for s in subs) / len(subs), len(subs))
+    cells = [Breakdown({"problem": pid}, 100.0 * sum(s.value >= 1.0 for s in subs) / max(1, len(subs)), len(subs))
              for pid, subs in sorted(by_problem.items())]
     nan = float("nan")
     return Headline(value=float(solved), ci95=[nan, nan], cells=cells,
