@@ -24,7 +24,12 @@ class CardRow:
 
     @property
     def value(self) -> float | None:
-        return float(self.score) if re.fullmatch(r"-?\d+(\.\d+)?", self.score.strip()) else None
+        """The number a run is compared with: "92.4" -> 92.4; "10/12" (problems solved) -> 10."""
+        text = self.score.strip()
+        if re.fullmatch(r"-?\d+(\.\d+)?", text):
+            return float(text)
+        solved = re.fullmatch(r"(\d+)\s*/\s*\d+", text)
+        return float(solved.group(1)) if solved else None
 
 
 @lru_cache(maxsize=1)

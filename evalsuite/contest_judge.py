@@ -38,6 +38,13 @@ CACHE_ENV = "EVALSUITE_CONTEST_CACHE"  # where compiled binaries are kept (defau
 # checker exit codes (testlib): 0 OK, 1 wrong answer, 2 presentation error, 3 the checker failed,
 # 7 partial points ("points X" in its message); anything else is the checker failing
 CHECKER_OK, CHECKER_WA, CHECKER_PE, CHECKER_FAIL, CHECKER_POINTS = 0, 1, 2, 3, 7
+KATTIS_EXIT = {42: CHECKER_OK, 43: CHECKER_WA}  # a Kattis validator's exit codes as testlib's; others: it failed
+
+
+def kattis_feedback_dir(box: "JudgeBox") -> str:
+    """The validator's feedback directory: the sandbox's private /tmp where there is one; else the
+    box, which the validator cannot write (its messages are lost, its exit code still decides)."""
+    return "/tmp/" if box.handle.isolation.get("private_tmp") else box.box + "/"
 
 
 @dataclass
@@ -171,6 +178,11 @@ class Problem:
     grader_files: dict[str, str] = field(default_factory=dict)
     contestant_file: str = "solution.cpp"
     partial: bool = False
+    # testlib: `checker input output answer`; cms: `checker input answer output`; kattis (ICPC's
+    # output validators and interactors): `validator input answer feedback_dir`, the output on
+    # stdin, exit 42 accepted and 43 wrong
+    checker_protocol: str = "testlib"
+    helper_headers: dict[str, str] = field(default_factory=dict)  # headers the checker includes (IOI's testlib.h)
 
 
 @dataclass
@@ -481,9 +493,10 @@ class ContestJudge(SandboxPool):
         return result
 
 
-def _helper_binary(box: JudgeBox, source: str, name: str, settings: JudgeSettings, cache: BinaryCache) -> Compiled:
-    headers = {"testlib.h": settings.testlib_h} if settings.testlib_h else None
-    return compile_in_box(box, {name: source}, [name], settings, "helper", cache, headers)
+def _helper_binary(box: JudgeBox, source: str, name: str, settings: JudgeSettings, cache: BinaryCache,
+                   own_headers: dict[str, str] | None = None) -> Compiled:
+    headers = dict({"testlib.h": settings.testlib_h} if settings.testlib_h else {}, **(own_headers or {}))
+    return compile_in_box(box, {name: source}, [name], settings, "helper", cache, headers or None)
 
 
 def _judge(box: JudgeBox, problem: Problem, source: str, settings: JudgeSettings, cache: BinaryCache) -> JudgeResult:
@@ -493,7 +506,7 @@ def _judge(box: JudgeBox, problem: Problem, source: str, settings: JudgeSettings
                       ("interactor", problem.interactor_source)):
         if src is None:
             continue
-        built = _helper_binary(box, src, f"{role}.cpp", settings, cache)
+        built = _helper_binary(box, src, f"{role}.cpp", settings, cache, problem.helper_headers)
         if not built.ok:
             fix = ("; it includes testlib.h: pass its path (task.testlib_h=PATH)"
                    if "testlib.h" in (built.message or "") and settings.testlib_h is None else "")
@@ -532,13 +545,15 @@ def _run_tests(box: JudgeBox, problem: Problem, settings: JudgeSettings, checker
         # the input: owned by the helper uid, 0400; the program gets it only as fd 0, opened by the server
         given = ("in", test.input, "helper", 0o400)
         if interactive:
+            kattis = problem.checker_protocol == "kattis"
+            inter_argv = ([box.path("interactor"), box.path("in"), box.path("ans"), kattis_feedback_dir(box)] if kattis else
+                          [box.path("interactor"), box.path("in"), box.path("tout"), box.path("ans")])
             report, data = box.exec(
                 {"argv": [box.path("prog")], "as": "program", "limits": limits},
-                interactor={"argv": [box.path("interactor"), box.path("in"), box.path("tout"), box.path("ans")],
-                            "as": "helper", "limits": helper_limits},
+                interactor={"argv": inter_argv, "as": "helper", "limits": helper_limits},
                 put=[given, ("ans", test.answer, "helper", 0o400), ("tout", b"", "helper", 0o600)],
                 drop_after=["in", "ans", "tout"])
-            verdict = _interactive_verdict(report, data, tl, problem.memory_mb)
+            verdict = _interactive_verdict(report, data, tl, problem.memory_mb, kattis)
         else:
             report, data = box.exec({"argv": [box.path("prog")], "stdin": "in", "as": "program", "limits": limits},
                                     stdout_cap=0 if checker else settings.max_output_mb << 20,
@@ -548,7 +563,7 @@ def _run_tests(box: JudgeBox, problem: Problem, settings: JudgeSettings, checker
             verdict = (own, 0.0, why)
             if own == "pass" and checker:
                 # the answer enters the box only now, every process of the program gone
-                verdict = _run_checker(box, settings, test.answer)
+                verdict = _run_checker(box, settings, test.answer, problem.checker_protocol)
             elif own == "pass":
                 why = compare_output(problem, data["stdout"].decode("utf-8", "replace"), test.answer)
                 verdict = ("wrong", 0.0, why) if why else ("pass", 1.0, None)
@@ -561,18 +576,26 @@ def _run_tests(box: JudgeBox, problem: Problem, settings: JudgeSettings, checker
     return results
 
 
-def _run_checker(box: JudgeBox, settings: JudgeSettings, answer: str) -> tuple[str, float, str | None]:
+def _run_checker(box: JudgeBox, settings: JudgeSettings, answer: str, order: str = "testlib") -> tuple[str, float, str | None]:
     limits = _limits(30.0, 60.0, 1024, settings)
-    report, data = box.exec({"argv": [box.path("checker"), box.path("in"), box.path("out"), box.path("ans")],
-                             "as": "helper", "limits": limits}, stdout_cap=CHECKER_MESSAGE_BYTES,
+    if order == "kattis":
+        argv, stdin = [box.path("checker"), box.path("in"), box.path("ans"), kattis_feedback_dir(box)], "out"
+    else:
+        files = ["in", "ans", "out"] if order == "cms" else ["in", "out", "ans"]
+        argv, stdin = [box.path("checker"), *[box.path(f) for f in files]], None
+    report, data = box.exec({"argv": argv, "stdin": stdin, "as": "helper", "limits": limits},
+                            stdout_cap=CHECKER_MESSAGE_BYTES,
                             put=[("ans", answer, "helper", 0o400)], drop_after=["in", "out", "ans"])
     if report.get("killed"):
         return "sandbox_error", 0.0, f"the checker was stopped: {report['killed'][1]}"
-    return checker_verdict(report.get("exit"), report.get("signal"), data["stdout"].decode("utf-8", "replace"),
-                           data["stderr"].decode("utf-8", "replace"))
+    code, stdout = report.get("exit"), data["stdout"].decode("utf-8", "replace")
+    if order == "kattis" and code is not None:
+        code, stdout = KATTIS_EXIT.get(code, CHECKER_FAIL), ""  # its stdout is not a score
+    return checker_verdict(code, report.get("signal"), stdout, data["stderr"].decode("utf-8", "replace"))
 
 
-def _interactive_verdict(report: dict[str, Any], data: dict[str, bytes], tl: float, memory_mb: int) -> tuple[str, float, str | None]:
+def _interactive_verdict(report: dict[str, Any], data: dict[str, bytes], tl: float, memory_mb: int,
+                         kattis: bool = False) -> tuple[str, float, str | None]:
     """The program's limits first (a stalled or flooding program ends there), then the
     interactor's verdict (final: a program that crashes after a wrong answer is wrong), then the
     program's own exit."""
@@ -582,7 +605,12 @@ def _interactive_verdict(report: dict[str, Any], data: dict[str, bytes], tl: flo
     inter = report.get("interactor") or {}
     if inter.get("killed"):
         return "timeout" if own != "pass" else "sandbox_error", 0.0, str(inter["killed"])
-    verdict, score, msg = checker_verdict(inter.get("exit"), inter.get("signal"), "",
+    if inter.get("signal") == "SIGPIPE":  # the program left while the judge still wrote to it: the program's fault
+        return (own if own != "pass" else "wrong"), 0.0, "the program stopped reading the judge's replies"
+    code = inter.get("exit")
+    if kattis and code is not None:
+        code = KATTIS_EXIT.get(code, CHECKER_FAIL)
+    verdict, score, msg = checker_verdict(code, inter.get("signal"), "",
                                           data["interactor_stderr"].decode("utf-8", "replace"))
     if verdict != "pass":
         return verdict, score, msg
