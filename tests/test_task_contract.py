@@ -11,14 +11,14 @@ from omegaconf import OmegaConf
 
 from evalsuite import summary as summaries
 from evalsuite import task as contract
-from evalsuite.config import compose
+from evalsuite.config import CONFIG_DIR, compose
 from evalsuite.errors import UserError
 from evalsuite.types import Sample, Score
 from tests.conftest import ROOT, assert_one_line_error
 
 
 def task_names() -> list[str]:
-    return sorted(p.stem for p in (ROOT / "configs" / "task").glob("*.yaml") if not p.stem.startswith("_"))
+    return sorted(p.stem for p in (CONFIG_DIR / "task").glob("*.yaml") if not p.stem.startswith("_"))
 
 
 @pytest.mark.parametrize("name", task_names())
