@@ -119,3 +119,9 @@ def test_the_engine_has_no_import_circles():
         if start not in done:
             visit(start, [start])
     assert not cycles, "import circles: " + "; ".join(" -> ".join(c) for c in cycles[:5])
+
+
+def test_docs_list_every_engine_setting():
+    line = next(l for l in (ROOT / "docs" / "tasks.md").read_text().splitlines() if "ENGINE_SETTINGS" in l)
+    listed = line.split("ENGINE_SETTINGS`:", 1)[1].split(")", 1)[0].split(",")
+    assert sorted(k.strip() for k in listed) == sorted(contract.ENGINE_SETTINGS), "docs/tasks.md's settings row"
