@@ -356,10 +356,10 @@ def report_markdown(title: str, rows: list[Row], tasks: list[TaskResult], links:
 
 
 def extra_sections(tasks: list[TaskResult]) -> list[str]:
-    """report.md's sections from explain.py (the gap to the card) and foreign_responses.py
+    """report.md's sections from explain.py (the gap to the card) and foreign/agreement.py
     (agreement with another harness's verdicts)."""
     from evalsuite import explain
-    from evalsuite.foreign_responses import agreement_lines
+    from evalsuite.foreign.agreement import agreement_lines
 
     out = []
     gap_table = explain.report_table(explain.explain_tasks(tasks))
