@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 
 from evalsuite.config import CONFIG_DIR
 from evalsuite.errors import UserError
-from evalsuite.sandbox import SandboxPool
+from evalsuite.sandbox.programs import SandboxPool
 from evalsuite.scoring.code import extract_code_block
 from evalsuite.types import Sample, Score
 from tasks import livecodebench as lcb

@@ -13,7 +13,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from evalsuite.config import CONFIG_DIR, compose
-from evalsuite.contest_judge import toolchain_missing
+from evalsuite.sandbox.contest_judge import toolchain_missing
 from evalsuite.errors import UserError
 from tasks import livecodebench_pro as lcbp
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from evalsuite.sandbox import (SandboxPool, TestCase, compare_return, compare_stdout, make_job,
+from evalsuite.sandbox.programs import (SandboxPool, TestCase, compare_return, compare_stdout, make_job,
                                run_many)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -417,7 +417,7 @@ def test_pool_survives_concurrent_abuse(pool):
 
 
 def test_default_pool_functions():
-    from evalsuite.sandbox import run_tests
+    from evalsuite.sandbox.programs import run_tests
 
     result = run_tests("print(int(input()) + 1)", [{"input": "1", "output": "2"}], timeout_s=1)
     assert result.passed and result.cpu_s >= 0 and result.wall_s > 0
@@ -709,7 +709,7 @@ def test_nothing_a_program_writes_extends_its_deadlines(pool):
 
 HARNESS_THAT_DIES = """
 import sys, threading
-from evalsuite.sandbox import SandboxPool, make_job, TestCase
+from evalsuite.sandbox.programs import SandboxPool, make_job, TestCase
 pool = SandboxPool(1)
 code = "import os, time\\nif os.fork() == 0:\\n    os.setsid()\\ntime.sleep(300)"
 threading.Thread(target=pool.run, args=(make_job(code, [TestCase("", "x")], timeout_s=200),), daemon=True).start()
