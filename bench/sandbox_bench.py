@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from evalsuite.sandbox import Job, Limits, SandboxPool, TestCase
+from evalsuite.sandbox.programs import Job, Limits, SandboxPool, TestCase
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAMS = 454 * 8
@@ -36,8 +36,8 @@ MIX_WEIGHTS = {"correct": 0.62, "wrong": 0.2, "crash": 0.15, "slow": 0.03}
 # and comparison as the sandbox, so verdicts are comparable.
 REFERENCE_DRIVER = r"""
 import io, json, os, signal, sys
-from evalsuite import sandbox_server as server
-from evalsuite.sandbox import compare_plain, compare_stdout, loads_untrusted, _unplain_hook
+from evalsuite.sandbox import server
+from evalsuite.sandbox.programs import compare_plain, compare_stdout, loads_untrusted, _unplain_hook
 job = json.loads(sys.stdin.read())
 out = os.dup(1)
 records, current = [], [-1]

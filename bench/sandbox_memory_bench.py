@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so a child would start at its parent's peak
 CASE = r"""
 import json, sys, time
-from evalsuite.sandbox import SandboxPool, TestCase, make_job
+from evalsuite.sandbox.programs import SandboxPool, TestCase, make_job
 def hwm_kib():
     with open("/proc/self/status") as f:
         return int(next(l for l in f if l.startswith("VmHWM:")).split()[1])
@@ -70,7 +70,7 @@ def _measure(code: str, expected: str) -> dict[str, Any]:
 
 
 def run(quick: bool = False) -> dict[str, Any]:
-    from evalsuite.sandbox import compare_stdout
+    from evalsuite.sandbox.programs import compare_stdout
 
     size_mib = 8 if quick else 63
     out: dict[str, Any] = {"bench": "sandbox_memory", "quick": quick, "output_mib": size_mib, "cases": {}}

@@ -13,7 +13,7 @@ import statistics
 import time
 from typing import Any
 
-from evalsuite.sandbox_sessions import Session
+from evalsuite.sandbox.sessions import Session
 
 CALLS, QUICK_CALLS = 2000, 300
 

@@ -22,7 +22,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from evalsuite import tir
-from evalsuite.sandbox_sessions import Session
+from evalsuite.sandbox.sessions import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from tir_stand_in_server import serve  # noqa: E402

@@ -149,17 +149,11 @@ def _main(argv: list[str] | None) -> None:
             print(run_status(Path(argv[1].removeprefix("run_dir="))))
             sys.exit(0)
         if argv and argv[0] in ("report", "compare"):
-            from evalsuite import report
-
-            sys.exit(report.main(argv))
+            sys.exit(report_command(argv))
         if argv and argv[0] == "explain":
-            from evalsuite import explain
-
-            sys.exit(explain.main(argv[1:]))
+            sys.exit(explain_command(argv[1:]))
         if argv and argv[0] == "prepare":
-            from evalsuite import prepare
-
-            sys.exit(prepare.main(argv[1:]))
+            sys.exit(prepare_command(argv[1:]))
         multirun_or_help = any(a in ("-m", "--multirun", "--help", "-h", "--hydra-help") for a in argv)
         check_repeated_keys(argv)  # the user's own line; make eval's chosen overrides below may be overridden
         if os.environ.get("EVALSUITE_PROFILE") == "auto" and not multirun_or_help:
@@ -190,6 +184,101 @@ def _main(argv: list[str] | None) -> None:
     except KeyboardInterrupt:
         print("interrupted: rerun the same command to resume where it stopped", file=sys.stderr)
         sys.exit(130)
+
+
+# ---------------------------------------------------------------- the subcommands' arguments
+
+REPORT_USAGE = "usage: evalsuite report run_dir=DIR [plots=false]  |  evalsuite compare RUN_DIR RUN_DIR [...] [out=DIR]"
+EXPLAIN_USAGE = "usage: evalsuite explain run_dir=DIR [plots=false]"
+PREPARE_USAGE = "usage: evalsuite prepare suite=NAME|task=NAME data_dir=DIR [prepare.model=true] [overrides ...]"
+
+
+def parse_args(argv: list[str], usage: str, allowed: set[str], command: str) -> tuple[dict[str, str], list[str]]:
+    """A subcommand's `key=value` options (each one it takes) and its positional arguments; -h prints
+    its usage."""
+    options, positional = {}, []
+    for a in argv:
+        if a in ("-h", "--help"):
+            raise UserError(usage)
+        if "=" in a:
+            key, _, value = a.partition("=")
+            options[key.lstrip("+")] = value
+        else:
+            positional.append(a)
+    unknown = set(options) - allowed
+    if unknown:
+        raise UserError(f"evalsuite {command}: unknown option {sorted(unknown)[0]!r}; {usage}")
+    return options, positional
+
+
+def one_run_dir(command: str, options: dict[str, str], positional: list[str], usage: str) -> Path:
+    """The one run directory a subcommand reads (`run_dir=DIR` or a bare DIR), checked to hold tasks."""
+    from evalsuite.rundir import is_task_dir
+
+    dirs = ([options["run_dir"]] if "run_dir" in options else []) + positional
+    if len(dirs) != 1:
+        raise UserError(f"evalsuite {command} takes one run directory; {usage}")
+    run_dir = Path(dirs[0])
+    if not run_dir.is_dir():
+        raise UserError(f"run directory {run_dir} not found (give the run_dir=... of an earlier run)")
+    if not any(is_task_dir(p) for p in run_dir.iterdir()):
+        raise UserError(f"{run_dir}: no task directories here (is it the run_dir=... of a run?)")
+    return run_dir
+
+
+def wants_plots(options: dict[str, str]) -> bool:
+    return options.get("plots", "true").lower() not in ("false", "0", "no")
+
+
+def report_command(argv: list[str]) -> int:
+    """`evalsuite report run_dir=DIR` rebuilds a run's report; `evalsuite compare DIR DIR...` sets runs side by side."""
+    from evalsuite import report
+
+    if not argv or argv[0] not in ("report", "compare"):
+        raise UserError(REPORT_USAGE)
+    command = argv[0]
+    options, positional = parse_args(argv[1:], REPORT_USAGE, {"run_dir", "plots"} if command == "report" else {"out"},
+                                     command)
+    if command == "report":
+        run_dir = one_run_dir("report", options, positional, REPORT_USAGE)
+        print(report.write_run_report(run_dir, [], extras=wants_plots(options)))
+        return 0
+    if len(positional) < 2:
+        raise UserError(f"evalsuite compare needs two or more run directories; {REPORT_USAGE}")
+    dirs = [Path(p) for p in positional]
+    for d in dirs:
+        if not d.is_dir():
+            raise UserError(f"run directory {d} not found")
+    out = Path(options["out"]) if options.get("out") else report.default_compare_dir(dirs)
+    print(report.compare_runs(dirs, out))
+    return 0
+
+
+def explain_command(argv: list[str]) -> int:
+    from evalsuite import explain
+
+    options, positional = parse_args(argv, EXPLAIN_USAGE, {"run_dir", "plots"}, "explain")
+    run_dir = one_run_dir("explain", options, positional, EXPLAIN_USAGE)
+    text, _ = explain.write_explain(run_dir, plot=wants_plots(options))
+    print(text + f"explain: {run_dir / 'explain.md'} (also explain.json, plot_gap.png)")
+    return 0
+
+
+def prepare_command(argv: list[str]) -> int:
+    """`evalsuite prepare OVERRIDES`: 0 when everything was fetched, 3 when some of it could not be."""
+    from evalsuite.prepare import prepare_run
+
+    if not argv or any(a in ("-h", "--help") for a in argv):
+        raise UserError(PREPARE_USAGE)
+    bad = [a for a in argv if "=" not in a]
+    if bad:
+        raise UserError(f"unrecognised argument {bad[0]!r}; {PREPARE_USAGE}")
+    cfg = compose(argv)
+    if not cfg.get("data_dir"):
+        raise UserError(f"evalsuite prepare needs data_dir=DIR (where to put everything); {PREPARE_USAGE}")
+    if not cfg.get("suite") and not any(a.startswith("task=") for a in argv):
+        raise UserError(f"evalsuite prepare needs suite=NAME or task=NAME; {PREPARE_USAGE}")
+    return prepare_run(cfg, argv)
 
 
 # ---------------------------------------------------------------- the end of the process

@@ -8,12 +8,12 @@ from omegaconf import DictConfig, OmegaConf
 
 from evalsuite.errors import UserError
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"  # inside the package: a wheel carries it
 GROUPS = ("task", "model", "backend", "suite", "data", "mode", "judge")
 
 
 def options(group: str) -> list[str]:
-    """The choices of a config group; `_name.yaml` files are family bases (configs/task/_math.yaml)
+    """The choices of a config group; `_name.yaml` files are family bases (evalsuite/configs/task/_math.yaml)
     that benchmarks extend, not choices of their own."""
     return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml") if not p.stem.startswith("_"))
 

@@ -20,7 +20,6 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from evalsuite.errors import UserError
 from evalsuite.card_rows import finite_number
 from evalsuite.results import TaskResult
 from evalsuite.summary import TaskSummary
@@ -373,19 +372,3 @@ def write_explain(run_dir: Path, tasks: list[TaskResult] | None = None, plot: bo
         except Exception as e:  # noqa: BLE001 - a plot must not cost the text
             print(f"warning: plot_gap.png not written ({type(e).__name__}: {e})", file=sys.stderr)
     return text, gaps
-
-
-USAGE = "usage: evalsuite explain run_dir=DIR [plots=false]"
-
-
-def main(argv: list[str]) -> int:
-    from evalsuite.tables import one_run_dir, parse_args, wants_plots
-
-    options, positional = parse_args(argv, USAGE)
-    unknown = set(options) - {"run_dir", "plots"}
-    if unknown:
-        raise UserError(f"evalsuite explain: unknown option {sorted(unknown)[0]!r}; {USAGE}")
-    run_dir = one_run_dir("explain", options, positional, USAGE)
-    text, _ = write_explain(run_dir, plot=wants_plots(options))
-    print(text + f"explain: {run_dir / 'explain.md'} (also explain.json, plot_gap.png)")
-    return 0

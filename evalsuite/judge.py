@@ -52,7 +52,7 @@ class JudgeAsk:
 
 @dataclass
 class Judge:
-    """A judge as configured (configs/judge/*.yaml), with its fingerprint: what makes its verdicts
+    """A judge as configured (evalsuite/configs/judge/*.yaml), with its fingerprint: what makes its verdicts
     its own (the model and revision, the sampling), not where it is served from."""
 
     name: str
@@ -106,7 +106,7 @@ def configured_judges(cfg: DictConfig) -> list[Judge]:
         if node is None:
             continue
         if not OmegaConf.is_dict(node) or not node.get("name") or not node.get("backend"):
-            raise UserError(f"{role}= is not a judge config (configs/judge/*.yaml with name, model, backend, sampling); "
+            raise UserError(f"{role}= is not a judge config (evalsuite/configs/judge/*.yaml with name, model, backend, sampling); "
                             f"pick one with {role if role == 'judge' else '+judge@judge_variant'}=NAME")
         out.append(Judge(str(node.name), node, role))
     if len(out) == 2 and out[0].name == out[1].name:
@@ -132,7 +132,7 @@ def judge_problems(cfg: DictConfig, task: TaskSpec) -> list[str]:
         flag = "judge" if judge.role == "judge" else "+judge@judge_variant"
         if str(backend.name) == "openai" and env and not backend.get("api_key") and not os.environ.get(str(env)):
             problems.append(f"{judge.role} {judge.name} needs ${env} (its API key) set; export it, or pick another "
-                            f"with {flag}=NAME (configs/judge/), or ~{judge.role} to grade without it")
+                            f"with {flag}=NAME (evalsuite/configs/judge/), or ~{judge.role} to grade without it")
         if str(backend.name) == "openai" and not backend.get("base_url"):
             problems.append(f"{judge.role} {judge.name} needs a server: serve {backend.get('model_id')} (e.g. vllm serve) "
                             f"and set {judge.role}.backend.base_url=http://HOST:PORT/v1, or pick another with {flag}=NAME")
@@ -179,7 +179,7 @@ def is_judged(task: TaskSpec, cfg: DictConfig) -> bool:
     if cfg.get("judge") is None:
         if task.judge.required and str(cfg.get("stage", "all")) != "generate":  # generating needs no judge
             raise UserError(f"task {cfg.task.name} is graded by a judge and none is set; pick one with judge=NAME "
-                            f"(configs/judge/: {', '.join(judge_choices())})")
+                            f"(evalsuite/configs/judge/: {', '.join(judge_choices())})")
         return False
     return True
 
@@ -331,7 +331,7 @@ def ask_judge(cfg: DictConfig, judge: Judge, answers: list, asks: list) -> int:
 
 def load_judge_backend(judge: Judge):
     """One of our backends, built from the judge's own model and backend settings (the backend's
-    defaults from configs/backend/, then the judge's)."""
+    defaults from evalsuite/configs/backend/, then the judge's)."""
     from evalsuite.backends import BACKENDS, close_all, load_backend
     from evalsuite.config import CONFIG_DIR
 

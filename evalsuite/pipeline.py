@@ -23,7 +23,9 @@ from evalsuite import judge, metrics, store, tir
 from evalsuite import summary as summaries
 from evalsuite.data import RESOLVED_REVISIONS, data_dir_facts
 from evalsuite.errors import UserError
-from evalsuite.foreign_responses import attach_agreement, generation_facts, harness_views
+from evalsuite.foreign.agreement import attach_agreement
+from evalsuite.foreign.importing import generation_facts
+from evalsuite.foreign.lettering import harness_views
 from evalsuite.planning import build_requests, check_budget, max_new_tokens, reasoning_expected, sample_for_k, wanted_keys
 from evalsuite.render import split_generation
 from evalsuite.rundir import (CLAMPS, FAILURE, GENERATIONS, ITEMS, MANIFEST, SCORES, SUMMARY, current_scores, current_shard, merged,
@@ -201,11 +203,12 @@ def import_responses(cfg: DictConfig, samples: list[Sample]) -> int:
     generations.jsonl, the text split as `responses_split` says (see RESPONSE_SPLITS). The new
     file is written aside and renamed over the old one only when complete; scores of texts that
     changed are stale (their digest no longer matches) and get re-graded."""
-    from evalsuite import foreign_responses
+    from evalsuite.foreign import importing
+    from evalsuite.foreign.rows import responses_format
 
-    if foreign_responses.responses_format(cfg):  # another harness's own output file
-        return foreign_responses.import_foreign(cfg, samples, task_dir(cfg), responses_split(cfg))
-    foreign_responses.forget(task_dir(cfg))
+    if responses_format(cfg):  # another harness's own output file
+        return importing.import_foreign(cfg, samples, task_dir(cfg), responses_split(cfg))
+    importing.forget(task_dir(cfg))
     path = Path(str(cfg.responses)).expanduser()
     if path.is_dir():
         raise UserError(f"responses={path} is a directory; give the .jsonl file of responses")
@@ -478,7 +481,7 @@ def settle(cfg: DictConfig) -> str:
     """The settings checked and the task's context window in place; returns the stage to run."""
     validate_settings(cfg)
     responses_split(cfg)
-    from evalsuite.foreign_responses import responses_format
+    from evalsuite.foreign.rows import responses_format
 
     responses_format(cfg)
     if cfg.task.get("long_context") and cfg.model.get("max_model_len_long"):

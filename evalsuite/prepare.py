@@ -26,11 +26,8 @@ from typing import Any
 from omegaconf import DictConfig
 
 from evalsuite import data, store
-from evalsuite.config import compose, task_configs
+from evalsuite.config import task_configs
 from evalsuite.errors import UserError
-
-USAGE = "usage: evalsuite prepare suite=NAME|task=NAME data_dir=DIR [prepare.model=true] [overrides ...]"
-
 
 def file_facts(root: Path, paths: list[Path]) -> dict[str, dict[str, Any]]:
     return {str(p.relative_to(root)): {"sha256": data.sha256_file(p), "bytes": p.stat().st_size} for p in sorted(paths)}
@@ -193,19 +190,10 @@ def _version() -> str:
         return "unknown"
 
 
-def main(argv: list[str]) -> int:
-    """`evalsuite prepare OVERRIDES`: 0 when everything was fetched, 3 when some of it could not be."""
-    if not argv or any(a in ("-h", "--help") for a in argv):
-        raise UserError(USAGE)
-    bad = [a for a in argv if "=" not in a]
-    if bad:
-        raise UserError(f"unrecognised argument {bad[0]!r}; {USAGE}")
-    cfg = compose(argv)
-    if not cfg.get("data_dir"):
-        raise UserError(f"evalsuite prepare needs data_dir=DIR (where to put everything); {USAGE}")
-    if not cfg.get("suite") and not any(a.startswith("task=") for a in argv):
-        raise UserError(f"evalsuite prepare needs suite=NAME or task=NAME; {USAGE}")
-    cfgs = task_configs(cfg, argv)
+def prepare_run(cfg: DictConfig, overrides: list[str]) -> int:
+    """`evalsuite prepare OVERRIDES` (its arguments checked by the CLI): 0 when everything was
+    fetched, 3 when some of it could not be."""
+    cfgs = task_configs(cfg, overrides)
     offline = data.ensure_fast_hub_failures()
     if offline:
         print(f"note: {offline}", file=sys.stderr)

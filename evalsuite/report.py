@@ -23,7 +23,7 @@ from evalsuite.card_rows import NOT_ON_CARD, Row, build_rows, finite_number
 from evalsuite.errors import UserError
 from evalsuite.results import TaskResult, scan
 from evalsuite.summary import TaskSummary
-from evalsuite.tables import Table, markdown_table, one_run_dir, parse_args, wants_plots
+from evalsuite.tables import Table, markdown_table
 
 WARN = "\u26a0"
 
@@ -356,10 +356,10 @@ def report_markdown(title: str, rows: list[Row], tasks: list[TaskResult], links:
 
 
 def extra_sections(tasks: list[TaskResult]) -> list[str]:
-    """report.md's sections from explain.py (the gap to the card) and foreign_responses.py
+    """report.md's sections from explain.py (the gap to the card) and foreign/agreement.py
     (agreement with another harness's verdicts)."""
     from evalsuite import explain
-    from evalsuite.foreign_responses import agreement_lines
+    from evalsuite.foreign.agreement import agreement_lines
 
     out = []
     gap_table = explain.report_table(explain.explain_tasks(tasks))
@@ -637,34 +637,6 @@ def compare_runs(run_dirs: list[Path], out_dir: Path) -> str:
     body += [f'<figure><img src="{html.escape(p)}" alt="{html.escape(Path(p).stem)}"></figure>' for p in images]
     (out_dir / "report.html").write_text(page(title, "\n".join(body)), encoding="utf-8")
     return main_table.markdown() + f"\ncompare: {out_dir / 'report.md'} (also .csv, .html)"
-
-
-# ---------------------------------------------------------------- command line
-
-USAGE = ("usage: evalsuite report run_dir=DIR [plots=false]  |  evalsuite compare RUN_DIR RUN_DIR [...] [out=DIR]")
-
-
-def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("report", "compare"):
-        raise UserError(USAGE)
-    command, (options, positional) = argv[0], parse_args(argv[1:], USAGE)
-    unknown = set(options) - ({"run_dir", "plots"} if command == "report" else {"out"})
-    if unknown:
-        raise UserError(f"evalsuite {command}: unknown option {sorted(unknown)[0]!r}; {USAGE}")
-    if command == "report":
-        run_dir = one_run_dir("report", options, positional, USAGE)
-        extras = wants_plots(options)
-        print(write_run_report(run_dir, [], extras=extras))
-        return 0
-    if len(positional) < 2:
-        raise UserError(f"evalsuite compare needs two or more run directories; {USAGE}")
-    dirs = [Path(p) for p in positional]
-    for d in dirs:
-        if not d.is_dir():
-            raise UserError(f"run directory {d} not found")
-    out = Path(options["out"]) if options.get("out") else default_compare_dir(dirs)
-    print(compare_runs(dirs, out))
-    return 0
 
 
 def default_compare_dir(dirs: list[Path]) -> Path:

@@ -151,7 +151,7 @@ def task_figures(spec: Any, samples: dict[str, Sample], scores: list[Score], cfg
 
 def generation_protocol(cfg: DictConfig, made_by: dict | None = None) -> dict[str, Any]:
     """The settings the generations were made with: this run's, or (another harness's file,
-    `made_by` from foreign_responses.made_by) what that file says, "unknown" where it does not say."""
+    `made_by` from foreign.importing.made_by) what that file says, "unknown" where it does not say."""
     from evalsuite.planning import max_new_tokens
 
     protocol = {"samples": int(cfg.samples), "max_tokens": max_new_tokens(cfg),

@@ -75,7 +75,7 @@ class TaskSpec:
     harness: Any = None
 
 
-# Keys every task may carry, read by the engine (configs/task/*.yaml and docs/tasks.md)
+# Keys every task may carry, read by the engine (evalsuite/configs/task/*.yaml and docs/tasks.md)
 ENGINE_SETTINGS: dict[str, Setting] = {
     "name": Setting(str), "module": Setting(str), "benchmark": Setting(str, nullable=True),
     "group": Setting(str, nullable=True), "thinking": Setting(bool),

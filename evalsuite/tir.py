@@ -3,7 +3,7 @@ stateful Python tool while it reasons. docs/tir.md has the protocol and every OP
 
 One conversation per (sample_id, k), each advancing on its own (no round barrier): a turn ends when
 the model closes a tool call (stop at </tool_call>) or ends its answer; the call runs in that
-conversation's own sandbox session (evalsuite/sandbox_sessions.py) and its output goes back as a
+conversation's own sandbox session (evalsuite/sandbox/sessions.py) and its output goes back as a
 user turn wrapped in <tool_response>; the next turn is queued the moment the tool returns. Every
 finished turn is appended to turns.jsonl; the finished conversation becomes the generation, its
 text the whole transcript, so the plain task's split (after the last </think>) and scorer grade it.
@@ -269,7 +269,7 @@ class Runner:
                 await self._tool(session.open)
 
     async def converse(self, conv: Conversation) -> None:
-        from evalsuite.sandbox_sessions import Session, SessionLimits
+        from evalsuite.sandbox.sessions import Session, SessionLimits
 
         session = None
         end = "answer"

@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 from tqdm import tqdm
 
 
-DEFAULT_MEMORY_MB = 2048  # = configs/config.yaml's task.score_memory_mb: growth one worker may add
+DEFAULT_MEMORY_MB = 2048  # = evalsuite/configs/config.yaml's task.score_memory_mb: growth one worker may add
 
 
 @dataclass
@@ -155,8 +155,11 @@ def map_with_deadline(fn: Callable[[Any], Any], items: Sequence[Any], timeout_s:
             if worker is not None:
                 worker.stop()
 
-    # fork every worker from this (the calling) thread before any driving thread exists: forking
-    # while other threads hold locks is what makes fork unsafe
+    # The first workers are forked here, before any driving thread starts. A replacement for a killed
+    # worker is forked by its driving thread while the others run: the child inherits only that
+    # thread, so a lock another thread held at that moment stays held in the child. The child runs
+    # only _serve (its pipe and the scorer), never the driving threads' locks (results, tqdm); a
+    # scorer that blocks on such a lock anyway hits the per-item timeout and is killed like any other.
     pool = [_Worker(fn, memory_mb) for _ in range(workers)]
     threads = [threading.Thread(target=drive, args=(w,), daemon=True) for w in pool]
     for t in threads:

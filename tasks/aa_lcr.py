@@ -6,7 +6,7 @@ file (ArtificialAnalysis/AA-LCR, split test: document_category, document_set_id,
 question, answer, data_source_filenames (";"-separated), data_source_urls, input_tokens) and the
 document archive `extracted_text/AA-LCR_extracted-text.zip` (`lcr/<category>/<set id>/<file>`).
 The prompt is the official one (the documents numbered between BEGIN/END markers, then the question);
-a judge (configs/judge/; the official Qwen3-235B-A22B-Instruct-2507) compares the final answer with
+a judge (evalsuite/configs/judge/; the official Qwen3-235B-A22B-Instruct-2507) compares the final answer with
 the official one by the official equality prompt. Breakdown per document category.
 
 The documents of a question are one document to the fit rule (planning.DocumentFitter): when the
@@ -99,7 +99,7 @@ def load(cfg) -> list[Sample]:
 
 
 def score(sample: Sample, answer: str, cfg) -> Grade:
-    raise UserError("task aa_lcr is graded by a judge: set judge=NAME (configs/judge/)")
+    raise UserError("task aa_lcr is graded by a judge: set judge=NAME (evalsuite/configs/judge/)")
 
 
 def judge_requests(sample: Sample, answer: str, cfg) -> list[JudgeAsk]:

@@ -100,7 +100,7 @@ def load(cfg) -> list[Sample]:
 
 
 def score(sample: Sample, answer: str, cfg) -> Grade:
-    raise UserError("task arena_hard_v2 is graded by a judge: set judge=NAME (configs/judge/)")
+    raise UserError("task arena_hard_v2 is graded by a judge: set judge=NAME (evalsuite/configs/judge/)")
 
 
 # ---------------------------------------------------------------- the judge

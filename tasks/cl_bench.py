@@ -6,7 +6,7 @@ Rows: messages (the task's conversation in chat format: its own system prompt, t
 task; some rows carry earlier turns), rubrics (a list of criteria: strings, or objects with
 `rubric_criteria`), metadata (task_id, context_id, context_category, sub_category). The model
 answers the conversation (rendered under the history rule, evalsuite.render.history_messages); the
-row's own system prompt replaces the card's. A judge (configs/judge/; the official GPT-5.1) grades
+row's own system prompt replaces the card's. A judge (evalsuite/configs/judge/; the official GPT-5.1) grades
 the final answer with the official rubric prompt: score 1 only when every rubric is met. An empty
 answer scores 0 without asking the judge, as the official script does. The headline is the solve
 rate (the mean of the binary scores), broken down by context category and sub-category; the share
@@ -53,7 +53,7 @@ def load(cfg) -> list[Sample]:
 
 
 def score(sample: Sample, answer: str, cfg) -> Grade:
-    raise UserError("task cl_bench is graded by a judge: set judge=NAME (configs/judge/)")
+    raise UserError("task cl_bench is graded by a judge: set judge=NAME (evalsuite/configs/judge/)")
 
 
 def judge_requests(sample: Sample, answer: str, cfg) -> list[JudgeAsk]:

@@ -1,7 +1,7 @@
 """HLE (Humanity's Last Exam), text-only: the cais/hle questions without an image, graded by a judge.
 
 The model answers under the benchmark's own system prompt (explanation, answer, confidence); a
-judge (configs/judge/, default GPT-4o as NVIDIA's configs; o3-mini is the official leaderboard's:
+judge (evalsuite/configs/judge/, default GPT-4o as NVIDIA's configs; o3-mini is the official leaderboard's:
 OPEN, `+judge@judge_variant=o3-mini` reports both) reads the answer against the reference with the
 benchmark's judge prompt and says `correct: yes|no` and the answer's confidence. Reported: accuracy
 and the calibration error (the benchmark's binned RMS error between stated confidence and accuracy).
@@ -45,7 +45,7 @@ def load(cfg) -> list[Sample]:
 
 
 def score(sample: Sample, answer: str, cfg) -> Grade:
-    raise UserError("task hle is graded by a judge: set judge=NAME (configs/judge/)")
+    raise UserError("task hle is graded by a judge: set judge=NAME (evalsuite/configs/judge/)")
 
 
 # ---------------------------------------------------------------- the judge

@@ -1,5 +1,5 @@
 """ICPC World Finals 2025: C++ submissions judged on each problem's official data by
-evalsuite.contest_judge, in the contest's own package format (Kattis problem packages: the WF
+evalsuite.sandbox.contest_judge, in the contest's own package format (Kattis problem packages: the WF
 archive's layout); the headline is the number of problems solved (docs/protocol.md, "ICPC World
 Finals 2025").
 
@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterator
 
-from evalsuite.contest_judge import DEFAULT_FLAGS, ContestJudge, JudgeTest, Problem
+from evalsuite.sandbox.contest_judge import DEFAULT_FLAGS, ContestJudge, JudgeTest, Problem
 from evalsuite.data import SAMPLES_DIR
 from evalsuite.errors import UserError
 from evalsuite.scoring.code import extract_code_block

@@ -1,7 +1,7 @@
 """IMO AnswerBench (google-deepmind/superhuman, imobench/answerbench.csv): 400 short-answer
 olympiad problems (algebra, combinatorics, geometry, number theory; IMO-Easy to IMO-Hard).
 
-A member of the math answer family (configs/task/_math.yaml): the family's prompt, the last
+A member of the math answer family (evalsuite/configs/task/_math.yaml): the family's prompt, the last
 \\boxed{} after the thinking, graded by our math checker (tasks/matharena.py's `score`). Many
 answers are functions, sets of functions or conditions in words, which no value-equivalence checker
 can settle: an answer the checker did not find equal is kept as wrong only when the checker's "no"

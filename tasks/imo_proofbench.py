@@ -40,7 +40,7 @@ def load(cfg) -> list[Sample]:
 
 
 def score(sample: Sample, answer: str, cfg) -> Grade:
-    raise UserError("task imo_proofbench is graded by a judge: set judge=NAME (configs/judge/)")
+    raise UserError("task imo_proofbench is graded by a judge: set judge=NAME (evalsuite/configs/judge/)")
 
 
 def judge_requests(sample: Sample, answer: str, cfg) -> list[JudgeAsk]:

@@ -1,5 +1,5 @@
 """IOI 2025: C++ submissions linked with each problem's grader, judged on every test by
-evalsuite.contest_judge, scored by IOI's rules (docs/protocol.md, "IOI 2025").
+evalsuite.sandbox.contest_judge, scored by IOI's rules (docs/protocol.md, "IOI 2025").
 
 Data in the open IOI datasets' schema (the open-r1 IOI collection): one row per (problem,
 subtask) with the subtask's points, its `test_names`, the problem's limits, `grader_files`
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from evalsuite.contest_judge import DEFAULT_FLAGS, ContestJudge, JudgeResult, JudgeTest, Problem
+from evalsuite.sandbox.contest_judge import DEFAULT_FLAGS, ContestJudge, JudgeResult, JudgeTest, Problem
 from evalsuite.data import dataset_file, load_rows, read_table
 from evalsuite.errors import UserError
 from evalsuite.scoring.code import extract_code_block

@@ -6,7 +6,7 @@ base64 -> zlib -> pickle -> JSON; a pickle from a download would run code when l
 admits nothing but plain strings, numbers, lists and dicts.
 
 Grading (docs/protocol.md): the last ```python block after </think> (`task.code_block=first` for
-NVIDIA's rule), run in evalsuite.sandbox on public + private tests, 6 s per test
+NVIDIA's rule), run in evalsuite.sandbox.programs on public + private tests, 6 s per test
 (`task.timeout_s=12` for NVIDIA's). Where the first and last blocks differ both are run, and
 programs that timed out are rerun at `task.rerun_timeouts_s` (12 s), so the report shows every
 OPEN choice (the variants `first_block` and `timeout_12s`) from one run.
@@ -26,7 +26,7 @@ from typing import Any, Iterable, Iterator
 
 from evalsuite.data import load_from_hub, load_rows
 from evalsuite.errors import UserError
-from evalsuite.sandbox import Job, Limits, ProgramResult, SandboxPool, TestCase, default_pool
+from evalsuite.sandbox.programs import Job, Limits, ProgramResult, SandboxPool, TestCase, default_pool
 from evalsuite.scoring.code import extract_code_block
 from evalsuite.task import Setting, TaskSpec
 from evalsuite.types import Grade, Sample, Score

@@ -1,5 +1,5 @@
 """LiveCodeBench Pro 25Q2 (Codeforces-style problems, April-June 2025): C++ programs judged as a
-contest judges them, by evalsuite.contest_judge (docs/sandbox.md, "The contest judge").
+contest judges them, by evalsuite.sandbox.contest_judge (docs/sandbox.md, "The contest judge").
 
 Problems: QAQAQAQAQ/LiveCodeBench-Pro, split quater_2025_4_6 (167 problems; NeMo-Skills'
 livecodebench-pro module, EVAL_SPLIT test_25q2). Tests: QAQAQAQAQ/LiveCodeBench-Pro-Testcase, one
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from evalsuite import metrics
-from evalsuite.contest_judge import (DEFAULT_FLAGS, BinaryCache, ContestJudge, JudgeResult, JudgeSettings, JudgeTest,
+from evalsuite.sandbox.contest_judge import (DEFAULT_FLAGS, BinaryCache, ContestJudge, JudgeResult, JudgeSettings, JudgeTest,
                                      Problem, find_toolchain, toolchain_missing)
 from evalsuite.data import SAMPLES_DIR, load_rows
 from evalsuite.errors import UserError

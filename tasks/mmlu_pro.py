@@ -3,7 +3,8 @@
 A member of the multiple-choice family (tasks/multiple_choice.py). Rows in the hub's schema:
 question_id, question, options (a list: fewer than ten for some questions), answer (the letter),
 answer_index, cot_content, category, src. MMLU-ProX's rows (option_0 ... option_9 instead of a list)
-are read by the same `choice` (tasks/mmlu_prox.py). Breakdown: per subject (`subject:<category>`).
+are read by the same `choice` (tasks/mmlu_prox.py). Breakdown: per subject (`breakdown_by`: the
+samples' `subject` meta, the row's category; one summary cell per subject).
 """
 from __future__ import annotations
 

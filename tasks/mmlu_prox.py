@@ -5,9 +5,9 @@ language (split test); rows carry option_0 ... option_9 instead of a list. The h
 row's `language` (its config name); a local file carries a `language` column itself.
 
 `task.languages`: NVIDIA's default covers six languages (en, de, es, fr, it, ja): that subset is
-the default, and the report flags it; `all` runs the 29. With more than those six,
-The variant `nvidia_6_languages` is the number over NVIDIA's six beside the headline. Breakdown: per
-language (`language:<code>`) and per subject.
+the default, and the report flags it; `all` runs the 29. With more than those six, the variant
+`nvidia_6_languages` is the number over NVIDIA's six beside the headline. Breakdown: per language and
+per subject (`breakdown_by`: the samples' `language` and `subject` meta, one summary cell per value).
 
 The prompt is MMLU-Pro's English instruction for every language; NVIDIA's preparation writes a
 localised instruction per language instead (OPEN, docs/protocol.md).

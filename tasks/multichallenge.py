@@ -6,7 +6,7 @@ QUESTION_ID, AXIS, CONVERSATION (user and assistant turns, the last one the user
 (the yes/no criterion the judge applies), PASS_CRITERIA (the verdict that passes: YES or NO).
 The model writes the conversation's next assistant turn: the conversation is a request of its own,
 rendered by the model's template under the history rule (evalsuite.render.history_messages). A
-judge (configs/judge/; the official GPT-4o, gpt-4o-2024-08-06) reads the final answer (the text
+judge (evalsuite/configs/judge/; the official GPT-4o, gpt-4o-2024-08-06) reads the final answer (the text
 after </think>) against TARGET_QUESTION with the official prompt; the item passes when its verdict
 equals PASS_CRITERIA. The headline is the official one: the mean of the four axes' pass rates; the
 pass rate over all items is a variant, each axis a breakdown cell. docs/protocol.md has the OPEN
@@ -71,7 +71,7 @@ def load(cfg) -> list[Sample]:
 
 
 def score(sample: Sample, answer: str, cfg) -> Grade:
-    raise UserError("task multichallenge is graded by a judge: set judge=NAME (configs/judge/)")
+    raise UserError("task multichallenge is graded by a judge: set judge=NAME (evalsuite/configs/judge/)")
 
 
 def judge_requests(sample: Sample, answer: str, cfg) -> list[JudgeAsk]:

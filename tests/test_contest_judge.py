@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from evalsuite.contest_judge import (BinaryCache, CompileLimits, ContestJudge, JudgeSettings, JudgeTest, Problem,
+from evalsuite.sandbox.contest_judge import (BinaryCache, CompileLimits, ContestJudge, JudgeSettings, JudgeTest, Problem,
                                      checker_verdict, compare_floats, compare_lines, compare_tokens, find_toolchain,
                                      source_digest, toolchain_missing)
 from tasks import livecodebench_pro as lcbp

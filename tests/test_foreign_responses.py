@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from conftest import assert_one_line_error
-from evalsuite import foreign_responses, pipeline, report
+from evalsuite import pipeline, report
 from evalsuite.config import compose
 from evalsuite.errors import UserError
+from evalsuite.foreign.inspect_ai import inspect_log
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "foreign"
 NEMO_AIME = FIXTURES / "nemo_skills" / "aime25"
@@ -184,7 +185,7 @@ def test_inspect_eval_archive_written_by_inspect_itself(tmp_path, cli):
 
 
 def test_inspect_json_log_reads_like_the_archive(tmp_path):
-    header, samples = foreign_responses.inspect_log(INSPECT)
+    header, samples = inspect_log(INSPECT)
     log = tmp_path / "log.json"
     log.write_text(json.dumps({**header, "samples": [s for _, s in samples]}))
     s = run(tmp_path / "run", "task=aime25", "limit=2", "samples=2", f"responses={log}", "responses_format=inspect")

@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 
 from evalsuite.card import card_rows, card_value
 from evalsuite.config import compose
-from evalsuite.contest_judge import toolchain_missing
+from evalsuite.sandbox.contest_judge import toolchain_missing
 from evalsuite.errors import UserError
 from tasks import icpc
 

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
+from evalsuite.config import CONFIG_DIR
 from evalsuite.errors import UserError
 from evalsuite.metrics import item_mean
 from evalsuite.types import Score
@@ -270,7 +271,7 @@ def test_breakdown_four_variants():
 # ---------------------------------------------------------------- loading
 
 def make_cfg(source="sample", path=None, version=None):
-    task = OmegaConf.load(ROOT / "configs" / "task" / "ifbench.yaml")
+    task = OmegaConf.load(CONFIG_DIR / "task" / "ifbench.yaml")
     return OmegaConf.merge(task, {"data": {"source": source, "path": path, "version": version}})
 
 

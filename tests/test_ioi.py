@@ -14,7 +14,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from evalsuite.config import compose
-from evalsuite.contest_judge import toolchain_missing
+from evalsuite.sandbox.contest_judge import toolchain_missing
 from evalsuite.errors import UserError
 from evalsuite.types import Score
 from tasks import ioi

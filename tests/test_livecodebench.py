@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
+from evalsuite.config import CONFIG_DIR
 from evalsuite.errors import UserError
-from evalsuite.sandbox import SandboxPool
+from evalsuite.sandbox.programs import SandboxPool
 from evalsuite.scoring.code import extract_code_block
 from evalsuite.types import Sample, Score
 from tasks import livecodebench as lcb
@@ -31,7 +32,7 @@ IN_WINDOW = {"lcbs1001", "lcbs1002", "lcbs1003", "lcbs1004", "lcbs1005",
 
 
 def make_cfg(**task_overrides):
-    task = OmegaConf.load(ROOT / "configs" / "task" / "livecodebench.yaml").task
+    task = OmegaConf.load(CONFIG_DIR / "task" / "livecodebench.yaml").task
     cfg = OmegaConf.create({"task": OmegaConf.to_container(task), "data": {"source": "sample"}})
     for key, value in task_overrides.items():
         cfg.task[key] = value

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from evalsuite.config import compose
-from evalsuite.contest_judge import toolchain_missing
+from evalsuite.config import CONFIG_DIR, compose
+from evalsuite.sandbox.contest_judge import toolchain_missing
 from evalsuite.errors import UserError
 from tasks import livecodebench_pro as lcbp
 
@@ -25,7 +25,7 @@ needs_gpp = pytest.mark.skipif(toolchain_missing() is not None, reason=toolchain
 
 
 def make_cfg(**task_overrides):
-    task = OmegaConf.load(ROOT / "configs" / "task" / "livecodebench_pro.yaml").task
+    task = OmegaConf.load(CONFIG_DIR / "task" / "livecodebench_pro.yaml").task
     cfg = OmegaConf.create({"task": OmegaConf.to_container(task), "data": {"source": "sample"}, "seed": 0})
     for key, value in task_overrides.items():
         cfg.task[key] = value

@@ -10,6 +10,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from evalsuite import nltk_data
+from evalsuite.config import CONFIG_DIR
 from evalsuite.errors import UserError
 from tasks import ifbench
 
@@ -29,7 +30,7 @@ def test_missing_data_is_one_line_naming_the_fix(tmp_path, monkeypatch):
     with pytest.raises(UserError, match="make setup") as e:
         nltk_data.require()
     assert "\n" not in str(e.value)
-    cfg = OmegaConf.merge(OmegaConf.load(Path(__file__).resolve().parents[1] / "configs" / "task" / "ifbench.yaml"), {"data": {"source": "sample"}})
+    cfg = OmegaConf.merge(OmegaConf.load(CONFIG_DIR / "task" / "ifbench.yaml"), {"data": {"source": "sample"}})
     with pytest.raises(UserError, match="NLTK data"):  # before any generation
         ifbench.load(cfg)
 

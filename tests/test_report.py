@@ -15,6 +15,7 @@ from evalsuite import report, results
 from evalsuite import summary as summaries
 from evalsuite.card import CARD_MODEL, card_rows
 from evalsuite.card_rows import NOT_ON_CARD
+from evalsuite.cli import report_command
 from evalsuite.errors import UserError
 from evalsuite.types import Breakdown
 from tests.conftest import ROOT, assert_one_line_error
@@ -41,7 +42,7 @@ def test_report_from_a_real_run(small_run, tmp_path):
     for name in ("report.md", "report.csv", "report.html", "viewer.html"):
         (run_dir / name).unlink(missing_ok=True)
 
-    assert report.main(["report", f"run_dir={run_dir}"]) == 0
+    assert report_command(["report", f"run_dir={run_dir}"]) == 0
 
     row = ours_row(read_csv(run_dir / "report.csv"), "aime25")
     assert row["benchmark"] == "AIME 2025" and row["status"] == "ok"
@@ -67,7 +68,7 @@ def test_report_from_a_real_run(small_run, tmp_path):
 
     # rebuilt from the files alone: the same report twice
     first = (run_dir / "report.md").read_text()
-    report.main(["report", str(run_dir)])
+    report_command(["report", str(run_dir)])
     assert (run_dir / "report.md").read_text() == first
 
 
@@ -207,7 +208,7 @@ def test_compare_two_runs_side_by_side(tmp_path):
     write_fake_task(b, "aime25", "AIME 2025", {"1": ["correct", "correct"], "2": ["correct", "wrong"]})
     write_fake_task(b, "hmmt_feb25", "HMMT Feb25", {"1": ["correct"]})
     out = tmp_path / "cmp"
-    assert report.main(["compare", str(a), str(b), f"out={out}"]) == 0
+    assert report_command(["compare", str(a), str(b), f"out={out}"]) == 0
     md = (out / "report.md").read_text()
     header = next(ln for ln in md.splitlines() if ln.startswith("| group | benchmark |"))
     assert "| smollm2 |" in header and "| nemotron |" in header
@@ -238,7 +239,7 @@ def test_compare_places_a_baseline_run_beside_its_models_column(tmp_path):
     summary = json.loads((task_dir / "summary.json").read_text())
     (task_dir / "summary.json").write_text(json.dumps({**summary, "card_model": "Qwen3.5-35B-A3B"}))
     out = tmp_path / "cmp"
-    assert report.main(["compare", str(cascade), str(qwen), f"out={out}"]) == 0
+    assert report_command(["compare", str(cascade), str(qwen), f"out={out}"]) == 0
     md = (out / "report.md").read_text()
     header = next(ln for ln in md.splitlines() if ln.startswith("| group | benchmark |"))
     assert header.index("| cascade |") < header.index("Nemotron-3-Nano") < header.index("Qwen3.5-35B-A3B (card)") \
@@ -342,7 +343,7 @@ def test_a_suites_failed_task_is_a_not_run_row_with_its_reason(tmp_path, capsys)
     cfg = compose(["task=gpqa_diamond", f"run_dir={tmp_path}"])
     reason = "Idavidrein/gpqa is gated: accept its terms on the hub page and set HF_TOKEN"
     pipeline.record_failure(cfg, reason)
-    assert report.main(["report", f"run_dir={tmp_path}"]) == 0
+    assert report_command(["report", f"run_dir={tmp_path}"]) == 0
     terminal = capsys.readouterr().out
     assert f"| gpqa_diamond | GPQA-Diamond | not run: {reason} |" in terminal
     assert f"missing: gpqa_diamond: not run: {reason}" in terminal

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evalsuite.sandbox import (SandboxPool, TestCase, compare_return, compare_stdout, make_job,
+from evalsuite.sandbox.programs import (SandboxPool, TestCase, compare_return, compare_stdout, make_job,
                                run_many)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -459,7 +459,7 @@ def test_pool_survives_concurrent_abuse(pool):
 
 
 def test_default_pool_functions():
-    from evalsuite.sandbox import run_tests
+    from evalsuite.sandbox.programs import run_tests
 
     result = run_tests("print(int(input()) + 1)", [{"input": "1", "output": "2"}], timeout_s=1)
     assert result.passed and result.cpu_s >= 0 and result.wall_s > 0
@@ -751,7 +751,7 @@ def test_nothing_a_program_writes_extends_its_deadlines(pool):
 
 HARNESS_THAT_DIES = """
 import sys, threading
-from evalsuite.sandbox import SandboxPool, make_job, TestCase
+from evalsuite.sandbox.programs import SandboxPool, make_job, TestCase
 pool = SandboxPool(1)
 code = "import os, time\\nif os.fork() == 0:\\n    os.setsid()\\ntime.sleep(300)"
 threading.Thread(target=pool.run, args=(make_job(code, [TestCase("", "x")], timeout_s=200),), daemon=True).start()
@@ -852,7 +852,7 @@ def test_compare_stdout_long_whitespace_runs_match_the_reference():
 @given(data=st.binary(max_size=64), kind=st.sampled_from(["end", "returned", "raised", "bogus"]),
        mode=st.sampled_from(["stdin", "call"]), expected=st.one_of(NUMBERISH, st.just("[1, 2]"), st.just("{")))
 def test_grading_any_bytes_is_a_verdict(data, kind, mode, expected):
-    from evalsuite.sandbox import VERDICTS, _grade
+    from evalsuite.sandbox.programs import VERDICTS, _grade
 
     job = make_job("", [TestCase("", expected)], mode=mode, func_name="f" if mode == "call" else None)
     verdict, _ = _grade(job, 0, kind, memoryview(data), memoryview(data))
@@ -915,7 +915,7 @@ NOT_ROOT_HARNESS = r"""
 import json, sys
 sys.path.insert(0, sys.argv[1] + "/tests/fixtures")
 from persistent_state import FINDER, WRITER
-from evalsuite.sandbox import SandboxPool, TestCase, make_job
+from evalsuite.sandbox.programs import SandboxPool, TestCase, make_job
 probe = '''
 import ctypes, os
 libc = ctypes.CDLL(None, use_errno=True)

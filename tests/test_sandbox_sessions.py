@@ -1,4 +1,4 @@
-"""Stateful sandbox sessions (evalsuite/sandbox_sessions.py): state kept and never shared, hostile
+"""Stateful sandbox sessions (evalsuite/sandbox/sessions.py): state kept and never shared, hostile
 code contained, deaths reported and recovered from. Every case runs real code in a real session
 server; after the hostile ones the session (or a reopened one) must still work and nothing of it
 may survive on the host."""
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from evalsuite.sandbox_sessions import Session, SessionLimits
+from evalsuite.sandbox.sessions import Session, SessionLimits
 from test_sandbox import sandbox_processes_on_host
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +44,7 @@ def test_state_is_kept_between_calls_with_jupyter_semantics(session):
     assert session.execute("None").value is None
     r = session.execute("def g():\n    return 1 / 0\ng()")
     assert "ZeroDivisionError" in r.error and 'File "<cell 7>", line 2, in g' in r.error
-    assert "sandbox_server" not in r.error  # the driver's frames are not the model's business
+    assert "sandbox/server" not in r.error  # the driver's frames are not the model's business
     assert session.execute("x + y").value == "24"  # an error loses nothing
     r = session.execute("def broken(:\n    pass")
     assert "SyntaxError" in r.error and session.execute("x").value == "21"

@@ -11,14 +11,14 @@ from omegaconf import OmegaConf
 
 from evalsuite import summary as summaries
 from evalsuite import task as contract
-from evalsuite.config import compose
+from evalsuite.config import CONFIG_DIR, compose
 from evalsuite.errors import UserError
 from evalsuite.types import Sample, Score
 from tests.conftest import ROOT, assert_one_line_error
 
 
 def task_names() -> list[str]:
-    return sorted(p.stem for p in (ROOT / "configs" / "task").glob("*.yaml") if not p.stem.startswith("_"))
+    return sorted(p.stem for p in (CONFIG_DIR / "task").glob("*.yaml") if not p.stem.startswith("_"))
 
 
 @pytest.mark.parametrize("name", task_names())
@@ -119,3 +119,9 @@ def test_the_engine_has_no_import_circles():
         if start not in done:
             visit(start, [start])
     assert not cycles, "import circles: " + "; ".join(" -> ".join(c) for c in cycles[:5])
+
+
+def test_docs_list_every_engine_setting():
+    line = next(l for l in (ROOT / "docs" / "tasks.md").read_text().splitlines() if "ENGINE_SETTINGS" in l)
+    listed = line.split("ENGINE_SETTINGS`:", 1)[1].split(")", 1)[0].split(",")
+    assert sorted(k.strip() for k in listed) == sorted(contract.ENGINE_SETTINGS), "docs/tasks.md's settings row"

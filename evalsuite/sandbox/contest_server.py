@@ -1,8 +1,8 @@
 """The contest judge's server: runs compiled programs (the compiler itself, a contestant's binary,
-a problem's checker or interactor) in the sandbox of evalsuite/sandbox_server.py, whose namespaces,
+a problem's checker or interactor) in the sandbox of evalsuite/sandbox/server.py, whose namespaces,
 pivoted root, seccomp filter, uid switch, rlimits, cgroup and process accounting it reuses as they
 are. Standard library only: it runs as a script (`python -I contest_server.py --serve CONFIG`) and
-loads sandbox_server.py from beside it. evalsuite/contest_judge.py starts it and decides verdicts.
+loads server.py (the sandbox's server) from beside it. evalsuite/sandbox/contest_judge.py starts it and decides verdicts.
 
     harness --control + file pipe--> server (the Python sandbox's namespaces and root, PID 1)
             <--control + data pipe--   |  /run/box: files the harness put there (root-owned dir)
@@ -29,10 +29,10 @@ import time
 from typing import Any
 
 if __package__:  # imported by the harness, for its constants only
-    from evalsuite import sandbox_server as sb
+    from evalsuite.sandbox import server as sb
 else:  # the script: the sandbox's server module from beside it (never the project's package dir on sys.path)
     _spec = importlib.util.spec_from_file_location(
-        "sandbox_server", os.path.join(os.path.dirname(os.path.abspath(__file__)), "sandbox_server.py"))
+        "sandbox_server", os.path.join(os.path.dirname(os.path.abspath(__file__)), "server.py"))
     sb = importlib.util.module_from_spec(_spec)
     sys.modules["sandbox_server"] = sb
     _spec.loader.exec_module(sb)

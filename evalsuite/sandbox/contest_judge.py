@@ -3,7 +3,7 @@ under the problem's own time and memory limits, graded by exact tokens, a float 
 problem's testlib-style checker, its interactor, or its grader (IOI style, with partial scores).
 
 The harness side (this file) holds the expected answers, the checker's verdict and the comparison;
-the servers (evalsuite/contest_server.py, the Python sandbox's namespaces and root reused as they
+the servers (evalsuite/sandbox/contest_server.py, the Python sandbox's namespaces and root reused as they
 are) compile and run. docs/sandbox.md ("The contest judge") has the guarantees.
 
     judge = ContestJudge(workers=4)
@@ -25,8 +25,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from evalsuite import contest_server
-from evalsuite.sandbox import MESSAGE_CHARS, SandboxError, SandboxPool, _ServerHandle
+from evalsuite.sandbox import contest_server
+from evalsuite.sandbox.programs import MESSAGE_CHARS, SandboxError, SandboxPool, _ServerHandle
 
 CONTEST_SCRIPT = Path(contest_server.__file__).resolve()
 DEFAULT_FLAGS = ("-O2", "-std=gnu++17")

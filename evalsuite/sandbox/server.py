@@ -1,6 +1,6 @@
 """The sandbox's fork server and the driver inside each program's process. Standard library only:
-it runs as a script (`python -I sandbox_server.py --serve CONFIG_JSON`) and never imports the
-harness. evalsuite/sandbox.py starts it, sends it programs and grades what comes back.
+it runs as a script (`python -I server.py --serve CONFIG_JSON`) and never imports the
+harness. evalsuite/sandbox/programs.py starts it, sends it programs and grades what comes back.
 
     harness --control pipe + code pipe--> server (new user?/mount/PID/network/IPC namespaces, PID 1,
                                           pivoted into a root holding only what Python needs)
@@ -1555,7 +1555,7 @@ class SessionServer(Server):
 
 def serve(config: dict[str, Any], server_class: type | None = None) -> None:
     """Enter the namespaces and the new root, then serve: `server_class` (a Server subclass; the
-    contest judge's evalsuite/contest_server.py) or by default a program or session server."""
+    contest judge's evalsuite/sandbox/contest_server.py) or by default a program or session server."""
     # No PR_SET_PDEATHSIG towards the harness: it fires when the *thread* that started us ends,
     # and the harness starts servers from worker threads. A harness that dies closes our control
     # pipe: the server sees it between programs and during every test, and ends (with it, as init

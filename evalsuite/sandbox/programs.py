@@ -2,7 +2,7 @@
 where the program cannot reach.
 
 The harness side (this file) keeps the expected outputs and grades; the fork servers
-(evalsuite/sandbox_server.py, one per worker, a fresh `python -I` in its own namespaces) run each
+(evalsuite/sandbox/server.py, one per worker, a fresh `python -I` in its own namespaces) run each
 program in a forked child and hand back only what the program printed or returned. The server
 never receives an expected output, so no program can find one in memory it inherited, and the
 verdict is decided here, in a process no program shares. docs/sandbox.md has the threat model.
@@ -32,8 +32,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Literal, Sequence
 
-from evalsuite import sandbox_server
-from evalsuite.sandbox_server import MESSAGE_CHARS, UNPLAIN, to_plain
+from evalsuite.sandbox import server as sandbox_server
+from evalsuite.sandbox.server import MESSAGE_CHARS, UNPLAIN, to_plain
 
 Mode = Literal["stdin", "call"]
 VERDICTS = ("pass", "wrong", "timeout", "runtime_error", "compile_error", "memory", "output_limit",
@@ -293,7 +293,7 @@ class _ServerHandle:
         for fd in (code_r, data_w):
             _set_pipe_size(fd)
         config = {"work_root": self.work_root, "code_fd": code_r, "data_fd": data_w, "cgroup": cgroup,
-                  "scratch_mb": scratch_mb, "session": session}  # session: evalsuite/sandbox_sessions.py
+                  "scratch_mb": scratch_mb, "session": session}  # session: evalsuite/sandbox/sessions.py
         # -I: ignore PYTHON* variables and the user's site dir; env: nothing of ours reaches it
         try:
             self.proc = subprocess.Popen(

@@ -6,7 +6,7 @@ between calls, for a model's tool (evalsuite/tir.py), with the isolation of Live
         r = s.execute("print('hi'); x * 2", timeout_s=10)
         r.stdout, r.value, r.error, r.timed_out, r.died     # "hi\\n", "42", None, False, None
 
-Each session is one fork server of its own (evalsuite/sandbox_server.py, `SessionServer`): its
+Each session is one fork server of its own (evalsuite/sandbox/server.py, `SessionServer`): its
 namespaces, pivoted root, private tmpfs and uid belong to that session alone, so nothing one
 session writes, starts or leaves in memory is seen by another. docs/sandbox.md, "Sessions", has the
 rules (what a timeout does, what a death means, the limits).
@@ -18,8 +18,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from evalsuite import sandbox_server
-from evalsuite.sandbox import SandboxError, _ServerHandle, delegated_cgroup
+from evalsuite.sandbox import server as sandbox_server
+from evalsuite.sandbox.programs import SandboxError, _ServerHandle, delegated_cgroup
 
 DEFAULT_OUTPUT_BYTES = 64 << 10
 GUARD_S = 30.0  # beyond the server's own deadlines: only a wedged server takes this long
