@@ -14,7 +14,7 @@ from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
-GREEDY = ("task=aime25", "data=sample", "limit=2", "samples=2", "sampling.temperature=0",
+GREEDY = ("task=aime25", "data=sample", "samples=2", "sampling.temperature=0",
           "sampling.max_tokens=48", "backend.batch_size=1")
 
 
@@ -49,6 +49,7 @@ def test_kill_and_resume_loses_nothing(cli, tmp_path, embedded_model_dir):
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 900  # a wait for the first stored generation, not a speed target
     while time.time() < deadline and (not gen_file.exists() or len(gen_file.read_text().splitlines()) < 1):
+        assert proc.poll() is None, f"the run ended (status {proc.returncode}) before storing a generation"
         time.sleep(0.2)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
