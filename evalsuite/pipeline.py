@@ -482,6 +482,41 @@ def key_is_blank(value: Any) -> bool:
     return value is None or not str(value).strip()
 
 
+def use_context_window(cfg: DictConfig) -> None:
+    """The card serves at 262,144 but runs NIAH at 1M: a long-context task asks for the model's long
+    window (a model without one keeps its own limit, and the budget check guards it)."""
+    if cfg.task.get("long_context") and cfg.model.get("max_model_len_long"):
+        OmegaConf.update(cfg, "model.max_model_len", int(cfg.model.max_model_len_long))
+
+
+def engine_configuration(cfg: DictConfig) -> str | None:
+    """The engine this task's run would start (tasks with the same one share it), or None where it
+    starts none: another backend, a dry run, stage=score or judge, responses=FILE."""
+    if (cfg.backend.name != "vllm" or cfg.get("dry_run") or cfg.get("responses")
+            or str(cfg.get("stage")) not in ("generate", "all")):
+        return None
+    from evalsuite.backends.vllm import engine_key, engine_kwargs
+
+    use_context_window(cfg)
+    try:
+        kwargs = engine_kwargs(cfg)
+    except UserError:  # the task's own run reports it
+        return None
+    if int(cfg.backend.get("data_parallel", 1)) > 1:  # engines in their own processes, one task at a time
+        return None
+    return engine_key(kwargs, "async" if tir.active(cfg) else "offline")
+
+
+def by_engine(cfgs: list[DictConfig]) -> list[int]:
+    """The order a suite runs its tasks in (indices into cfgs): tasks needing the same engine
+    together, groups in the order of their first task, so each engine configuration starts once."""
+    keys = [engine_configuration(c) for c in cfgs]
+    first = {}
+    for i, key in enumerate(keys):
+        first.setdefault(key, i)
+    return sorted(range(len(cfgs)), key=lambda i: (first[keys[i]], i))
+
+
 def settle(cfg: DictConfig) -> str:
     """The settings checked and the task's context window in place; returns the stage to run."""
     validate_settings(cfg)
@@ -489,10 +524,7 @@ def settle(cfg: DictConfig) -> str:
     from evalsuite.foreign_responses import responses_format
 
     responses_format(cfg)
-    if cfg.task.get("long_context") and cfg.model.get("max_model_len_long"):
-        # the card serves at 262,144 but runs NIAH at 1M: a long-context task asks for the model's
-        # long window (a model without one keeps its own limit, and the budget check guards it)
-        OmegaConf.update(cfg, "model.max_model_len", int(cfg.model.max_model_len_long))
+    use_context_window(cfg)
     if tir.active(cfg):
         tir.settings(cfg, max_new_tokens(cfg))  # a bad TIR setting fails here, before any generation
     stage = str(cfg.stage)

@@ -124,3 +124,15 @@ class FakeLLMStandIn:
 
 LLM = FakeLLMStandIn
 SamplingParams = SamplingParamsStandIn
+
+
+class AsyncLLMStandIn(FakeLLMStandIn):
+    """Mimics vllm's AsyncLLM (mode=tir): `generate(prompt, params, request_id)` is an async
+    generator whose last item is the finished output. Stop strings are not applied."""
+
+    async def generate(self, prompt, sampling_params, request_id=None):
+        out, = FakeLLMStandIn.generate(self, [prompt], [sampling_params])
+        yield out
+
+
+AsyncLLM = AsyncLLMStandIn
