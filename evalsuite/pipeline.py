@@ -12,10 +12,12 @@ import importlib.metadata
 import json
 import os
 import platform
+import queue
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -142,7 +144,10 @@ def write_items(cfg: DictConfig, samples: list[Sample], max_chars: int = 20_000)
 
 # ---------------------------------------------------------------- generate
 
-def generate_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> int:
+def generate_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec,
+                   on_stored: Callable[[list[dict]], None] | None = None) -> int:
+    """Make every missing (sample_id, k); each finished batch is stored, then handed to `on_stored`
+    (the scoring pool)."""
     path = task_dir(cfg) / GENERATIONS
     done = {key for key, g in store.latest_by_key(store.read_records(path)).items() if g.get("finish_reason") != "error"}
     wanted = wanted_keys(cfg, samples)
@@ -165,7 +170,13 @@ def generate_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> in
     print(f"[{cfg.task.name}{where}] generate: {len(requests)} to make ({len(done & wanted)} already stored), "
           f"backend {cfg.backend.name}, model {cfg.model.name}", file=sys.stderr)
     sampling = OmegaConf.merge(cfg.sampling, {"max_tokens": max_new_tokens(cfg)})
-    backend.generate(requests, sampling, lambda gens: store.append_records(path, [to_dict(g) for g in gens]))
+    def keep(gens: list[Generation]) -> None:
+        records = [to_dict(g) for g in gens]
+        store.append_records(path, records)
+        if on_stored is not None:
+            on_stored(records)
+
+    backend.generate(requests, sampling, keep)
     return len(requests)
 
 
@@ -305,6 +316,16 @@ def score_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, rescore:
             if key not in scored and key[0] in by_id and g.get("finish_reason") != "error"]
     if not todo:
         return 0
+    grade_generations(cfg, by_id, spec, todo, out_path)
+    if rescore:
+        out_path.replace(score_path)
+    record_scoring_environment(cfg, spec)
+    return len(todo)
+
+
+def grade_generations(cfg: DictConfig, by_id: dict[str, Sample], spec: TaskSpec, todo: list[dict], out_path: Path) -> None:
+    """Grade these generation records (each one stored, none failed) and append their scores,
+    each carrying the digest of the text it graded."""
     expect_reasoning = reasoning_expected(cfg)
     think_end = cfg.model.get("think_end", "</think>")
     ready: list[Score] = []
@@ -351,10 +372,57 @@ def score_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, rescore:
                           desc=f"score {cfg.task.name}", on_result=keep,
                           memory_mb=int(cfg.task.get("score_memory_mb", 2048)))
     store.append_records(out_path, buffer)
-    if rescore:
-        out_path.replace(score_path)
-    record_scoring_environment(cfg, spec)
-    return len(todo)
+
+
+class ScoringPool:
+    """Scoring while generating (stage=all): each batch of generations, once stored, is graded on a
+    thread of its own by the score stage's own rule (grade_generations), so when the last generation
+    lands only its own grading is left. The score stage that follows grades whatever this did not
+    (score digests: a score is current only for the text it graded), so a kill -9 at any moment
+    loses no more than a rerun redoes. A grading error stops the pool; the score stage raises it."""
+
+    def __init__(self, cfg: DictConfig, samples: list[Sample], spec: TaskSpec):
+        self.cfg, self.spec, self.by_id = cfg, spec, {s.id: s for s in samples}
+        self.batches: queue.Queue[list[dict] | None] = queue.Queue()
+        self.error: BaseException | None = None
+        self.graded = 0
+        self.thread = threading.Thread(target=self._run, name=f"score-{cfg.task.name}", daemon=True)
+        self.thread.start()
+
+    def feed(self, records: list[dict]) -> None:
+        """Generation records just stored (never before: a score must follow its generation)."""
+        todo = [g for g in records if g.get("finish_reason") != "error" and g.get("sample_id") in self.by_id]
+        if todo:
+            self.batches.put(todo)
+
+    def _run(self) -> None:
+        path = task_dir(self.cfg) / SCORES
+        while (batch := self.batches.get()) is not None:
+            if self.error is not None:
+                continue
+            try:
+                grade_generations(self.cfg, self.by_id, self.spec, batch, path)
+                self.graded += len(batch)
+            except BaseException as e:  # noqa: BLE001 - the score stage meets it again, in the main thread
+                self.error = e
+
+    def finish(self, grade_rest: bool = True) -> None:
+        """Wait for the batches fed so far (grade_rest) or only for the one being graded."""
+        if not grade_rest:
+            while True:
+                try:
+                    self.batches.get_nowait()
+                except queue.Empty:
+                    break
+        self.batches.put(None)
+        self.thread.join()
+
+
+def scores_while_generating(cfg: DictConfig, spec: TaskSpec, stage: str) -> bool:
+    """stage=all grades as it generates, except where grading needs a step between (a judge) or the
+    generations are not made here (responses=FILE, an official harness)."""
+    return (stage == "all" and not cfg.get("responses") and spec.harness is None
+            and not judge.is_judged(spec, cfg))
 
 
 def record_backend_runtime(cfg: DictConfig, backend: Any) -> None:
@@ -560,7 +628,16 @@ def run_task(cfg: DictConfig) -> TaskSummary | dict | None:
 
         agentic.generate_stage(cfg, samples, spec)
     elif stage in ("generate", "all"):
-        (tir.generate_stage if tir.active(cfg) else generate_stage)(cfg, samples, spec)
+        pool = ScoringPool(cfg, samples, spec) if scores_while_generating(cfg, spec, stage) else None
+        finished = False
+        try:
+            (tir.generate_stage if tir.active(cfg) else generate_stage)(cfg, samples, spec,
+                                                                         on_stored=pool.feed if pool else None)
+            finished = True
+        finally:
+            if pool is not None:
+                pool.finish(grade_rest=finished)
+                print(f"[{cfg.task.name}] scored {pool.graded} generations while generating", file=sys.stderr)
     # another harness's multiple-choice generations are graded in its own lettering of the options
     samples = harness_views(task_dir(cfg), samples)
     if stage in ("judge", "all") and judge.is_judged(spec, cfg):  # between generate and score

@@ -375,8 +375,10 @@ def stored_conversations(path: Path) -> tuple[dict[tuple[str, int], list[dict]],
 
 # ---------------------------------------------------------------- the generate stage
 
-def generate_stage(cfg: DictConfig, samples: list[Sample], task: Any) -> int:
-    """pipeline.generate_stage for mode=tir: every missing (sample_id, k) as a conversation."""
+def generate_stage(cfg: DictConfig, samples: list[Sample], task: Any,
+                   on_stored: Callable[[list[dict]], None] | None = None) -> int:
+    """pipeline.generate_stage for mode=tir: every missing (sample_id, k) as a conversation, each
+    finished one stored, then handed to `on_stored` (the scoring pool)."""
     from evalsuite.backends import load_backend
 
     tir = settings(cfg, max_new_tokens(cfg))
@@ -409,6 +411,8 @@ def generate_stage(cfg: DictConfig, samples: list[Sample], task: Any) -> int:
 
     def on_done(record: dict[str, Any]) -> None:
         store.append_records(gen_path, [record])
+        if on_stored is not None:
+            on_stored([record])
 
     runner_args = (cfg, tir)
     completer = completer_for(backend, sampling)
