@@ -6,6 +6,7 @@
     evalsuite --cfg job task=hmmt_feb25        # print the resolved config
     evalsuite prepare suite=card data_dir=DIR  # fetch every input for nodes without network
     evalsuite explain run_dir=DIR              # where each task's gap to the card can come from
+    evalsuite plan suite=card model=M backend=vllm  # requests, tokens, engines, GPU-hours before a run
 
 Exit status: 0 done; 2 a mistake the user can fix (one line naming cause and fix); 3 a suite ran
 but some of its tasks could not (their rows read "not run: <reason>", the other tasks' numbers
@@ -198,6 +199,10 @@ def _main(argv: list[str] | None) -> None:
             from evalsuite import explain
 
             sys.exit(explain.main(argv[1:]))
+        if argv and argv[0] == "plan":
+            from evalsuite import plan
+
+            sys.exit(plan.main(argv[1:]))
         if argv and argv[0] == "prepare":
             from evalsuite import prepare
 
