@@ -29,7 +29,7 @@ from evalsuite.foreign_responses import attach_agreement, generation_facts, harn
 from evalsuite.planning import build_requests, check_budget, max_new_tokens, reasoning_expected, sample_for_k, wanted_keys
 from evalsuite.render import split_generation
 from evalsuite.rundir import (CLAMPS, FAILURE, GENERATIONS, ITEMS, MANIFEST, SCORES, SUMMARY, current_scores, current_shard, merged,
-                              shard_dirs, task_dir, task_root)
+                              record_calibration, shard_dirs, task_dir, task_root)
 from evalsuite.store import generation_digest
 from evalsuite.summary import TaskSummary
 from evalsuite.task import TaskSpec
@@ -500,8 +500,6 @@ def summarize_task(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> Ta
         summary.sections["harness"] = agentic.summary_section(cfg, spec, samples, scores)
     summaries.write(task_dir(cfg) / SUMMARY, summary)
     if current_shard(cfg) is None and not cfg.get("responses"):  # `evalsuite plan calibration=RUN_DIR` reads it
-        from evalsuite.plan import record_calibration
-
         record_calibration(Path(str(cfg.run_dir)), str(cfg.task.name), str(cfg.model.name), max_new_tokens(cfg),
                            [int(g.get("tokens") or 0) for key, g in gens.items() if key[0] in ids and g.get("finish_reason") in ("stop", "length")])
     (task_root(cfg) / FAILURE).unlink(missing_ok=True)  # an earlier failed attempt no longer stands

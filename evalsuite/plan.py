@@ -22,9 +22,9 @@ from omegaconf import DictConfig
 
 from evalsuite import store
 from evalsuite.errors import UserError
+from evalsuite.rundir import CALIBRATION
 
 THROUGHPUT = Path(__file__).resolve().parent / "throughput.json"
-CALIBRATION = "calibration.json"  # in a run_dir: mean generated tokens per task, written by the summary
 DEFAULT_GPU = "H200"
 
 
@@ -64,17 +64,6 @@ def load_calibration(where: str | None) -> dict[str, dict]:
         raise UserError(f"calibration={where}: no {CALIBRATION} there; give a finished run's run_dir or its "
                         f"{CALIBRATION} (drop calibration= to estimate from the budget)")
     return store.read_json(path, expect=dict)
-
-
-def record_calibration(run_dir: Path, task: str, model: str, max_tokens: int, tokens: list[int]) -> None:
-    """A finished task's mean generated tokens per generation, for the next plan (calibration=RUN_DIR)."""
-    if not tokens:
-        return
-    path = run_dir / CALIBRATION
-    data = store.read_json(path, expect=dict) if path.exists() else {}
-    data[task] = {"mean_tokens": round(sum(tokens) / len(tokens), 1), "generations": len(tokens),
-                  "model": model, "max_tokens": max_tokens}
-    store.write_json(path, data)
 
 
 # ---------------------------------------------------------------- the plan
