@@ -93,10 +93,10 @@ def run_config(cfg: DictConfig, user_overrides: list[str]) -> tuple[list[dict], 
             try:
                 summary = pipeline.run_task(task_cfg)
             except EngineDied as e:
-                traceback.print_exc()
                 backends.close_all()  # the next task never inherits an engine that just failed
                 if not in_suite:
                     raise
+                traceback.print_exc()
                 if engine_died is None:
                     engine_died = failure_text(e)
                     print(f"[{name}] the engine failed ({engine_died}); starting a fresh one and running "
@@ -127,7 +127,7 @@ def run_config(cfg: DictConfig, user_overrides: list[str]) -> tuple[list[dict], 
             print(f"suite {cfg.suite.name}: {len(starts)} engine start(s) for {configurations} engine "
                   f"configuration(s), {sum(s['seconds'] for s in starts):.1f} s starting", file=sys.stderr)
         rank = {str(c.task.name): i for i, c in enumerate(cfgs)}  # the table in the suite's own order
-        summaries.sort(key=lambda s: rank.get(str(getattr(s, "task", "")), len(rank)))
+        summaries.sort(key=lambda s: rank.get(str(s.get("task") if isinstance(s, dict) else s.task), len(rank)))
     if cfg.get("dry_run"):
         if summaries:
             from evalsuite.dryrun import dry_run_table
