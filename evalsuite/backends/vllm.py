@@ -293,9 +293,17 @@ def shutdown_engine() -> None:
     _ENGINE.clear()
     if llm is None:
         return
-    how = stop_engine(llm)
-    if loop is not None:
+    if loop is not None and loop.is_running():  # AsyncLLM: torn down on its own loop, then the loop stopped
+        async def stop() -> str | None:
+            return stop_engine(llm)
+
+        try:
+            how = asyncio.run_coroutine_threadsafe(stop(), loop).result(timeout=120)
+        except Exception:  # noqa: BLE001 - a loop that no longer answers: teardown from here
+            how = stop_engine(llm)
         loop.call_soon_threadsafe(loop.stop)
+    else:
+        how = stop_engine(llm)
     del llm
     gc.collect()
     torch = sys.modules.get("torch")
