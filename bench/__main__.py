@@ -16,7 +16,7 @@ from pathlib import Path
 MODULES = {"math": "bench.math_bench", "sandbox": "bench.sandbox_bench", "ifbench": "bench.ifbench_bench",
            "niah": "bench.niah_bench", "harness": "bench.harness_bench", "session": "bench.session_bench",
            "tir": "bench.tir_bench", "contest": "bench.contest_bench",
-           "sandbox_memory": "bench.sandbox_memory_bench", "ioi": "bench.ioi_bench"}
+           "sandbox_memory": "bench.sandbox_memory_bench", "ioi": "bench.ioi_bench", "overlap": "bench.overlap_bench"}
 
 
 def main(argv: list[str]) -> int:

@@ -14,6 +14,8 @@
            that runs offline, one CLI process per task: each must exit 0 within 30 s of writing its
            report; records engine start, prefill tokens/s at 1M (NIAH) and peak host memory.
            `rehearse=aime25,niah` runs some of them (to split the step over calls).
+  suite    the same tasks as ONE suite in one CLI process (one engine per engine configuration):
+           engine starts and wall time, beside the `rehearse` rows of the same OUT_DIR (the before)
 
     python bench/gpu_session.py OUT_DIR [step ...]     # default: every step but rehearse
 
@@ -245,7 +247,30 @@ def log_since(s: Session, mark: int) -> str:
         return f.read()
 
 
+def rehearsal_task(task: str, data: Path) -> tuple[str, list[str]]:
+    """(where its data comes from, its overrides) for one task of the rehearsal."""
+    name, overrides = REHEARSAL[task]
+    local = data / name if name else None
+    source = ([f"data.path={local}"] if local and local.is_file() else ["data=sample"]) if name else []
+    used = source or [o for o in overrides if o.startswith("data=")] or ["generated"]
+    return used[0], [*source, *overrides, *([] if task == "niah" else CAPPED)]
+
+
+def card_model(model: Path) -> list[str]:
+    return ["model=nemotron-cascade-2", f"model.path={model}", "model.revision=null", "backend=vllm",
+            "+backend.engine_args.load_format=dummy"]
+
+
+def task_outputs(run_dir: Path, task: str) -> dict:
+    gens = [json.loads(line) for line in (run_dir / task / "generations.jsonl").read_text().splitlines()
+            if line.strip()] if (run_dir / task / "generations.jsonl").exists() else []
+    summary = run_dir / task / "summary.json"
+    return {"generations": len(gens), "tokens": sum(g.get("tokens", 0) for g in gens),
+            "scored": json.loads(summary.read_text()).get("n_scores") if summary.exists() else None, "gens": gens}
+
+
 def step_rehearse(s: Session, only: list[str] | None = None) -> None:
+    """Before issue 28's suite runner: one CLI process (so one engine start) per task."""
     from bench.tiny_nemotronh import build
 
     model = build(RUNS / "tiny-nemotronh")
@@ -253,23 +278,17 @@ def step_rehearse(s: Session, only: list[str] | None = None) -> None:
     run_dir = RUNS / "rehearse"
     results = s.results.setdefault("rehearse", {})
     for task in only or list(REHEARSAL):
-        name, overrides = REHEARSAL[task]
-        local = data / name if name else None
-        source = ([f"data.path={local}"] if local and local.is_file() else ["data=sample"]) if name else []
-        cmd = [sys.executable, "-m", "evalsuite", f"task={task}", "model=nemotron-cascade-2", f"model.path={model}",
-               "model.revision=null", "backend=vllm", "+backend.engine_args.load_format=dummy",
-               *source, *overrides, *([] if task == "niah" else CAPPED), f"run_dir={run_dir}", *EXTRA]
+        used, overrides = rehearsal_task(task, data)
+        cmd = [sys.executable, "-m", "evalsuite", f"task={task}", *card_model(model), *overrides,
+               f"run_dir={run_dir}", *EXTRA]
         mark = (s.out / "session.log").stat().st_size
         row = watch(s, cmd, run_dir / "report.md", TASK_LIMIT_S)
         text = log_since(s, mark)
         starts = re.findall(r"\[vllm\] engine ready in ([0-9.]+) s", text)
-        used = source or [o for o in overrides if o.startswith("data=")] or ["generated"]
-        row.update(data=used[0], engine_start_s=float(starts[0]) if starts else None)
-        gens = [json.loads(line) for line in (run_dir / task / "generations.jsonl").read_text().splitlines()
-                if line.strip()] if (run_dir / task / "generations.jsonl").exists() else []
-        summary = run_dir / task / "summary.json"
-        row.update(generations=len(gens), tokens=sum(g.get("tokens", 0) for g in gens),
-                   scored=json.loads(summary.read_text()).get("n_scores") if summary.exists() else None)
+        row.update(data=used, engine_start_s=float(starts[0]) if starts else None)
+        out = task_outputs(run_dir, task)
+        gens = out.pop("gens")
+        row.update(out)
         if task == "niah":  # prefill-bound: 8 prompts of 1M tokens, 128 new tokens each
             chunks = [float(x) for x in re.findall(r"\[vllm\] chunk \d+/\d+: .* in ([0-9.]+) s", text)]
             prompt = sum(g.get("prompt_tokens", 0) for g in gens)
@@ -280,8 +299,51 @@ def step_rehearse(s: Session, only: list[str] | None = None) -> None:
     results["all_exit"] = all(r.get("exits") for t, r in results.items() if t in REHEARSAL)
 
 
+SUITE_LIMIT_S = 580  # the whole suite in one process, inside a device call's 10 minutes
+
+
+def step_suite(s: Session, only: list[str] | None = None) -> None:
+    """After issue 28: the same tasks as `rehearse` as ONE suite (suite=card, its task list cut to
+    them) in one CLI process: one engine per engine configuration (the card's window, NIAH's 1M).
+    Records the engine starts and the wall time beside the per-task `rehearse` rows (the before),
+    which the same OUT_DIR's results.json holds when that step ran first."""
+    from bench.tiny_nemotronh import build
+
+    model = build(RUNS / "tiny-nemotronh")
+    data = Path(os.environ.get("GPU_SESSION_DATA", ".stage/data")).resolve()
+    run_dir = RUNS / "suite"
+    if run_dir.exists():  # a fresh run: a resumed one would skip the generations
+        import shutil
+
+        shutil.rmtree(run_dir)
+    tasks = only or list(REHEARSAL)
+    per_task = []
+    for task in tasks:
+        _, overrides = rehearsal_task(task, data)
+        per_task.append(f"++suite.per_task.{task}=[{','.join(repr(o) for o in overrides)}]")
+    cmd = [sys.executable, "-m", "evalsuite", "suite=card", f"suite.tasks=[{','.join(tasks)}]", *card_model(model),
+           *per_task, f"run_dir={run_dir}", *EXTRA]
+    mark = (s.out / "session.log").stat().st_size
+    row = watch(s, cmd, run_dir / "report.md", SUITE_LIMIT_S)
+    text = log_since(s, mark)
+    starts = [float(x) for x in re.findall(r"\[vllm\] engine ready in ([0-9.]+) s", text)]
+    line = re.search(r"suite card: (\d+) engine start\(s\) for (\d+) engine configuration\(s\)", text)
+    row.update(tasks=tasks, engine_starts=len(starts), engine_start_s=round(sum(starts), 1),
+               configurations=int(line.group(2)) if line else None,
+               per_task={t: {k: v for k, v in task_outputs(run_dir, t).items() if k != "gens"} for t in tasks})
+    before = [s.results.get("rehearse", {}).get(t) for t in tasks]
+    if all(before):
+        row["before"] = {"processes": len(before), "engine_starts": sum(b.get("engine_start_s") is not None for b in before),
+                         "engine_start_s": round(sum(b.get("engine_start_s") or 0 for b in before), 1),
+                         "wall_s": round(sum(b["seconds"] for b in before), 1)}
+        row["saved_s"] = round(row["before"]["wall_s"] - row["seconds"], 1)
+        row["saved_start_s"] = round(row["before"]["engine_start_s"] - row["engine_start_s"], 1)
+    s.results["suite"] = row
+    s.save()
+
+
 STEPS = {"dryrun": step_dryrun, "run": step_run, "resume": step_resume, "dp": step_dp, "ratio": step_ratio,
-         "tir": step_tir, "rehearse": step_rehearse}
+         "tir": step_tir, "rehearse": step_rehearse, "suite": step_suite}
 DEFAULT_STEPS = ["dryrun", "run", "resume", "dp", "ratio"]
 
 
@@ -305,7 +367,8 @@ def main(argv: list[str]) -> None:
         s.save()
     with tarfile.open(out / "runs.tar.gz", "w:gz") as tar:
         for path in sorted([*RUNS.glob("*/aime25/*"), *RUNS.glob("*/aime25-tir/*"), *RUNS.glob("rehearse/*/*"),
-                            *RUNS.glob("rehearse/report.md"), *RUNS.glob("tir/report.md")]):
+                            *RUNS.glob("rehearse/report.md"), *RUNS.glob("tir/report.md"), *RUNS.glob("suite/*/*"),
+                            *RUNS.glob("suite/report.md")]):
             if path.name in ("run.json", "summary.json", "generations.jsonl", "turns.jsonl", "report.md") and path.is_file():
                 tar.add(path, arcname=str(path.relative_to(RUNS)))
     print(json.dumps(s.results, indent=2))

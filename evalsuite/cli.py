@@ -6,6 +6,7 @@
     evalsuite --cfg job task=hmmt_feb25        # print the resolved config
     evalsuite prepare suite=card data_dir=DIR  # fetch every input for nodes without network
     evalsuite explain run_dir=DIR              # where each task's gap to the card can come from
+    evalsuite plan suite=card model=M backend=vllm  # requests, tokens, engines, GPU-hours before a run
 
 Exit status: 0 done; 2 a mistake the user can fix (one line naming cause and fix); 3 a suite ran
 but some of its tasks could not (their rows read "not run: <reason>", the other tasks' numbers
@@ -26,7 +27,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from evalsuite.config import CONFIG_DIR, check_repeated_keys, compose, task_configs
-from evalsuite.errors import UserError
+from evalsuite.errors import EngineDied, UserError
 
 EXIT_USER_ERROR, EXIT_TASKS_FAILED = 2, 3
 
@@ -43,6 +44,8 @@ def failure_text(e: BaseException) -> str:
     elif isinstance(e, OSError):
         text = os_error_text(e)
     else:  # a backend's error (CUDA out of memory, a dead engine) or ours: its traceback is printed above
+        if isinstance(e, EngineDied) and e.__cause__ is not None:
+            e = e.__cause__
         first = (str(e).strip().splitlines() or [""])[0][:300]
         text = (f"{type(e).__name__}: {first} (the traceback is above the table; fix the cause and rerun "
                 f"the same command: finished tasks are kept)")
@@ -75,29 +78,56 @@ def run_config(cfg: DictConfig, user_overrides: list[str]) -> tuple[list[dict], 
               file=sys.stderr)
     summaries: list[dict] = []
     failures: dict[str, str] = {}
+    order = pipeline.by_engine(cfgs) if in_suite else list(range(len(cfgs)))
+    if order != sorted(order):
+        print(f"suite {cfg.suite.name}: tasks grouped by engine configuration (each starts once): "
+              f"{', '.join(str(cfgs[i].task.name) for i in order)}", file=sys.stderr)
+    vllm_backend = sys.modules.get("evalsuite.backends.vllm")
+    starts_before = len(vllm_backend.ENGINE_STARTS) if vllm_backend else 0
+    engine_died: str | None = None  # the first death's reason: the engine is restarted once
     try:
-        for task_cfg in cfgs:
+        position = 0
+        while position < len(order):
+            task_cfg = cfgs[order[position]]
+            name = str(task_cfg.task.name)
             try:
                 summary = pipeline.run_task(task_cfg)
+            except EngineDied as e:
+                backends.close_all()  # the next task never inherits an engine that just failed
+                if not in_suite:
+                    raise
+                traceback.print_exc()
+                if engine_died is None:
+                    engine_died = failure_text(e)
+                    print(f"[{name}] the engine failed ({engine_died}); starting a fresh one and running "
+                          f"{name} again (once per suite)", file=sys.stderr)
+                    continue
+                reason = (f"the engine failed twice, once restarted ({failure_text(e)}); "
+                          f"fix the cause and rerun the same command: finished tasks are kept")
+                for rest in order[position:]:
+                    record_not_run(cfgs[rest], reason, failures)
+                break
             except Exception as e:
                 if not in_suite:
                     raise
-                backend_error = not isinstance(e, (UserError, OSError))
-                if backend_error:
+                if not isinstance(e, (UserError, OSError)):
                     traceback.print_exc()
-                    backends.close_all()  # the next task never inherits an engine that just failed
-                name = str(task_cfg.task.name)
-                failures[name] = failure_text(e)
-                print(f"[{name}] not run: {failures[name]}", file=sys.stderr)
-                try:
-                    pipeline.record_failure(task_cfg, failures[name])
-                except OSError:
-                    pass  # an unwritable run_dir: the line above and the exit status still say it
-                continue
-            if summary is not None:
-                summaries.append(summary)
+                record_not_run(task_cfg, failure_text(e), failures)
+            else:
+                if summary is not None:
+                    summaries.append(summary)
+            position += 1
     finally:
         backends.close_all()
+    if in_suite:
+        vllm_backend = sys.modules.get("evalsuite.backends.vllm")
+        starts = vllm_backend.ENGINE_STARTS[starts_before:] if vllm_backend else []
+        configurations = len({k for k in map(pipeline.engine_configuration, cfgs) if k is not None})
+        if starts or configurations:  # bench/gpu_session.py reads this line
+            print(f"suite {cfg.suite.name}: {len(starts)} engine start(s) for {configurations} engine "
+                  f"configuration(s), {sum(s['seconds'] for s in starts):.1f} s starting", file=sys.stderr)
+        rank = {str(c.task.name): i for i, c in enumerate(cfgs)}  # the table in the suite's own order
+        summaries.sort(key=lambda s: rank.get(str(s.get("task") if isinstance(s, dict) else s.task), len(rank)))
     if cfg.get("dry_run"):
         if summaries:
             from evalsuite.dryrun import dry_run_table
@@ -109,6 +139,19 @@ def run_config(cfg: DictConfig, user_overrides: list[str]) -> tuple[list[dict], 
         print(f"suite {cfg.suite.name}: {len(failures)} of {len(cfgs)} tasks not run "
               f"({', '.join(failures)}); exit status {EXIT_TASKS_FAILED}", file=sys.stderr)
     return summaries, failures
+
+
+def record_not_run(task_cfg: DictConfig, reason: str, failures: dict[str, str]) -> None:
+    """A suite's task that could not run: its reason on stderr, in failures and in its failure.json."""
+    from evalsuite import pipeline
+
+    name = str(task_cfg.task.name)
+    failures[name] = reason
+    print(f"[{name}] not run: {reason}", file=sys.stderr)
+    try:
+        pipeline.record_failure(task_cfg, reason)
+    except OSError:
+        pass  # an unwritable run_dir: the line above and the exit status still say it
 
 
 @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
@@ -152,6 +195,10 @@ def _main(argv: list[str] | None) -> None:
             sys.exit(report_command(argv))
         if argv and argv[0] == "explain":
             sys.exit(explain_command(argv[1:]))
+        if argv and argv[0] == "plan":
+            from evalsuite import plan
+
+            sys.exit(plan.main(argv[1:]))
         if argv and argv[0] == "prepare":
             sys.exit(prepare_command(argv[1:]))
         multirun_or_help = any(a in ("-m", "--multirun", "--help", "-h", "--hydra-help") for a in argv)

@@ -12,10 +12,12 @@ import importlib.metadata
 import json
 import os
 import platform
+import queue
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -29,7 +31,7 @@ from evalsuite.foreign.lettering import harness_views
 from evalsuite.planning import build_requests, check_budget, max_new_tokens, reasoning_expected, sample_for_k, wanted_keys
 from evalsuite.render import split_generation
 from evalsuite.rundir import (CLAMPS, FAILURE, GENERATIONS, ITEMS, MANIFEST, SCORES, SUMMARY, current_scores, current_shard, merged,
-                              shard_dirs, task_dir, task_root)
+                              record_calibration, shard_dirs, task_dir, task_root)
 from evalsuite.store import generation_digest
 from evalsuite.summary import TaskSummary
 from evalsuite.task import TaskSpec
@@ -144,7 +146,10 @@ def write_items(cfg: DictConfig, samples: list[Sample], max_chars: int = 20_000)
 
 # ---------------------------------------------------------------- generate
 
-def generate_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> int:
+def generate_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec,
+                   on_stored: Callable[[list[dict]], None] | None = None) -> int:
+    """Make every missing (sample_id, k); each finished batch is stored, then handed to `on_stored`
+    (the scoring pool)."""
     path = task_dir(cfg) / GENERATIONS
     done = {key for key, g in store.latest_by_key(store.read_records(path)).items() if g.get("finish_reason") != "error"}
     wanted = wanted_keys(cfg, samples)
@@ -167,7 +172,13 @@ def generate_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> in
     print(f"[{cfg.task.name}{where}] generate: {len(requests)} to make ({len(done & wanted)} already stored), "
           f"backend {cfg.backend.name}, model {cfg.model.name}", file=sys.stderr)
     sampling = OmegaConf.merge(cfg.sampling, {"max_tokens": max_new_tokens(cfg)})
-    backend.generate(requests, sampling, lambda gens: store.append_records(path, [to_dict(g) for g in gens]))
+    def keep(gens: list[Generation]) -> None:
+        records = [to_dict(g) for g in gens]
+        store.append_records(path, records)
+        if on_stored is not None:
+            on_stored(records)
+
+    backend.generate(requests, sampling, keep)
     return len(requests)
 
 
@@ -299,6 +310,16 @@ def score_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, rescore:
             if key not in scored and key[0] in by_id and g.get("finish_reason") != "error"]
     if not todo:
         return 0
+    grade_generations(cfg, by_id, spec, todo, out_path)
+    if rescore:
+        out_path.replace(score_path)
+    record_scoring_environment(cfg, spec)
+    return len(todo)
+
+
+def grade_generations(cfg: DictConfig, by_id: dict[str, Sample], spec: TaskSpec, todo: list[dict], out_path: Path) -> None:
+    """Grade these generation records (each one stored, none failed) and append their scores,
+    each carrying the digest of the text it graded."""
     expect_reasoning = reasoning_expected(cfg)
     think_end = cfg.model.get("think_end", "</think>")
     ready: list[Score] = []
@@ -345,10 +366,57 @@ def score_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, rescore:
                           desc=f"score {cfg.task.name}", on_result=keep,
                           memory_mb=int(cfg.task.get("score_memory_mb", 2048)))
     store.append_records(out_path, buffer)
-    if rescore:
-        out_path.replace(score_path)
-    record_scoring_environment(cfg, spec)
-    return len(todo)
+
+
+class ScoringPool:
+    """Scoring while generating (stage=all): each batch of generations, once stored, is graded on a
+    thread of its own by the score stage's own rule (grade_generations), so when the last generation
+    lands only its own grading is left. The score stage that follows grades whatever this did not
+    (score digests: a score is current only for the text it graded), so a kill -9 at any moment
+    loses no more than a rerun redoes. A grading error stops the pool; the score stage raises it."""
+
+    def __init__(self, cfg: DictConfig, samples: list[Sample], spec: TaskSpec):
+        self.cfg, self.spec, self.by_id = cfg, spec, {s.id: s for s in samples}
+        self.batches: queue.Queue[list[dict] | None] = queue.Queue()
+        self.error: BaseException | None = None
+        self.graded = 0
+        self.thread = threading.Thread(target=self._run, name=f"score-{cfg.task.name}", daemon=True)
+        self.thread.start()
+
+    def feed(self, records: list[dict]) -> None:
+        """Generation records just stored (never before: a score must follow its generation)."""
+        todo = [g for g in records if g.get("finish_reason") != "error" and g.get("sample_id") in self.by_id]
+        if todo:
+            self.batches.put(todo)
+
+    def _run(self) -> None:
+        path = task_dir(self.cfg) / SCORES
+        while (batch := self.batches.get()) is not None:
+            if self.error is not None:
+                continue
+            try:
+                grade_generations(self.cfg, self.by_id, self.spec, batch, path)
+                self.graded += len(batch)
+            except BaseException as e:  # noqa: BLE001 - the score stage meets it again, in the main thread
+                self.error = e
+
+    def finish(self, grade_rest: bool = True) -> None:
+        """Wait for the batches fed so far (grade_rest) or only for the one being graded."""
+        if not grade_rest:
+            while True:
+                try:
+                    self.batches.get_nowait()
+                except queue.Empty:
+                    break
+        self.batches.put(None)
+        self.thread.join()
+
+
+def scores_while_generating(cfg: DictConfig, spec: TaskSpec, stage: str) -> bool:
+    """stage=all grades as it generates, except where grading needs a step between (a judge) or the
+    generations are not made here (responses=FILE, an official harness)."""
+    return (stage == "all" and not cfg.get("responses") and spec.harness is None
+            and not judge.is_judged(spec, cfg))
 
 
 def record_backend_runtime(cfg: DictConfig, backend: Any) -> None:
@@ -426,6 +494,9 @@ def summarize_task(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> Ta
 
         summary.sections["harness"] = agentic.summary_section(cfg, spec, samples, scores)
     summaries.write(task_dir(cfg) / SUMMARY, summary)
+    if current_shard(cfg) is None and not cfg.get("responses"):  # `evalsuite plan calibration=RUN_DIR` reads it
+        record_calibration(Path(str(cfg.run_dir)), str(cfg.task.name), str(cfg.model.name), max_new_tokens(cfg),
+                           [int(g.get("tokens") or 0) for key, g in gens.items() if key[0] in ids and g.get("finish_reason") in ("stop", "length")])
     (task_root(cfg) / FAILURE).unlink(missing_ok=True)  # an earlier failed attempt no longer stands
     return summary
 
@@ -477,6 +548,41 @@ def key_is_blank(value: Any) -> bool:
     return value is None or not str(value).strip()
 
 
+def use_context_window(cfg: DictConfig) -> None:
+    """The card serves at 262,144 but runs NIAH at 1M: a long-context task asks for the model's long
+    window (a model without one keeps its own limit, and the budget check guards it)."""
+    if cfg.task.get("long_context") and cfg.model.get("max_model_len_long"):
+        OmegaConf.update(cfg, "model.max_model_len", int(cfg.model.max_model_len_long))
+
+
+def engine_configuration(cfg: DictConfig) -> str | None:
+    """The engine this task's run would start (tasks with the same one share it), or None where it
+    starts none: another backend, a dry run, stage=score or judge, responses=FILE."""
+    if (cfg.backend.name != "vllm" or cfg.get("dry_run") or cfg.get("responses")
+            or str(cfg.get("stage")) not in ("generate", "all")):
+        return None
+    from evalsuite.backends.vllm import engine_key, engine_kwargs
+
+    use_context_window(cfg)
+    try:
+        kwargs = engine_kwargs(cfg)
+    except UserError:  # the task's own run reports it
+        return None
+    if int(cfg.backend.get("data_parallel", 1)) > 1:  # engines in their own processes, one task at a time
+        return None
+    return engine_key(kwargs, "async" if tir.active(cfg) else "offline")
+
+
+def by_engine(cfgs: list[DictConfig]) -> list[int]:
+    """The order a suite runs its tasks in (indices into cfgs): tasks needing the same engine
+    together, groups in the order of their first task, so each engine configuration starts once."""
+    keys = [engine_configuration(c) for c in cfgs]
+    first = {}
+    for i, key in enumerate(keys):
+        first.setdefault(key, i)
+    return sorted(range(len(cfgs)), key=lambda i: (first[keys[i]], i))
+
+
 def settle(cfg: DictConfig) -> str:
     """The settings checked and the task's context window in place; returns the stage to run."""
     validate_settings(cfg)
@@ -484,10 +590,7 @@ def settle(cfg: DictConfig) -> str:
     from evalsuite.foreign.rows import responses_format
 
     responses_format(cfg)
-    if cfg.task.get("long_context") and cfg.model.get("max_model_len_long"):
-        # the card serves at 262,144 but runs NIAH at 1M: a long-context task asks for the model's
-        # long window (a model without one keeps its own limit, and the budget check guards it)
-        OmegaConf.update(cfg, "model.max_model_len", int(cfg.model.max_model_len_long))
+    use_context_window(cfg)
     if tir.active(cfg):
         tir.settings(cfg, max_new_tokens(cfg))  # a bad TIR setting fails here, before any generation
     stage = str(cfg.stage)
@@ -523,7 +626,16 @@ def run_task(cfg: DictConfig) -> TaskSummary | dict | None:
 
         agentic.generate_stage(cfg, samples, spec)
     elif stage in ("generate", "all"):
-        (tir.generate_stage if tir.active(cfg) else generate_stage)(cfg, samples, spec)
+        pool = ScoringPool(cfg, samples, spec) if scores_while_generating(cfg, spec, stage) else None
+        finished = False
+        try:
+            (tir.generate_stage if tir.active(cfg) else generate_stage)(cfg, samples, spec,
+                                                                         on_stored=pool.feed if pool else None)
+            finished = True
+        finally:
+            if pool is not None:
+                pool.finish(grade_rest=finished)
+                print(f"[{cfg.task.name}] scored {pool.graded} generations while generating", file=sys.stderr)
     # another harness's multiple-choice generations are graded in its own lettering of the options
     samples = harness_views(task_dir(cfg), samples)
     if stage in ("judge", "all") and judge.is_judged(spec, cfg):  # between generate and score

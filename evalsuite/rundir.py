@@ -31,6 +31,7 @@ AGREEMENT = "agreement.json"  # our verdicts against that harness's, item by ite
 JUDGEMENTS = "judgements.jsonl"  # every judge request's reply, append-only, keyed by the ask's digest
 LEDGER = "judge_ledger.jsonl"  # one line per judge stage: requests, tokens, cost
 TURNS = "turns.jsonl"  # a tool-integrated run's turns, each stored as it completes (evalsuite/tir.py)
+CALIBRATION = "calibration.json"  # in the run_dir: mean generated tokens per task (`evalsuite plan calibration=`)
 RUN_FILES = (GENERATIONS, SCORES, SUMMARY, MANIFEST, FAILURE)  # any one marks a task directory
 SHARD_GLOB = "shard-*-of-*"
 
@@ -104,3 +105,14 @@ def current_scores(d: Path) -> dict[Key, dict[str, Any]]:
     """The scores in `d` that graded the generation stored now for their key (store.current)."""
     return store.current(store.latest_by_key(store.read_records(d / GENERATIONS, repair=False)),
                          store.latest_by_key(store.read_records(d / SCORES, repair=False)))
+
+
+def record_calibration(run_dir: Path, task: str, model: str, max_tokens: int, tokens: list[int]) -> None:
+    """A finished task's mean generated tokens per generation, for the next plan (calibration=RUN_DIR)."""
+    if not tokens:
+        return
+    path = run_dir / CALIBRATION
+    data = store.read_json(path, expect=dict) if path.exists() else {}
+    data[task] = {"mean_tokens": round(sum(tokens) / len(tokens), 1), "generations": len(tokens),
+                  "model": model, "max_tokens": max_tokens}
+    store.write_json(path, data)

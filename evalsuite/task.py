@@ -73,6 +73,9 @@ class TaskSpec:
     # run by its official harness as a subprocess (evalsuite.agentic.Harness: BFCL, tau2 ...): the
     # harness makes the generations and its verdicts are imported; `score` reads them back
     harness: Any = None
+    # (sample_id, prompt tokens) per item from the settings alone, for `evalsuite plan`, where
+    # building the items costs hours (NIAH's 1M-token prompts)
+    plan_prompts: Callable[[DictConfig], list[tuple[str, int]]] | None = None
 
 
 # Keys every task may carry, read by the engine (evalsuite/configs/task/*.yaml and docs/tasks.md)

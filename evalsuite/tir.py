@@ -13,6 +13,7 @@ replaying the stored code cells (a replay whose output differs is recorded).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import sys
 import time
@@ -24,7 +25,7 @@ from typing import Any, Awaitable, Callable
 from omegaconf import DictConfig, OmegaConf
 
 from evalsuite import store
-from evalsuite.errors import UserError
+from evalsuite.errors import EngineDied, UserError
 from evalsuite.render import build_messages, render_prompt, split_reasoning
 from evalsuite.planning import max_new_tokens, request_seed, sample_for_k, wanted_keys
 from evalsuite.rundir import GENERATIONS, MANIFEST, TURNS, run_mode, task_dir
@@ -374,8 +375,10 @@ def stored_conversations(path: Path) -> tuple[dict[tuple[str, int], list[dict]],
 
 # ---------------------------------------------------------------- the generate stage
 
-def generate_stage(cfg: DictConfig, samples: list[Sample], task: Any) -> int:
-    """pipeline.generate_stage for mode=tir: every missing (sample_id, k) as a conversation."""
+def generate_stage(cfg: DictConfig, samples: list[Sample], task: Any,
+                   on_stored: Callable[[list[dict]], None] | None = None) -> int:
+    """pipeline.generate_stage for mode=tir: every missing (sample_id, k) as a conversation, each
+    finished one stored, then handed to `on_stored` (the scoring pool)."""
     from evalsuite.backends import load_backend
 
     tir = settings(cfg, max_new_tokens(cfg))
@@ -408,6 +411,8 @@ def generate_stage(cfg: DictConfig, samples: list[Sample], task: Any) -> int:
 
     def on_done(record: dict[str, Any]) -> None:
         store.append_records(gen_path, [record])
+        if on_stored is not None:
+            on_stored([record])
 
     runner_args = (cfg, tir)
     completer = completer_for(backend, sampling)
@@ -420,7 +425,7 @@ def generate_stage(cfg: DictConfig, samples: list[Sample], task: Any) -> int:
             runner = Runner(*runner_args, complete, backend.count_tokens, render, turns_path, on_done, concurrency)
             await runner.run_all(convs)
 
-    run_coroutine(main())
+    getattr(completer, "run", run_coroutine)(main())  # vllm: on its engine's own event loop
     record_settings(cfg, tir)
     return len(convs)
 
@@ -491,11 +496,16 @@ class _SequentialTurns:
         return None
 
 
+_REQUEST_IDS = itertools.count(1)  # unique over the process: the engine outlives a task
+
+
 class _VLLMTurns:
     """vLLM in-process through its asynchronous engine (AsyncLLM): each turn is its own request,
     queued the moment its conversation is ready, so the engine batches whatever is ready and no
     conversation waits for another. Prefix caching is on (engine_kwargs): re-sent history is a
-    cache hit."""
+    cache hit. The engine is the process's shared one (backends.vllm.shared_async_engine): the
+    conversations run on its event loop (`run`), and the next TIR task of a suite with the same
+    settings finds it started."""
 
     def __init__(self, backend: Any, sampling: Any):
         from evalsuite.backends.vllm import sampling_base
@@ -503,30 +513,30 @@ class _VLLMTurns:
         self.backend = backend
         self.base = sampling_base(sampling, skip_special_tokens=backend.skip_special_tokens)
         self.base["stop"] = [*(self.base.get("stop") or []), CALL_CLOSE]
-        self.counter = 0
+
+    def run(self, coro: Any) -> Any:
+        from evalsuite.backends.vllm import engine_kwargs, shared_async_engine, vllm_module
+
+        self.module = vllm_module(self.backend.cfg)
+        self.engine, loop = shared_async_engine(self.module, engine_kwargs(self.backend.cfg))
+        return asyncio.run_coroutine_threadsafe(coro, loop).result()
 
     async def __aenter__(self) -> Complete:
-        from vllm import SamplingParams
-        from vllm.engine.arg_utils import AsyncEngineArgs
-        from vllm.v1.engine.async_llm import AsyncLLM
-
-        from evalsuite.backends.vllm import engine_kwargs
-
-        self.engine = AsyncLLM.from_engine_args(AsyncEngineArgs(**engine_kwargs(self.backend.cfg)))
-
         async def complete(prompt: str, max_tokens: int, seed: int) -> Completion:
-            self.counter += 1
-            params = SamplingParams(**{**self.base, "max_tokens": max_tokens, "seed": seed})
+            params = self.module.SamplingParams(**{**self.base, "max_tokens": max_tokens, "seed": seed})
             final = None
-            async for out in self.engine.generate(prompt, params, request_id=f"tir-{self.counter}"):
-                final = out
+            try:
+                async for out in self.engine.generate(prompt, params, request_id=f"tir-{next(_REQUEST_IDS)}"):
+                    final = out
+            except Exception as e:  # the engine's own failure, not this conversation's
+                raise EngineDied(f"{type(e).__name__}: {e}") from e
             c = final.outputs[0]
             return Completion(c.text, len(c.token_ids), "length" if c.finish_reason == "length" else "stop")
 
         return complete
 
     async def __aexit__(self, *exc: Any) -> None:
-        self.engine.shutdown()
+        return None  # the engine stays for the suite's next task; backends.close_all stops it
 
 
 def completer_for(backend: Any, sampling: Any) -> Any:

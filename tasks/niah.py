@@ -359,8 +359,16 @@ def figures(samples: dict[str, Sample], scores: list[Score], cfg: Any) -> Figure
              for (depth, length), hits in sorted(by_depth_length.items())]
     return Figures(variants=variants, cells=cells)
 
+def plan_prompts(cfg: Any) -> list[tuple[str, int]]:
+    """`evalsuite plan`'s sizes without building a haystack: each prompt fills its length less the
+    new tokens (the built prompts come within a few dozen tokens of that)."""
+    opts = settings(cfg)
+    return [(f"{task}/{length}/{i}", length - opts.new_tokens)
+            for task in opts.tasks for length in opts.lengths for i in range(opts.instances)]
+
+
 TASK = TaskSpec(
-    load=load, score=score, figures=figures, deviations=deviations, preflight=preflight,
+    load=load, score=score, figures=figures, deviations=deviations, preflight=preflight, plan_prompts=plan_prompts,
     breakdown_by=("niah_task", "family", "length"),
     settings={
         "tasks": Setting((str, list), nullable=True, doc="RULER's NIAH task names; null: all 8"),

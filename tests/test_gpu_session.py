@@ -46,3 +46,24 @@ def test_rehearsal_of_one_task_records_its_exit_engine_start_and_memory(tmp_path
     assert session.results["rehearse"]["all_exit"] is True
     config = (tmp_path / "runs" / "tiny-nemotronh" / "config.json").read_text()
     assert '"model_type": "nemotron_h"' in config
+
+
+def test_suite_step_runs_the_rehearsal_in_one_process_and_counts_its_engine_starts(tmp_path, monkeypatch, embedded_model_dir):
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("aime25", "hmmt_feb25"):
+        shutil.copy(SAMPLES_DIR / f"{name}.jsonl", data / f"{name}.jsonl")
+    monkeypatch.setenv("GPU_SESSION_DATA", str(data))
+    monkeypatch.setenv("EVALSUITE_SMOLLM2_DIR", str(embedded_model_dir))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([os.path.dirname(vllm_stand_in.__file__), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setattr(gpu_session, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(gpu_session, "EXTRA", ["backend.vllm_module=vllm_stand_in"])
+    session = gpu_session.Session(tmp_path)
+    gpu_session.step_rehearse(session, ["aime25", "hmmt_feb25"])  # before: a process and an engine per task
+    gpu_session.step_suite(session, ["aime25", "hmmt_feb25"])
+    row = session.results["suite"]
+    assert row["rc"] == 0 and row["exits"] and row["engine_starts"] == 1 == row["configurations"]
+    assert row["before"]["processes"] == 2 == row["before"]["engine_starts"]
+    assert row["per_task"]["aime25"]["generations"] == 8 * 2 == row["per_task"]["aime25"]["scored"]
+    assert row["per_task"]["hmmt_feb25"]["scored"] == row["per_task"]["hmmt_feb25"]["generations"] > 0
+    assert isinstance(row["saved_s"], float)

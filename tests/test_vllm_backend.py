@@ -246,23 +246,7 @@ def test_suite_reuses_one_engine_and_shuts_it_down_at_the_end(tmp_path):
     assert engine.calls == [1, 1] and engine.shutdowns == 1  # ... stopped once, when the suite ended
 
 
-def test_a_backend_error_ends_its_engine_the_suite_goes_on_and_its_row_says_why(tmp_path):
-    from evalsuite.cli import run_config
-
-    overrides = [*STAND_IN, "suite.tasks=[aime25,hmmt_feb25]", "limit=1", "samples=1", f"run_dir={tmp_path}",
-                 "+backend.engine_args.stand_in_first_generate_fails=CUDA error: an illegal memory access"]
-    summaries, failures = run_config(compose(["suite=smoke", *overrides]), ["suite=smoke", *overrides])
-    assert [s.task for s in summaries] == ["hmmt_feb25"]
-    assert failures["aime25"].startswith("RuntimeError: CUDA error: an illegal memory access (the traceback is above")
-    failed, fresh = FakeLLMStandIn.instances  # the failed engine is not handed to the next task
-    assert failed.calls == [] and failed.shutdowns == 1 and fresh.calls == [1] and fresh.shutdowns == 1
-    report_md = (tmp_path / "report.md").read_text()
-    assert "| aime25 | not run: RuntimeError: CUDA error: an illegal memory access" in report_md
-    assert json.loads((tmp_path / "aime25" / "failure.json").read_text())["reason"] == failures["aime25"]
-    # the same command again (the engine no longer fails): the task runs, its failure record goes
-    summaries, failures = run_config(compose(["suite=smoke", *overrides]), ["suite=smoke", *overrides])
-    assert failures == {} and not (tmp_path / "aime25" / "failure.json").exists()
-    assert "aime25: not run" not in (tmp_path / "report.md").read_text()
+# a dead engine's restart, a task's failure beside a live engine: tests/test_suite_engines.py
 
 
 def _stand_in_cli(run_dir, *extra, events=None):

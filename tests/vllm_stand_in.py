@@ -9,6 +9,7 @@ import hashlib
 import json
 import multiprocessing as mp
 import os
+import time
 from dataclasses import dataclass, field
 
 
@@ -57,7 +58,9 @@ class FakeLLMStandIn:
     Test-only kwargs: stand_in_fail (the engine cannot start), stand_in_generate_fail (generate
     raises, a backend error mid-run; stand_in_first_generate_fails: only the process's first call
     does), stand_in_engine_core (start an engine-core-like child process
-    that `shutdown` stops), stand_in_ignore_shutdown (shutdown leaves that child waiting)."""
+    that `shutdown` stops), stand_in_ignore_shutdown (shutdown leaves that child waiting),
+    stand_in_tokens_per_s (each generate call takes its tokens / this rate: an engine's pace),
+    stand_in_text (every completion's text, in place of the digest's answer)."""
 
     instances: list["FakeLLMStandIn"] = []
     failed_once = False
@@ -99,10 +102,13 @@ class FakeLLMStandIn:
             digest = hashlib.sha256(f"{ids}|{params.seed}".encode()).hexdigest()
             n_tokens = 1 + int(digest[:4], 16) % max(1, params.max_tokens)
             finish = "length" if n_tokens == params.max_tokens else "stop"
-            text = f"answer {digest[:8]} \\boxed{{{int(digest[8:10], 16) % 10}}}"
+            text = self.kwargs.get("stand_in_text") or f"answer {digest[:8]} \\boxed{{{int(digest[8:10], 16) % 10}}}"
             outputs.append(RequestOutputStandIn(str(i), None, list(ids),
                                                 [CompletionOutputStandIn(0, text, list(range(n_tokens)), finish)]))
         self._log([p.seed for p in sampling_params])
+        if self.kwargs.get("stand_in_tokens_per_s"):
+            made = sum(len(o.outputs[0].token_ids) for o in outputs)
+            time.sleep(made / float(self.kwargs["stand_in_tokens_per_s"]))
         return outputs
 
     def _log_event(self, event: dict) -> None:
@@ -124,3 +130,15 @@ class FakeLLMStandIn:
 
 LLM = FakeLLMStandIn
 SamplingParams = SamplingParamsStandIn
+
+
+class AsyncLLMStandIn(FakeLLMStandIn):
+    """Mimics vllm's AsyncLLM (mode=tir): `generate(prompt, params, request_id)` is an async
+    generator whose last item is the finished output. Stop strings are not applied."""
+
+    async def generate(self, prompt, sampling_params, request_id=None):
+        out, = FakeLLMStandIn.generate(self, [prompt], [sampling_params])
+        yield out
+
+
+AsyncLLM = AsyncLLMStandIn

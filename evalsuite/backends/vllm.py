@@ -20,6 +20,7 @@ Everything except the `LLM(...)` and `LLM.generate` calls is plain functions, te
 """
 from __future__ import annotations
 
+import asyncio
 import gc
 import importlib
 import importlib.util
@@ -29,6 +30,7 @@ import multiprocessing as mp
 import os
 import queue
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -36,7 +38,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from omegaconf import DictConfig, OmegaConf
 
 from evalsuite.embedded import resolve_model_path
-from evalsuite.errors import UserError
+from evalsuite.errors import EngineDied, UserError
 from evalsuite.render import load_tokenizer
 from evalsuite.sharding import shard_index
 from evalsuite.types import Generation, Request, to_dict
@@ -186,7 +188,15 @@ def plan_engines(n_engines: int, gpus_per_engine: int, gpus: list[str], memory_f
 
 # ---------------------------------------------------------------- engines, kept per process
 
-_ENGINE: dict[str, Any] = {}  # {"key": json of the kwargs, "llm": the engine}
+_ENGINE: dict[str, Any] = {}  # {"key": json of the kind and kwargs, "llm": the engine, "loop": AsyncLLM's loop}
+# every engine this process started, in order: {"kind", "max_model_len", "seconds"} (a suite's count)
+ENGINE_STARTS: list[dict[str, Any]] = []
+
+
+def engine_key(kwargs: dict[str, Any], kind: str = "offline") -> str:
+    """Tasks whose engines have the same key share one: the kind (offline LLM, or AsyncLLM for
+    mode=tir) and every constructor argument."""
+    return json.dumps({"kind": kind, **kwargs}, sort_keys=True, default=str)
 
 
 def vllm_module_name(cfg: DictConfig) -> str:
@@ -206,16 +216,57 @@ def vllm_module(cfg: DictConfig):
 def shared_engine(module: Any, kwargs: dict[str, Any]) -> Any:
     """One engine per process, rebuilt only when its settings change (the old one is dropped first:
     two engines rarely fit on the GPU)."""
-    key = json.dumps(kwargs, sort_keys=True, default=str)
+    key = engine_key(kwargs)
     if _ENGINE.get("key") == key:
         return _ENGINE["llm"]
     shutdown_engine()
-    print(f"[vllm] starting the engine: {_describe(kwargs)}", file=sys.stderr)
-    t0 = time.perf_counter()
-    llm = module.LLM(**kwargs)
-    print(f"[vllm] engine ready in {time.perf_counter() - t0:.1f} s", file=sys.stderr)  # bench/gpu_session.py reads it
+    llm = _start("offline", kwargs, lambda: module.LLM(**kwargs))
     _ENGINE.update(key=key, llm=llm)
     return llm
+
+
+def shared_async_engine(module: Any, kwargs: dict[str, Any]) -> tuple[Any, asyncio.AbstractEventLoop]:
+    """mode=tir's AsyncLLM, kept like the offline engine, with the event loop it runs on: an AsyncLLM
+    serves one loop for its life, so every TIR task of a suite runs its conversations on this loop
+    (a thread of its own) and the engine outlives the task."""
+    key = engine_key(kwargs, "async")
+    if _ENGINE.get("key") == key:
+        return _ENGINE["llm"], _ENGINE["loop"]
+    shutdown_engine()
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name="evalsuite-async-engine", daemon=True).start()
+    try:
+        engine = _start("async", kwargs, lambda: make_async_engine(module, kwargs))
+    except BaseException:
+        loop.call_soon_threadsafe(loop.stop)
+        raise
+    _ENGINE.update(key=key, llm=engine, loop=loop)
+    return engine, loop
+
+
+def make_async_engine(module: Any, kwargs: dict[str, Any]) -> Any:
+    if module.__name__ != "vllm":  # a stand-in module: its AsyncLLM takes the kwargs as they are
+        return module.AsyncLLM(**kwargs)
+    from vllm.engine.arg_utils import AsyncEngineArgs
+    from vllm.v1.engine.async_llm import AsyncLLM
+
+    return AsyncLLM.from_engine_args(AsyncEngineArgs(**kwargs))
+
+
+def _start(kind: str, kwargs: dict[str, Any], make: Callable[[], Any]) -> Any:
+    """Start one engine, logged, timed and counted; any failure to start is the engine's death."""
+    print(f"[vllm] starting the engine ({kind}): {_describe(kwargs)}", file=sys.stderr)
+    t0 = time.perf_counter()
+    try:
+        engine = make()
+    except UserError:
+        raise
+    except Exception as e:
+        raise EngineDied(f"{type(e).__name__}: {e}") from e
+    seconds = time.perf_counter() - t0
+    ENGINE_STARTS.append({"kind": kind, "max_model_len": kwargs.get("max_model_len"), "seconds": round(seconds, 1)})
+    print(f"[vllm] engine ready in {seconds:.1f} s", file=sys.stderr)  # bench/gpu_session.py reads it
+    return engine
 
 
 def stop_engine(llm: Any) -> str | None:
@@ -238,10 +289,21 @@ def shutdown_engine() -> None:
     """Stop this process's engine, if any, and free its GPU memory: vLLM's teardown, then every
     reference dropped and collected. Safe to call when none is running."""
     llm = _ENGINE.pop("llm", None)
+    loop = _ENGINE.pop("loop", None)
     _ENGINE.clear()
     if llm is None:
         return
-    how = stop_engine(llm)
+    if loop is not None and loop.is_running():  # AsyncLLM: torn down on its own loop, then the loop stopped
+        async def stop() -> str | None:
+            return stop_engine(llm)
+
+        try:
+            how = asyncio.run_coroutine_threadsafe(stop(), loop).result(timeout=120)
+        except Exception:  # noqa: BLE001 - a loop that no longer answers: teardown from here
+            how = stop_engine(llm)
+        loop.call_soon_threadsafe(loop.stop)
+    else:
+        how = stop_engine(llm)
     del llm
     gc.collect()
     torch = sys.modules.get("torch")
@@ -329,7 +391,10 @@ class VLLMBackend:
             prompts = [self.engine_prompt(r) for r in chunk]
             params = [self.sampling_params(**sampling_kwargs(base, r)) for r in chunk]
             t0 = time.perf_counter()
-            outputs = engine.generate(prompts, params, use_tqdm=self.progress)
+            try:
+                outputs = engine.generate(prompts, params, use_tqdm=self.progress)
+            except Exception as e:  # the engine's own failure (CUDA, a dead engine core): not this task's
+                raise EngineDied(f"{type(e).__name__}: {e}") from e
             seconds = time.perf_counter() - t0
             self.generate_seconds += seconds
             gens = to_generations(chunk, outputs)
@@ -380,6 +445,8 @@ def _engine_worker(placement: EnginePlacement, cfg_data: dict, sampling_data: di
                                                "tokens": backend.tokens_made, "requests": len(requests)}))
     except BaseException as e:  # reported to the parent, which stops the run with this message
         ready.set()
+        if isinstance(e, EngineDied) and e.__cause__ is not None:
+            e = e.__cause__
         results.put(("error", placement.index, f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"))
     finally:
         shutdown_engine()
