@@ -23,6 +23,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
+from evalsuite.config import CONFIG_DIR
 from evalsuite.sandbox.contest_judge import toolchain_missing
 
 PROBLEMS, SUBMISSIONS = 6, 50
@@ -93,7 +94,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="ioi-bench-") as tmp:
         os.environ["EVALSUITE_CONTEST_CACHE"] = str(Path(tmp) / "binaries")
         problems, tests = _write_problems(Path(tmp), n_problems, random.Random(25))
-        task = OmegaConf.load(ROOT / "configs" / "task" / "ioi25.yaml").task
+        task = OmegaConf.load(CONFIG_DIR / "task" / "ioi25.yaml").task
         cfg = OmegaConf.create({"task": OmegaConf.to_container(task), "data": {"source": "hub", "path": str(problems)}, "seed": 0})
         cfg.task.tests_path, cfg.task.workers = str(tests), workers
         samples = ioi.load(cfg)

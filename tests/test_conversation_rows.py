@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def cli(task: str, run_dir: Path, *extra: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "evalsuite", f"task={task}", "data=sample", f"run_dir={run_dir}", *extra]
+    data = [] if any(e.startswith("data=") for e in extra) else ["data=sample"]  # a key once: twice is an error
+    cmd = [sys.executable, "-m", "evalsuite", f"task={task}", *data, f"run_dir={run_dir}", *extra]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONPATH": str(ROOT)}
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
 

@@ -22,6 +22,9 @@ INSPECT = FIXTURES / "inspect_aime25.eval"
 LIGHTEVAL = FIXTURES / "details_gpqa_diamond_2026-01-05T10-00-00.parquet"
 # written by lm-eval 0.4.13 itself on the embedded model (lm_eval_task/gpqa_sample.yaml: GPQA's
 # cot_zeroshot task over this project's sample questions, repeats 2)
+# lm-eval's own GPQA prompt asks for "The correct answer is (X)", a form the headline's reading (NeMo-Skills'
+# "The final answer is X" or a box) does not take: these tests are about its lettering, read leniently
+LM_EVAL_READING = "task.letter_reading=lenient"
 LM_EVAL_GPQA = FIXTURES / "samples_gpqa_sample_cot_zeroshot_2026-12-06T22-54-51.142084.jsonl"
 THINKING = "model=nemotron-cascade-2"  # a thinking model: only the text after </think> is graded
 
@@ -94,6 +97,7 @@ def test_lm_eval_gpqa_file_grades_in_its_own_option_order(tmp_path, cli):
     # lm-eval shuffles GPQA's options with Python's global random state: its order is not ours, and no
     # task.shuffle_seed can make it so; each of its letters is read as the option it showed under it
     proc = cli("task=gpqa_diamond", "data=sample", "limit=4", "samples=2", "stage=score", f"responses={LM_EVAL_GPQA}",
+               LM_EVAL_READING,
                "responses_format=lm_eval", f"run_dir={tmp_path}")
     assert proc.returncode == 0, proc.stderr
     task_dir = tmp_path / "gpqa_diamond"
@@ -116,7 +120,7 @@ def test_lm_eval_repeats_compare_like_with_like_and_each_filter_keeps_its_extrac
             row["resps"][0][1] = "The correct answer is (D) About 6.6 km."
         if row["doc"]["Record ID"] == "sample01" and row["filter"] == "flexible-extract":
             row["exact_match"] = 1.0  # as if lm-eval had graded its "(A)" right
-    s = run(tmp_path, "task=gpqa_diamond", "limit=4", "samples=2", f"responses={lm_eval_gpqa(tmp_path, edit)}",
+    s = run(tmp_path, "task=gpqa_diamond", "limit=4", "samples=2", f"responses={lm_eval_gpqa(tmp_path, edit)}", LM_EVAL_READING,
             "responses_format=lm_eval", "model=smollm2-135m")
     strict = verdict(s, "exact_match,strict-match")
     # lm-eval judged sample03 on its first response (wrong); ours on that response is wrong too; our
@@ -137,7 +141,7 @@ def test_lm_eval_majority_vote_filter_is_compared_with_our_majority(tmp_path):
             row["resps"][0][1] = "The correct answer is (D) About 6.6 km."
             if row["filter"] == "maj@2":  # the only answer given wins the vote: right
                 row["filtered_resps"], row["exact_match"] = ["(D)"], 1.0
-    s = run(tmp_path, "task=gpqa_diamond", "limit=4", "samples=2", f"responses={lm_eval_gpqa(tmp_path, edit)}",
+    s = run(tmp_path, "task=gpqa_diamond", "limit=4", "samples=2", f"responses={lm_eval_gpqa(tmp_path, edit)}", LM_EVAL_READING,
             "responses_format=lm_eval", "model=smollm2-135m")
     voted = verdict(s, "exact_match,maj@2")
     # ours on the answer most samples gave (D, right): agrees; our mean (0.5) or first sample (no answer) would not
@@ -146,7 +150,7 @@ def test_lm_eval_majority_vote_filter_is_compared_with_our_majority(tmp_path):
 
 
 def test_a_file_without_lengths_or_finish_reasons_says_unknown_not_zero(tmp_path):
-    s = run(tmp_path, "task=gpqa_diamond", "limit=4", "samples=2", f"responses={LM_EVAL_GPQA}",
+    s = run(tmp_path, "task=gpqa_diamond", "limit=4", "samples=2", f"responses={LM_EVAL_GPQA}", LM_EVAL_READING,
             "responses_format=lm_eval", "model=smollm2-135m")
     assert math.isnan(s.truncated_rate) and math.isnan(s.tokens["mean"])
     gens = [json.loads(line) for line in (tmp_path / "gpqa_diamond" / "generations.jsonl").open()]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
+from evalsuite.config import CONFIG_DIR
 from evalsuite.card import card_rows, card_value
 from evalsuite.config import compose
 from evalsuite.sandbox.contest_judge import toolchain_missing
@@ -26,7 +27,7 @@ needs_gpp = pytest.mark.skipif(toolchain_missing() is not None, reason=toolchain
 
 
 def make_cfg(**task_overrides):
-    task = OmegaConf.load(ROOT / "configs" / "task" / "icpc_wf25.yaml").task
+    task = OmegaConf.load(CONFIG_DIR / "task" / "icpc_wf25.yaml").task
     cfg = OmegaConf.create({"task": OmegaConf.to_container(task), "data": {"source": "sample"}, "seed": 0})
     cfg.task.workers = 2
     for key, value in task_overrides.items():

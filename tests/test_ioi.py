@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
+from evalsuite.config import CONFIG_DIR
 from evalsuite.config import compose
 from evalsuite.sandbox.contest_judge import toolchain_missing
 from evalsuite.errors import UserError
@@ -27,7 +28,7 @@ needs_gpp = pytest.mark.skipif(toolchain_missing() is not None, reason=toolchain
 
 
 def make_cfg(**task_overrides):
-    task = OmegaConf.load(ROOT / "configs" / "task" / "ioi25.yaml").task
+    task = OmegaConf.load(CONFIG_DIR / "task" / "ioi25.yaml").task
     cfg = OmegaConf.create({"task": OmegaConf.to_container(task), "data": {"source": "sample"}, "seed": 0})
     cfg.task.workers = 2
     for key, value in task_overrides.items():
