@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from evalsuite.config import CONFIG_DIR, compose
+from evalsuite.config import compose
 from evalsuite.sandbox.contest_judge import toolchain_missing
 from evalsuite.errors import UserError
+from tests.conftest import ROOT, task_cfg
 from tasks import livecodebench_pro as lcbp
 
-ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
 import contest_solutions as cs  # noqa: E402
 
@@ -25,11 +25,7 @@ needs_gpp = pytest.mark.skipif(toolchain_missing() is not None, reason=toolchain
 
 
 def make_cfg(**task_overrides):
-    task = OmegaConf.load(CONFIG_DIR / "task" / "livecodebench_pro.yaml").task
-    cfg = OmegaConf.create({"task": OmegaConf.to_container(task), "data": {"source": "sample"}, "seed": 0})
-    for key, value in task_overrides.items():
-        cfg.task[key] = value
-    return cfg
+    return task_cfg("livecodebench_pro", **task_overrides)
 
 
 # ------------------------------------------------------------------------------------ loading
