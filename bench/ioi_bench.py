@@ -23,13 +23,14 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
+from evalsuite.config import CONFIG_DIR
+from evalsuite.contest_tasks import judge_settings, shared_judge
 from evalsuite.sandbox.contest_judge import toolchain_missing
 
 PROBLEMS, SUBMISSIONS = 6, 50
 QUICK_PROBLEMS, QUICK_SUBMISSIONS = 2, 10
 TESTS = 20
 FLOOR_S = 600.0
-ROOT = Path(__file__).resolve().parent.parent
 
 GRADER = r'''#include <cstdio>
 #include <vector>
@@ -93,7 +94,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="ioi-bench-") as tmp:
         os.environ["EVALSUITE_CONTEST_CACHE"] = str(Path(tmp) / "binaries")
         problems, tests = _write_problems(Path(tmp), n_problems, random.Random(25))
-        task = OmegaConf.load(ROOT / "configs" / "task" / "ioi25.yaml").task
+        task = OmegaConf.load(CONFIG_DIR / "task" / "ioi25.yaml").task
         cfg = OmegaConf.create({"task": OmegaConf.to_container(task), "data": {"source": "hub", "path": str(problems)}, "seed": 0})
         cfg.task.tests_path, cfg.task.workers = str(tests), workers
         samples = ioi.load(cfg)
@@ -103,7 +104,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             for k in range(n_subs):
                 code = KINDS[k % len(KINDS)] % {"id": sample.id, "k": k, "c": p, "m": p + 1}
                 pairs.append((sample, f"```cpp\n{code}```"))
-        judge = ioi._judge(ioi._settings(cfg), workers)
+        judge = shared_judge(judge_settings(cfg), workers)
         judge.judge(ioi.judge_problem(samples[0].reference, ioi.test_cases(cfg)[samples[0].id])[0], "int main(){}")
         t0 = time.perf_counter()
         grades = list(ioi.score_batch(pairs, cfg, judge))

@@ -13,6 +13,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from evalsuite.config import compose
+from evalsuite.contest_tasks import parse_memory, parse_time
 from evalsuite.sandbox.contest_judge import toolchain_missing
 from evalsuite.errors import UserError
 from tests.conftest import ROOT, task_cfg
@@ -63,8 +64,7 @@ def test_archive_layouts_and_limits():
     p = lcbp.problem_from_archive("y", _zip({"testdata/10.in": "c", "testdata/10.ans": "C", "testdata/2.in": "b",
                                              "testdata/2.ans": "B"}), "y")
     assert [t.input for t in p.tests] == ["b", "c"] and p.time_limit_s == 2.0
-    assert (lcbp.parse_time("2s", ""), lcbp.parse_time(1000, ""), lcbp.parse_memory("1g", ""),
-            lcbp.parse_memory(512, "")) == (2.0, 1.0, 1024, 512)
+    assert (parse_time("2s", ""), parse_time(1000, ""), parse_memory("1g", ""), parse_memory(512, "")) == (2.0, 1.0, 1024, 512)
 
 
 @pytest.mark.parametrize("files, needle", [
