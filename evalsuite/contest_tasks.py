@@ -17,6 +17,7 @@ from evalsuite.errors import UserError
 from evalsuite.sandbox.contest_judge import (DEFAULT_FLAGS, BinaryCache, ContestJudge, JudgeResult, JudgeSettings, Problem,
                                              find_toolchain, toolchain_missing)
 from evalsuite.scoring.code import extract_code_block
+from evalsuite.task import Setting
 from evalsuite.types import Grade, Sample
 
 
@@ -44,6 +45,17 @@ def parse_memory(value: Any, where: str) -> int:
 
 # ------------------------------------------------------------------------------------- the judge
 
+# the task settings judge_settings and judge_workers read: every contest task declares them (a task
+# may say more of testlib_h)
+JUDGE_SETTINGS = {
+    "compiler": Setting(str, doc="the C++ compiler (its version is part of every cache key)"),
+    "flags": Setting(list, nullable=True, doc=f"compiler flags; null: {' '.join(DEFAULT_FLAGS)}"),
+    "time_scale": Setting((int, float), minimum=0.01, doc="multiplies every problem's time limit (a deviation when not 1)"),
+    "testlib_h": Setting(str, nullable=True, doc="path of testlib.h, for checkers and interactors that include it"),
+    "workers": Setting(int, nullable=True, minimum=1, doc="parallel judge servers; null: one per core"),
+}
+
+
 def judge_settings(cfg) -> JudgeSettings | str:
     """The judge's settings from task.compiler, flags, time_scale and testlib_h, or why C++ cannot
     be judged on this machine (one line). A bad setting is a UserError."""
@@ -64,6 +76,12 @@ def judge_settings(cfg) -> JudgeSettings | str:
     if toolchain is None:
         return toolchain_missing(compiler) or f"{compiler} does not run"
     return JudgeSettings(toolchain, time_scale=scale, testlib_h=testlib_text)
+
+
+def judge_missing(cfg) -> list[str]:
+    """The preflight's line when C++ cannot be judged on this machine; none when it can."""
+    settings = judge_settings(cfg)
+    return [f"{cfg.task.name}: {settings}"] if isinstance(settings, str) else []
 
 
 def judge_workers(cfg) -> int:

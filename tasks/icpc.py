@@ -17,8 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterator
 
-from evalsuite.contest_tasks import (judge_deviations, judge_detail, judge_environment, judge_settings, parse_memory,
-                                     parse_time, score_answers)
+from evalsuite.contest_tasks import (JUDGE_SETTINGS, judge_deviations, judge_detail, judge_environment, judge_missing,
+                                     parse_memory, parse_time, score_answers)
 from evalsuite.data import SAMPLES_DIR
 from evalsuite.errors import UserError
 from evalsuite.sandbox.contest_judge import ContestJudge, JudgeResult, JudgeTest, Problem
@@ -194,10 +194,7 @@ def preflight(cfg) -> list[str]:
             load_package(Path(sample.reference["package"]))
     except UserError as e:
         problems.append(f"{cfg.task.name}: {e}")
-    settings = judge_settings(cfg)
-    if isinstance(settings, str):
-        problems.append(f"{cfg.task.name}: {settings}")
-    return problems
+    return problems + judge_missing(cfg)
 
 
 TASK = TaskSpec(
@@ -205,9 +202,6 @@ TASK = TaskSpec(
     deviations=deviations, headline=headline, preflight=preflight,
     settings={
         "archive_dir": Setting(str, nullable=True, doc="the unpacked contest archive: one Kattis problem package per folder"),
-        "compiler": Setting(str, doc="the C++ compiler (its version is part of every cache key)"),
-        "flags": Setting(list, nullable=True, doc="compiler flags; null: -O2 -std=gnu++17"),
-        "time_scale": Setting((int, float), minimum=0.01, doc="multiplies every problem's time limit (a deviation when not 1)"),
+        **JUDGE_SETTINGS,
         "testlib_h": Setting(str, nullable=True, doc="path of testlib.h (not used by Kattis validators)"),
-        "workers": Setting(int, nullable=True, minimum=1, doc="parallel judge servers; null: one per core"),
     })

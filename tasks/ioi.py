@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from evalsuite.contest_tasks import judge_deviations, judge_detail, judge_environment, judge_settings, score_answers
+from evalsuite.contest_tasks import (JUDGE_SETTINGS, judge_deviations, judge_detail, judge_environment, judge_missing,
+                                     score_answers)
 from evalsuite.data import dataset_file, load_rows, read_table
 from evalsuite.errors import UserError
 from evalsuite.sandbox.contest_judge import ContestJudge, JudgeResult, JudgeTest, Problem
@@ -255,10 +256,7 @@ def preflight(cfg) -> list[str]:
             check()
         except UserError as e:
             problems.append(f"{cfg.task.name}: {e}")
-    settings = judge_settings(cfg)
-    if isinstance(settings, str):
-        problems.append(f"{cfg.task.name}: {settings}")
-    return problems
+    return problems + judge_missing(cfg)
 
 
 TASK = TaskSpec(
@@ -270,9 +268,6 @@ TASK = TaskSpec(
                               doc="one prompt per problem, or one per scored subtask row (NeMo-Skills' ioi24 layout)"),
         "round_robin_limit": Setting(int, minimum=1, doc="submissions the round-robin variant keeps per problem"),
         "tests_path": Setting(str, nullable=True, doc="a local file of the test cases; null: the dataset's tests_file"),
-        "compiler": Setting(str, doc="the C++ compiler (its version is part of every cache key)"),
-        "flags": Setting(list, nullable=True, doc="compiler flags; null: IOI 2025's"),
-        "time_scale": Setting((int, float), minimum=0.01, doc="multiplies every problem's time limit (a deviation when not 1)"),
+        **JUDGE_SETTINGS,
         "testlib_h": Setting(str, nullable=True, doc="path of testlib.h, for checkers that include it and do not ship it"),
-        "workers": Setting(int, nullable=True, minimum=1, doc="parallel judge servers; null: one per core"),
     })

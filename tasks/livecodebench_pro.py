@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from evalsuite import metrics
-from evalsuite.contest_tasks import (judge_deviations, judge_detail, judge_environment, judge_settings, parse_memory,
-                                     parse_time, score_answers)
+from evalsuite.contest_tasks import (JUDGE_SETTINGS, judge_deviations, judge_detail, judge_environment, judge_settings,
+                                     parse_memory, parse_time, score_answers)
 from evalsuite.data import SAMPLES_DIR, load_rows
 from evalsuite.errors import UserError
 from evalsuite.sandbox.contest_judge import DEFAULT_FLAGS, ContestJudge, JudgeResult, JudgeTest, Problem
@@ -239,10 +239,6 @@ TASK = TaskSpec(
     deviations=deviations, headline=headline, breakdown_by=("platform",),
     settings={
         "difficulty": Setting((str, list), nullable=True, doc="easy, medium, hard, a list of them, or null: all"),
-        "compiler": Setting(str, doc="the C++ compiler (its version is part of every cache key)"),
-        "flags": Setting(list, nullable=True, doc="compiler flags; null: -O2 -std=gnu++17"),
-        "time_scale": Setting((int, float), minimum=0.01, doc="multiplies every problem's time limit (a deviation when not 1)"),
-        "testlib_h": Setting(str, nullable=True, doc="path of testlib.h, for checkers and interactors that include it"),
         "tests_dir": Setting(str, nullable=True, doc="a local copy of the test archives (<problem_id>.zip)"),
-        "workers": Setting(int, nullable=True, minimum=1, doc="parallel judge servers; null: one per core"),
+        **JUDGE_SETTINGS,
     })
