@@ -24,13 +24,13 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from evalsuite.config import CONFIG_DIR
+from evalsuite.contest_tasks import judge_settings, shared_judge
 from evalsuite.sandbox.contest_judge import toolchain_missing
 
 PROBLEMS, SUBMISSIONS = 6, 50
 QUICK_PROBLEMS, QUICK_SUBMISSIONS = 2, 10
 TESTS = 20
 FLOOR_S = 600.0
-ROOT = Path(__file__).resolve().parent.parent
 
 GRADER = r'''#include <cstdio>
 #include <vector>
@@ -104,7 +104,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             for k in range(n_subs):
                 code = KINDS[k % len(KINDS)] % {"id": sample.id, "k": k, "c": p, "m": p + 1}
                 pairs.append((sample, f"```cpp\n{code}```"))
-        judge = ioi._judge(ioi._settings(cfg), workers)
+        judge = shared_judge(judge_settings(cfg), workers)
         judge.judge(ioi.judge_problem(samples[0].reference, ioi.test_cases(cfg)[samples[0].id])[0], "int main(){}")
         t0 = time.perf_counter()
         grades = list(ioi.score_batch(pairs, cfg, judge))

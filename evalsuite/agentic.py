@@ -16,6 +16,7 @@ model's text never reaches a verdict of ours.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -164,6 +165,28 @@ def run_in_venv(cfg: DictConfig, harness: Harness, args: list[str], env: dict[st
     if problem:
         raise UserError(problem)
     run_streaming([str(venv_python(cfg, harness)), *args], env, log, f"[{cfg.task.name}] {harness.name}", what)
+
+
+def listed_items(cfg: DictConfig, harness: Harness, driver: str, selection: str,
+                 write_config: Callable[[Path], Path], what: str) -> list[dict[str, Any]]:
+    """The benchmark's items as the harness's own loader lists them: `DRIVER list CONFIG` in its
+    venv (CONFIG from `write_config(folder)`) prints one JSON object a line. Kept beside the venv,
+    one file per `selection` (the categories, domains, split asked for), so it runs once."""
+    problem = missing_venv(cfg, harness)
+    if problem:
+        raise UserError(problem)
+    cache = venv_dir(cfg, harness) / f"items-{hashlib.sha256(selection.encode()).hexdigest()[:12]}.jsonl"
+    if not cache.exists():
+        config = write_config(venv_dir(cfg, harness) / "listing")
+        done = subprocess.run([str(venv_python(cfg, harness)), str(script(driver)), "list", str(config)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise UserError(f"{harness.name} could not list its {what} (exit {done.returncode}): "
+                            f"{(done.stderr.strip().splitlines() or ['no output'])[-1][:200]}")
+        tmp = cache.with_suffix(".tmp")
+        tmp.write_text(done.stdout, encoding="utf-8")
+        tmp.replace(cache)
+    return [json.loads(line) for line in cache.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def run_streaming(argv: list[str], env: dict[str, str], log: Path, prefix: str, what: str) -> None:

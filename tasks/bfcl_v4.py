@@ -16,10 +16,8 @@ as the variant `overall_missing_as_zero`.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -96,31 +94,18 @@ def harness_config(cfg: DictConfig, work: Path, ids: list[str] | None, served_mo
 
 def load(cfg: DictConfig) -> list[Sample]:
     """bfcl's own test entries (shipped in the pinned bfcl-eval), listed by its own loader."""
-    problem = agentic.missing_venv(cfg, HARNESS)
-    if problem:
-        raise UserError(problem)
     names = categories(cfg)
-    cache = agentic.venv_dir(cfg, HARNESS) / f"items-{hashlib.sha256(','.join(names).encode()).hexdigest()[:12]}.jsonl"
-    if not cache.exists():
-        work = agentic.venv_dir(cfg, HARNESS) / "listing"
+
+    def listing_config(work: Path) -> Path:
         config = {"project_root": str(work), "model_key": "evalsuite-listing-FC", "served_model": "", "categories": names,
                   "ids": None, "temperature": 0.0, "num_threads": 1}
         work.mkdir(parents=True, exist_ok=True)
         (work / "config.json").write_text(json.dumps(config), encoding="utf-8")
-        done = subprocess.run([str(agentic.venv_python(cfg, HARNESS)), str(agentic.script("bfcl_run.py")), "list",
-                               str(work / "config.json")], capture_output=True, text=True)
-        if done.returncode != 0:
-            raise UserError(f"bfcl-eval could not list its test entries (exit {done.returncode}): "
-                            f"{(done.stderr.strip().splitlines() or ['no output'])[-1][:200]}")
-        tmp = cache.with_suffix(".tmp")
-        tmp.write_text(done.stdout, encoding="utf-8")
-        tmp.replace(cache)
-    samples = []
-    for line in cache.read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        samples.append(Sample(row["id"], [{"role": "user", "content": row["question"]}], None,
-                              {"category": row["category"], "section": section_of(row["category"])}))
-    return samples
+        return work / "config.json"
+
+    rows = agentic.listed_items(cfg, HARNESS, "bfcl_run.py", ",".join(names), listing_config, "test entries")
+    return [Sample(row["id"], [{"role": "user", "content": row["question"]}], None,
+                   {"category": row["category"], "section": section_of(row["category"])}) for row in rows]
 
 
 def section_of(category: str) -> str:

@@ -14,22 +14,22 @@ icpc metric: any of k); the first submission alone is a variant.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Iterator
 
-from evalsuite.sandbox.contest_judge import DEFAULT_FLAGS, ContestJudge, JudgeTest, Problem
+from evalsuite.contest_tasks import (JUDGE_SETTINGS, judge_deviations, judge_detail, judge_environment, judge_missing,
+                                     parse_memory, parse_time, score_answers)
 from evalsuite.data import SAMPLES_DIR
 from evalsuite.errors import UserError
-from evalsuite.scoring.code import extract_code_block
+from evalsuite.sandbox.contest_judge import ContestJudge, JudgeResult, JudgeTest, Problem
 from evalsuite.task import Setting, TaskSpec
 from evalsuite.types import Breakdown, Grade, Headline, Sample, Score
-from tasks.livecodebench_pro import _judge, _settings, parse_memory, parse_time
 
 FORMAT_PROMPT = ("\n\nWrite a C++ program that solves the problem: it reads standard input and writes standard output "
                  "(in an interactive problem it talks to the judge through them, flushing after every line). Put the "
                  "program in one code block:\n```cpp\n// your code here\n```")
 DEFAULT_MEMORY_MB = 2048  # a package that does not say: the contest system's default (OPEN)
+ICPC_FLAGS = ("-O2", "-std=gnu++20")  # OPEN: the WF 2025 judges' exact line was not found
 
 
 def _archive_dir(cfg) -> Path:
@@ -140,42 +140,19 @@ def load(cfg) -> list[Sample]:
     return samples
 
 
+def _problem(sample: Sample, cfg) -> Problem:
+    return load_package(Path(sample.reference["package"]))[0]
+
+
+def _grade(sample: Sample, result: JudgeResult, code: str) -> Grade:
+    detail = judge_detail(result, max_cpu_s=max((t.cpu_s for t in result.tests), default=0.0))
+    return Grade(1.0 if result.passed else 0.0, code, detail)
+
+
 def score_batch(pairs: list[tuple[Sample, str]], cfg, judge: ContestJudge | None = None) -> Iterator[Grade]:
-    """1.0 when the submission passes every test; never raises on a model's output."""
-    settings = _settings(cfg)
-    workers = int(cfg.task.get("workers") or os.cpu_count() or 1)
-    chunk = max(64, 4 * workers)
-    for at in range(0, len(pairs), chunk):
-        part = pairs[at:at + chunk]
-        codes = [extract_code_block(answer, which="last", language="cpp") for _, answer in part]
-        if isinstance(settings, str):
-            yield from (Grade(0.0, c, {"verdict": "no_judge", "scoring_error": settings}) for c in codes)
-            continue
-        jobs, owners, broken, problems = [], [], {}, {}
-        for i, ((sample, _), code) in enumerate(zip(part, codes)):
-            if code is None:
-                continue
-            try:
-                if sample.id not in problems:
-                    problems[sample.id] = load_package(Path(sample.reference["package"]))[0]
-                jobs.append((problems[sample.id], code))
-                owners.append(i)
-            except UserError as e:
-                broken[i] = str(e)
-        results = dict(zip(owners, (judge or _judge(settings, workers)).judge_many(jobs)))
-        for i, code in enumerate(codes):
-            if i in results:
-                r = results[i]
-                detail = {"verdict": r.verdict, "tests_passed": sum(t.verdict == "pass" for t in r.tests), "tests": r.n_tests,
-                          "message": r.message, "compile_cached": r.compile_cached,
-                          "max_cpu_s": max((t.cpu_s for t in r.tests), default=0.0)}
-                if r.verdict == "sandbox_error":
-                    detail["scoring_error"] = f"judge: {r.message}"
-                yield Grade(1.0 if r.passed else 0.0, code, detail)
-            elif i in broken:
-                yield Grade(0.0, code, {"verdict": "no_tests", "scoring_error": broken[i]})
-            else:
-                yield Grade(0.0, None, {"verdict": "no_code"})
+    """1.0 when the submission passes every test (evalsuite.contest_tasks.score_answers); never
+    raises on a model's output."""
+    return score_answers(pairs, cfg, _problem, _grade, judge=judge)
 
 
 def score(sample: Sample, answer: str, cfg) -> Grade:
@@ -201,27 +178,13 @@ def headline(samples: dict[str, Sample], scores: list[Score], cfg) -> Headline |
 
 
 def scoring_environment(cfg) -> dict[str, Any]:
-    settings = _settings(cfg)
-    if isinstance(settings, str):
-        return {"judge": None, "why": settings}
-    judge = _judge(settings, int(cfg.task.get("workers") or os.cpu_count() or 1))
-    return {"judge": settings.describe(), "sandbox": judge.isolation,
-            "time_limits": "each package's own (.timelimit or limits.time_limit) x time_scale",
-            "validators": "Kattis protocol (exit 42 / 43)", "solved": "any submission passes every test"}
+    return judge_environment(cfg, time_limits="each package's own (.timelimit or limits.time_limit) x time_scale",
+                             validators="Kattis protocol (exit 42 / 43)", solved="any submission passes every test")
 
 
 def deviations(samples: list[Sample], cfg) -> list[str]:
-    out = []
-    scale = float(cfg.task.get("time_scale", 1.0))
-    if scale != 1.0:
-        out.append(f"time limits scaled by {scale:g} (task.time_scale): the problems' own limits are the protocol")
-    flags = list(cfg.task.get("flags") or DEFAULT_FLAGS)
-    if flags != list(ICPC_FLAGS):
-        out.append(f"compiled with {' '.join(flags)} instead of {' '.join(ICPC_FLAGS)}")
-    return out
+    return judge_deviations(cfg, ICPC_FLAGS)
 
-
-ICPC_FLAGS = ("-O2", "-std=gnu++20")  # OPEN: the WF 2025 judges' exact line was not found
 
 def preflight(cfg) -> list[str]:
     """Before any GPU time: every package loads (limits, tests, validators) and g++ runs."""
@@ -231,10 +194,7 @@ def preflight(cfg) -> list[str]:
             load_package(Path(sample.reference["package"]))
     except UserError as e:
         problems.append(f"{cfg.task.name}: {e}")
-    settings = _settings(cfg)
-    if isinstance(settings, str):
-        problems.append(f"{cfg.task.name}: {settings}")
-    return problems
+    return problems + judge_missing(cfg)
 
 
 TASK = TaskSpec(
@@ -242,9 +202,6 @@ TASK = TaskSpec(
     deviations=deviations, headline=headline, preflight=preflight,
     settings={
         "archive_dir": Setting(str, nullable=True, doc="the unpacked contest archive: one Kattis problem package per folder"),
-        "compiler": Setting(str, doc="the C++ compiler (its version is part of every cache key)"),
-        "flags": Setting(list, nullable=True, doc="compiler flags; null: -O2 -std=gnu++17"),
-        "time_scale": Setting((int, float), minimum=0.01, doc="multiplies every problem's time limit (a deviation when not 1)"),
+        **JUDGE_SETTINGS,
         "testlib_h": Setting(str, nullable=True, doc="path of testlib.h (not used by Kattis validators)"),
-        "workers": Setting(int, nullable=True, minimum=1, doc="parallel judge servers; null: one per core"),
     })

@@ -14,21 +14,19 @@ headline is the sum over the problems, in points.
 """
 from __future__ import annotations
 
-import math
-import os
 import posixpath
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from evalsuite.sandbox.contest_judge import DEFAULT_FLAGS, ContestJudge, JudgeResult, JudgeTest, Problem
+from evalsuite.contest_tasks import (JUDGE_SETTINGS, judge_deviations, judge_detail, judge_environment, judge_missing,
+                                     score_answers)
 from evalsuite.data import dataset_file, load_rows, read_table
 from evalsuite.errors import UserError
-from evalsuite.scoring.code import extract_code_block
+from evalsuite.sandbox.contest_judge import ContestJudge, JudgeResult, JudgeTest, Problem
 from evalsuite.task import Setting, TaskSpec
 from evalsuite.types import Breakdown, Grade, Headline, Sample, Score
-from tasks.livecodebench_pro import _judge, _settings
 
 IOI_FLAGS = ("-DEVAL", "-std=gnu++20", "-O2", "-pipe")  # IOI 2025's compile line, less -static -s (linking only)
 FORMAT_PROMPT = ("\n\nPut your final solution in a single code block:\n```cpp\n<your code here>\n```\n"
@@ -143,11 +141,17 @@ def test_cases(cfg) -> dict[str, dict[str, JudgeTest]]:
     return _tests_cache[key]
 
 
-def judge_problem(reference: dict[str, Any], tests: dict[str, JudgeTest]) -> tuple[Problem, list[str]]:
-    """The judge's problem (every test of every subtask, each once) and the test names in its order."""
+def test_order(reference: dict[str, Any]) -> list[str]:
+    """Every test of every subtask, each once, in the order the judge runs them."""
     names: list[str] = []
     for sub in reference["subtasks"]:
         names += [t for t in sub["tests"] if t not in names]
+    return names
+
+
+def judge_problem(reference: dict[str, Any], tests: dict[str, JudgeTest]) -> tuple[Problem, list[str]]:
+    """The judge's problem (every test of every subtask, each once) and the test names in its order."""
+    names = test_order(reference)
     absent = [t for t in names if t not in tests]
     if absent:
         raise UserError(f"problem {reference['problem']}: tests {absent[:5]} are not in the test cases; re-fetch them "
@@ -173,46 +177,22 @@ def max_points(reference: dict[str, Any]) -> float:
     return sum(s["points"] for s in reference["subtasks"])
 
 
+def _problem(sample: Sample, cfg) -> Problem:
+    return judge_problem(sample.reference, test_cases(cfg).get(sample.reference["problem"], {}))[0]
+
+
+def _grade(sample: Sample, result: JudgeResult, code: str) -> Grade:
+    ref = sample.reference
+    points = subtask_points(ref, test_order(ref), result)
+    detail = judge_detail(result, subtask_points=points, points=round(sum(points.values()), 2), max_points=max_points(ref))
+    return Grade(sum(points.values()) / max(1e-9, max_points(ref)), code, detail)
+
+
 def score_batch(pairs: list[tuple[Sample, str]], cfg, judge: ContestJudge | None = None) -> Iterator[Grade]:
-    """Grades in order, a chunk of submissions judged in parallel; never raises on a model's output."""
-    settings = _settings(cfg)
-    workers = int(cfg.task.get("workers") or os.cpu_count() or 1)
-    chunk = max(64, 4 * workers)
-    for at in range(0, len(pairs), chunk):
-        part = pairs[at:at + chunk]
-        codes = [extract_code_block(answer, which="last", language="cpp") for _, answer in part]
-        if isinstance(settings, str):
-            yield from (Grade(0.0, c, {"verdict": "no_judge", "scoring_error": settings}) for c in codes)
-            continue
-        jobs, owners, broken, problems = [], [], {}, {}
-        for i, ((sample, _), code) in enumerate(zip(part, codes)):
-            if code is None:
-                continue
-            pid = sample.reference["problem"]
-            try:
-                if pid not in problems:
-                    problems[pid] = judge_problem(sample.reference, test_cases(cfg).get(pid, {}))
-                jobs.append((problems[pid][0], code))
-                owners.append(i)
-            except UserError as e:  # the problem's data, not the answer: a scoring error
-                broken[i] = str(e)
-        the_judge = judge or _judge(settings, workers)
-        results = dict(zip(owners, the_judge.judge_many(jobs)))
-        for i, ((sample, _), code) in enumerate(zip(part, codes)):
-            ref = sample.reference
-            if i in results:
-                result = results[i]
-                points = subtask_points(ref, problems[ref["problem"]][1], result)
-                detail = {"verdict": result.verdict, "subtask_points": points, "points": round(sum(points.values()), 2),
-                          "max_points": max_points(ref), "tests_passed": sum(t.verdict == "pass" for t in result.tests),
-                          "tests": result.n_tests, "message": result.message, "compile_cached": result.compile_cached}
-                if result.verdict == "sandbox_error":
-                    detail["scoring_error"] = f"judge: {result.message}"
-                yield Grade(sum(points.values()) / max(1e-9, max_points(ref)), code, detail)
-            elif i in broken:
-                yield Grade(0.0, code, {"verdict": "no_tests", "scoring_error": broken[i]})
-            else:
-                yield Grade(0.0, None, {"verdict": "no_code", "subtask_points": {}, "points": 0.0})
+    """Grades in order, each problem's tests read once per chunk (evalsuite.contest_tasks.score_answers,
+    the samples of one problem sharing them); never raises on a model's output."""
+    return score_answers(pairs, cfg, _problem, _grade, problem_id=lambda s: s.reference["problem"],
+                         no_code={"verdict": "no_code", "subtask_points": {}, "points": 0.0}, judge=judge)
 
 
 def score(sample: Sample, answer: str, cfg) -> Grade:
@@ -258,25 +238,13 @@ def headline(samples: dict[str, Sample], scores: list[Score], cfg) -> Headline |
 
 
 def scoring_environment(cfg) -> dict[str, Any]:
-    settings = _settings(cfg)
-    if isinstance(settings, str):
-        return {"judge": None, "why": settings}
-    judge = _judge(settings, int(cfg.task.get("workers") or os.cpu_count() or 1))
-    return {"judge": settings.describe(), "sandbox": judge.isolation,
-            "time_limits": "each problem's own (time_limit) x time_scale",
-            "subtask_rule": "points x the lowest test score in the subtask (GroupMin)",
-            "problem_rule": "per subtask, the best over the problem's submissions"}
+    return judge_environment(cfg, time_limits="each problem's own (time_limit) x time_scale",
+                             subtask_rule="points x the lowest test score in the subtask (GroupMin)",
+                             problem_rule="per subtask, the best over the problem's submissions")
 
 
 def deviations(samples: list[Sample], cfg) -> list[str]:
-    out = []
-    scale = float(cfg.task.get("time_scale", 1.0))
-    if scale != 1.0:
-        out.append(f"time limits scaled by {scale:g} (task.time_scale): the problems' own limits are the protocol")
-    flags = list(cfg.task.get("flags") or DEFAULT_FLAGS)
-    if flags != list(IOI_FLAGS):
-        out.append(f"compiled with {' '.join(flags)} instead of {' '.join(IOI_FLAGS)}")
-    return out
+    return judge_deviations(cfg, IOI_FLAGS)
 
 
 def preflight(cfg) -> list[str]:
@@ -288,10 +256,7 @@ def preflight(cfg) -> list[str]:
             check()
         except UserError as e:
             problems.append(f"{cfg.task.name}: {e}")
-    settings = _settings(cfg)
-    if isinstance(settings, str):
-        problems.append(f"{cfg.task.name}: {settings}")
-    return problems
+    return problems + judge_missing(cfg)
 
 
 TASK = TaskSpec(
@@ -303,9 +268,6 @@ TASK = TaskSpec(
                               doc="one prompt per problem, or one per scored subtask row (NeMo-Skills' ioi24 layout)"),
         "round_robin_limit": Setting(int, minimum=1, doc="submissions the round-robin variant keeps per problem"),
         "tests_path": Setting(str, nullable=True, doc="a local file of the test cases; null: the dataset's tests_file"),
-        "compiler": Setting(str, doc="the C++ compiler (its version is part of every cache key)"),
-        "flags": Setting(list, nullable=True, doc="compiler flags; null: IOI 2025's"),
-        "time_scale": Setting((int, float), minimum=0.01, doc="multiplies every problem's time limit (a deviation when not 1)"),
+        **JUDGE_SETTINGS,
         "testlib_h": Setting(str, nullable=True, doc="path of testlib.h, for checkers that include it and do not ship it"),
-        "workers": Setting(int, nullable=True, minimum=1, doc="parallel judge servers; null: one per core"),
     })

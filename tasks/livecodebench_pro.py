@@ -10,20 +10,17 @@ Hard, not on the card) are further card rows of the same run.
 """
 from __future__ import annotations
 
-import io
-import os
 import re
-import threading
 import zipfile
 from pathlib import Path
 from typing import Any, Iterator
 
 from evalsuite import metrics
-from evalsuite.sandbox.contest_judge import (DEFAULT_FLAGS, BinaryCache, ContestJudge, JudgeResult, JudgeSettings, JudgeTest,
-                                     Problem, find_toolchain, toolchain_missing)
+from evalsuite.contest_tasks import (JUDGE_SETTINGS, judge_deviations, judge_detail, judge_environment, judge_settings,
+                                     parse_memory, parse_time, score_answers)
 from evalsuite.data import SAMPLES_DIR, load_rows
 from evalsuite.errors import UserError
-from evalsuite.scoring.code import extract_code_block
+from evalsuite.sandbox.contest_judge import DEFAULT_FLAGS, ContestJudge, JudgeResult, JudgeTest, Problem
 from evalsuite.task import Setting, TaskSpec
 from evalsuite.types import Breakdown, Grade, Headline, Sample, Score
 
@@ -63,26 +60,6 @@ def _lookup(files: dict[str, bytes], name: str) -> bytes | None:
         if candidate in files:
             return files[candidate]
     return None
-
-
-def parse_time(value: Any, where: str) -> float:
-    """'2s', '1500ms', 2 (seconds), 2000 (a bare number over 100: milliseconds) -> seconds."""
-    m = re.fullmatch(r"\s*([0-9.]+)\s*(ms|s)?\s*", str(value))
-    if not m:
-        raise UserError(f"{where}: time limit {value!r} is not like 2s or 1500ms")
-    n = float(m.group(1))
-    return n / 1000 if m.group(2) == "ms" or (m.group(2) is None and n > 100) else n
-
-
-def parse_memory(value: Any, where: str) -> int:
-    """'256m', '256MB', '262144k', '1g', 256 (a bare number: MiB, or KiB when over 65536) -> MiB."""
-    m = re.fullmatch(r"\s*([0-9.]+)\s*([kmg])?i?b?\s*", str(value).lower())
-    if not m:
-        raise UserError(f"{where}: memory limit {value!r} is not like 256m or 262144k")
-    n, unit = float(m.group(1)), m.group(2)
-    if unit is None:
-        unit = "k" if n > 65536 else "m"
-    return max(1, int(n * {"k": 1 / 1024, "m": 1, "g": 1024}[unit]))
 
 
 def problem_from_archive(problem_id: str, files: dict[str, bytes], where: str) -> Problem:
@@ -175,7 +152,7 @@ def _hub_archive(cfg, problem_id: str) -> Path:
 # ------------------------------------------------------------------------------------- loading
 
 def load(cfg) -> list[Sample]:
-    _settings(cfg)
+    judge_settings(cfg)  # a bad judge setting fails now, not after generation
     keep = cfg.task.get("difficulty")
     keep = None if keep in (None, "", "all") else ({keep} if isinstance(keep, str) else set(keep))
     if keep and keep - set(DIFFICULTIES):
@@ -205,31 +182,6 @@ def load(cfg) -> list[Sample]:
 
 # ------------------------------------------------------------------------------------- scoring
 
-def _settings(cfg) -> JudgeSettings | str:
-    """The judge's settings, or why C++ cannot be judged on this machine (one line)."""
-    task = cfg.task
-    flags = tuple(str(f) for f in (task.get("flags") or DEFAULT_FLAGS))
-    scale = float(task.get("time_scale", 1.0))
-    if scale <= 0:
-        raise UserError(f"task.time_scale={scale} must be positive (1: the problems' own limits)")
-    testlib = task.get("testlib_h")
-    testlib_text = None
-    if testlib:
-        path = Path(str(testlib)).expanduser()
-        if not path.is_file():
-            raise UserError(f"task.testlib_h={path} is not a file; point it at testlib.h (github.com/MikeMirzayanov/testlib)")
-        testlib_text = path.read_text(encoding="utf-8", errors="replace")
-    compiler = str(task.get("compiler", "g++"))
-    toolchain = find_toolchain(compiler, flags)
-    if toolchain is None:
-        return toolchain_missing(compiler) or f"{compiler} does not run"
-    return JudgeSettings(toolchain, time_scale=scale, testlib_h=testlib_text)
-
-
-_judges: dict[tuple, ContestJudge] = {}
-_lock = threading.Lock()
-
-
 def _problem(sample: Sample, cfg) -> Problem:
     """The problem with all its tests in memory (read again per chunk of answers: a benchmark's
     tests are gigabytes, a chunk's few problems are not)."""
@@ -237,63 +189,15 @@ def _problem(sample: Sample, cfg) -> Problem:
     return problem_from_archive(sample.id, _read_archive(path), f"problem {sample.id}")
 
 
-def _judge(settings: JudgeSettings, workers: int) -> ContestJudge:
-    """One judge per process and settings (a forked scoring worker starts its own)."""
-    key = (os.getpid(), repr(settings.describe()), settings.testlib_h)
-    with _lock:
-        judge = _judges.get(key)
-        if judge is None or judge._closed:
-            judge = _judges[key] = ContestJudge(settings, workers=workers, cache=BinaryCache())
-            import atexit
-
-            atexit.register(judge.close)
-        judge.ensure_workers(workers)
-        return judge
-
-
-def _detail(result: JudgeResult) -> dict[str, Any]:
-    detail = {"verdict": result.verdict, "tests_passed": sum(t.verdict == "pass" for t in result.tests),
-              "tests": result.n_tests, "message": result.message, "compile_cached": result.compile_cached,
-              "max_cpu_s": max((t.cpu_s for t in result.tests), default=0.0),
-              "max_memory_mb": max((t.memory_mb for t in result.tests), default=0.0)}
-    if result.verdict == "sandbox_error":
-        detail["scoring_error"] = f"judge: {result.message}"
-    return detail
+def _grade(sample: Sample, result: JudgeResult, code: str) -> Grade:
+    return Grade(result.score, code, judge_detail(result, max_cpu_s=max((t.cpu_s for t in result.tests), default=0.0),
+                                                  max_memory_mb=max((t.memory_mb for t in result.tests), default=0.0)))
 
 
 def score_batch(pairs: list[tuple[Sample, str]], cfg, judge: ContestJudge | None = None) -> Iterator[Grade]:
-    """Grades in order, every program of a chunk judged in parallel (a chunk: a few times as many
-    answers as workers, so only its problems' tests are in memory). Never raises on a model's
-    output; a machine without g++ records every answer as a scoring error naming the fix."""
-    settings = _settings(cfg)
-    workers = int(cfg.task.get("workers") or os.cpu_count() or 1)
-    chunk = max(64, 4 * workers)
-    for at in range(0, len(pairs), chunk):
-        part = pairs[at:at + chunk]
-        codes = [extract_code_block(answer, which="last", language="cpp") for _, answer in part]
-        if isinstance(settings, str):
-            yield from (Grade(0.0, c, {"verdict": "no_judge", "scoring_error": settings}) for c in codes)
-            continue
-        jobs, owners, broken, problems = [], [], {}, {}
-        for i, ((sample, _), code) in enumerate(zip(part, codes)):
-            if code is None:
-                continue
-            try:
-                if sample.id not in problems:
-                    problems[sample.id] = _problem(sample, cfg)
-                jobs.append((problems[sample.id], code))
-                owners.append(i)
-            except UserError as e:  # the problem's archive, not the answer: a scoring error
-                broken[i] = str(e)
-        the_judge = judge or _judge(settings, workers)
-        results = dict(zip(owners, the_judge.judge_many(jobs)))
-        for i in range(len(part)):
-            if i in results:
-                yield Grade(results[i].score, codes[i], _detail(results[i]))
-            elif i in broken:
-                yield Grade(0.0, codes[i], {"verdict": "no_tests", "scoring_error": broken[i]})
-            else:
-                yield Grade(0.0, None, {"verdict": "no_code"})
+    """Grades in order (evalsuite.contest_tasks.score_answers); never raises on a model's output;
+    a machine without g++ records every answer as a scoring error naming the fix."""
+    return score_answers(pairs, cfg, _problem, _grade, judge=judge)
 
 
 def score(sample: Sample, answer: str, cfg) -> Grade:
@@ -303,23 +207,12 @@ def score(sample: Sample, answer: str, cfg) -> Grade:
 def scoring_environment(cfg) -> dict[str, Any]:
     """What programs were judged under, for run.json: compiler and flags, the time scale, the
     sandbox's isolation and how its limits are enforced here."""
-    settings = _settings(cfg)
-    if isinstance(settings, str):
-        return {"judge": None, "why": settings}
-    judge = _judge(settings, int(cfg.task.get("workers") or os.cpu_count() or 1))
-    return {"judge": settings.describe(), "sandbox": judge.isolation,
-            "time_limits": "each problem's own (config.yaml) x time_scale", "default_comparison": "tokens (testlib wcmp)"}
+    return judge_environment(cfg, time_limits="each problem's own (config.yaml) x time_scale",
+                             default_comparison="tokens (testlib wcmp)")
 
 
 def deviations(samples: list[Sample], cfg) -> list[str]:
-    out = []
-    scale = float(cfg.task.get("time_scale", 1.0))
-    if scale != 1.0:
-        out.append(f"time limits scaled by {scale:g} (task.time_scale): the problems' own limits are the protocol")
-    flags = list(cfg.task.get("flags") or DEFAULT_FLAGS)
-    if flags != list(DEFAULT_FLAGS):
-        out.append(f"compiled with {' '.join(flags)} instead of {' '.join(DEFAULT_FLAGS)}")
-    return out
+    return judge_deviations(cfg, DEFAULT_FLAGS)
 
 
 def headline(samples: dict[str, Sample], scores: list[Score], cfg) -> Headline | None:
@@ -346,10 +239,6 @@ TASK = TaskSpec(
     deviations=deviations, headline=headline, breakdown_by=("platform",),
     settings={
         "difficulty": Setting((str, list), nullable=True, doc="easy, medium, hard, a list of them, or null: all"),
-        "compiler": Setting(str, doc="the C++ compiler (its version is part of every cache key)"),
-        "flags": Setting(list, nullable=True, doc="compiler flags; null: -O2 -std=gnu++17"),
-        "time_scale": Setting((int, float), minimum=0.01, doc="multiplies every problem's time limit (a deviation when not 1)"),
-        "testlib_h": Setting(str, nullable=True, doc="path of testlib.h, for checkers and interactors that include it"),
         "tests_dir": Setting(str, nullable=True, doc="a local copy of the test archives (<problem_id>.zip)"),
-        "workers": Setting(int, nullable=True, minimum=1, doc="parallel judge servers; null: one per core"),
+        **JUDGE_SETTINGS,
     })

@@ -15,10 +15,8 @@ states none: OPEN, default tau2's own default, 1).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import subprocess
 from math import comb
 from pathlib import Path
 from typing import Any
@@ -86,24 +84,8 @@ def driver_config(cfg: DictConfig, work: Path, ids: dict[str, list[str]] | None,
 
 def load(cfg: DictConfig) -> list[Sample]:
     """tau2's own tasks of each domain (its data at the pinned commit), listed by its own loader."""
-    problem = agentic.missing_venv(cfg, HARNESS)
-    if problem:
-        raise UserError(problem)
-    names = domains(cfg)
-    key = hashlib.sha256(f"{','.join(names)}|{cfg.task.task_split}".encode()).hexdigest()[:12]
-    cache = agentic.venv_dir(cfg, HARNESS) / f"items-{key}.jsonl"
-    if not cache.exists():
-        work = agentic.venv_dir(cfg, HARNESS) / "listing"
-        config = driver_config(cfg, work, None, None)
-        done = subprocess.run([str(agentic.venv_python(cfg, HARNESS)), str(agentic.script("tau2_run.py")), "list", str(config)],
-                              capture_output=True, text=True)
-        if done.returncode != 0:
-            raise UserError(f"tau2 could not list its tasks (exit {done.returncode}): "
-                            f"{(done.stderr.strip().splitlines() or ['no output'])[-1][:200]}")
-        tmp = cache.with_suffix(".tmp")
-        tmp.write_text(done.stdout, encoding="utf-8")
-        tmp.replace(cache)
-    rows = [json.loads(line) for line in cache.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = agentic.listed_items(cfg, HARNESS, "tau2_run.py", f"{','.join(domains(cfg))}|{cfg.task.task_split}",
+                                lambda work: driver_config(cfg, work, None, None), "tasks")
     return [Sample(f"{r['domain']}/{r['id']}", [], None, {"category": r["domain"], "domain": r["domain"]}) for r in rows]
 
 
@@ -176,40 +158,22 @@ def pass_hat_k(successes: dict[str, list[float]], k: int) -> float | None:
 
 
 def headline(samples: dict[str, Sample], scores: list[Score], cfg: DictConfig) -> Headline | None:
-    by_domain: dict[str, list[tuple[str, float]]] = {}
+    # the card's average over domains, its interval resampling items within each domain
+    value, ci95, per = metrics.group_mean(samples, scores, "domain", seed=int(cfg.get("seed") or 0), resamples=500)
+    if not per:
+        return None
+    items: dict[str, dict[str, list[float]]] = {}
     for s in scores:
         if s.sample_id in samples:
-            by_domain.setdefault(samples[s.sample_id].meta["domain"], []).append((s.sample_id, s.value))
-    if not by_domain:
-        return None
-    per = {d: metrics.item_mean(pairs) for d, pairs in by_domain.items()}
-    value = sum(per.values()) / len(per)
-    pooled = metrics.item_mean([p for pairs in by_domain.values() for p in pairs])
-    # the interval: items resampled within each domain, the average of the domains each time
-    import random
-
-    rng = random.Random(int(cfg.get("seed") or 0))
-    items = {d: {} for d in by_domain}
-    for d, pairs in by_domain.items():
-        for sid, v in pairs:
-            items[d].setdefault(sid, []).append(v)
-    draws = []
-    for _ in range(500):
-        means = []
-        for d, per_item in items.items():
-            ids = list(per_item)
-            picked = [per_item[rng.choice(ids)] for _ in ids]
-            means.append(100.0 * sum(sum(v) / len(v) for v in picked) / len(picked))
-        draws.append(sum(means) / len(means))
-    draws.sort()
-    variants: dict[str, float] = {"pooled": pooled}
+            items.setdefault(samples[s.sample_id].meta["domain"], {}).setdefault(s.sample_id, []).append(s.value)
+    variants: dict[str, float] = {"pooled": metrics.item_mean((s.sample_id, s.value) for s in scores if s.sample_id in samples)}
     trials = max((len(v) for per_item in items.values() for v in per_item.values()), default=1)
     for k in range(2, trials + 1):
         ks = [pass_hat_k(items[d], k) for d in items]
         if all(x is not None for x in ks):
             variants[f"pass^{k}"] = sum(ks) / len(ks)
-    cells = [Breakdown({"domain": d}, v, len(items[d])) for d, v in sorted(per.items())]
-    return Headline(value, [draws[12], draws[487]], variants=variants, cells=cells)
+    cells = [Breakdown({"domain": d}, v, n) for d, (v, n) in sorted(per.items())]
+    return Headline(value, ci95, variants=variants, cells=cells)
 
 
 def settings(cfg: DictConfig) -> dict[str, Any]:

@@ -27,6 +27,20 @@ def run_cli(*args: str, timeout: float = 600, env: dict | None = None) -> subpro
                           text=True, timeout=timeout, env=full_env)
 
 
+def task_cfg(name: str, **task_overrides):
+    """A task's own config (evalsuite/configs/task/NAME.yaml) on the bundled sample set, seed 0, with
+    these task settings: what a task module's functions take, without composing a whole run."""
+    from omegaconf import OmegaConf
+
+    from evalsuite.config import CONFIG_DIR
+
+    task = OmegaConf.load(CONFIG_DIR / "task" / f"{name}.yaml").task
+    cfg = OmegaConf.create({"task": OmegaConf.to_container(task), "data": {"source": "sample"}, "seed": 0})
+    for key, value in task_overrides.items():
+        cfg.task[key] = value
+    return cfg
+
+
 def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
     """A user's mistake: exit 2 and exactly one `error: ...` line on stderr naming the cause."""
     assert proc.returncode == 2, proc.stderr

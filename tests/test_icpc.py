@@ -6,19 +6,16 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from pathlib import Path
 
 import pytest
-from omegaconf import OmegaConf
 
-from evalsuite.config import CONFIG_DIR
 from evalsuite.card import card_rows, card_value
 from evalsuite.config import compose
 from evalsuite.sandbox.contest_judge import toolchain_missing
 from evalsuite.errors import UserError
+from tests.conftest import ROOT, task_cfg
 from tasks import icpc
 
-ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "tasks" / "samples" / "icpc_wf25"
 sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
 import icpc_solutions as sol  # noqa: E402
@@ -27,12 +24,7 @@ needs_gpp = pytest.mark.skipif(toolchain_missing() is not None, reason=toolchain
 
 
 def make_cfg(**task_overrides):
-    task = OmegaConf.load(CONFIG_DIR / "task" / "icpc_wf25.yaml").task
-    cfg = OmegaConf.create({"task": OmegaConf.to_container(task), "data": {"source": "sample"}, "seed": 0})
-    cfg.task.workers = 2
-    for key, value in task_overrides.items():
-        cfg.task[key] = value
-    return cfg
+    return task_cfg("icpc_wf25", workers=2, **task_overrides)
 
 
 def test_packages_load_in_the_kattis_layout():

@@ -13,14 +13,13 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from evalsuite.config import CONFIG_DIR
 from evalsuite.config import compose
 from evalsuite.sandbox.contest_judge import toolchain_missing
 from evalsuite.errors import UserError
 from evalsuite.types import Score
+from tests.conftest import ROOT, task_cfg
 from tasks import ioi
 
-ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
 import ioi_solutions as sol  # noqa: E402
 
@@ -28,12 +27,7 @@ needs_gpp = pytest.mark.skipif(toolchain_missing() is not None, reason=toolchain
 
 
 def make_cfg(**task_overrides):
-    task = OmegaConf.load(CONFIG_DIR / "task" / "ioi25.yaml").task
-    cfg = OmegaConf.create({"task": OmegaConf.to_container(task), "data": {"source": "sample"}, "seed": 0})
-    cfg.task.workers = 2
-    for key, value in task_overrides.items():
-        cfg.task[key] = value
-    return cfg
+    return task_cfg("ioi25", workers=2, **task_overrides)
 
 
 def _answer(code: str) -> str:

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from evalsuite.config import CONFIG_DIR, compose
+from evalsuite.config import compose
+from evalsuite.contest_tasks import parse_memory, parse_time
 from evalsuite.sandbox.contest_judge import toolchain_missing
 from evalsuite.errors import UserError
+from tests.conftest import ROOT, task_cfg
 from tasks import livecodebench_pro as lcbp
 
-ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
 import contest_solutions as cs  # noqa: E402
 
@@ -25,11 +26,7 @@ needs_gpp = pytest.mark.skipif(toolchain_missing() is not None, reason=toolchain
 
 
 def make_cfg(**task_overrides):
-    task = OmegaConf.load(CONFIG_DIR / "task" / "livecodebench_pro.yaml").task
-    cfg = OmegaConf.create({"task": OmegaConf.to_container(task), "data": {"source": "sample"}, "seed": 0})
-    for key, value in task_overrides.items():
-        cfg.task[key] = value
-    return cfg
+    return task_cfg("livecodebench_pro", **task_overrides)
 
 
 # ------------------------------------------------------------------------------------ loading
@@ -67,8 +64,7 @@ def test_archive_layouts_and_limits():
     p = lcbp.problem_from_archive("y", _zip({"testdata/10.in": "c", "testdata/10.ans": "C", "testdata/2.in": "b",
                                              "testdata/2.ans": "B"}), "y")
     assert [t.input for t in p.tests] == ["b", "c"] and p.time_limit_s == 2.0
-    assert (lcbp.parse_time("2s", ""), lcbp.parse_time(1000, ""), lcbp.parse_memory("1g", ""),
-            lcbp.parse_memory(512, "")) == (2.0, 1.0, 1024, 512)
+    assert (parse_time("2s", ""), parse_time(1000, ""), parse_memory("1g", ""), parse_memory(512, "")) == (2.0, 1.0, 1024, 512)
 
 
 @pytest.mark.parametrize("files, needle", [

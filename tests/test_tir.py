@@ -85,8 +85,9 @@ def stand_in(tmp_path):
 
 def cli_args(run_dir: Path, base_url: str, *extra: str) -> list[str]:
     return [sys.executable, "-m", "evalsuite", "task=aime25", "mode=tir", "data=sample", "backend=openai",
-            f"backend.base_url={base_url}", f"run_dir={run_dir}", "samples=1", "limit=5", "mode.tool_timeout_s=2",
-            "backend.max_retries=1", "backend.backoff_s=0.05", *extra]
+            f"backend.base_url={base_url}", f"run_dir={run_dir}", "samples=1", "mode.tool_timeout_s=2",
+            "backend.max_retries=1", "backend.backoff_s=0.05",
+            *([] if any(e.startswith("limit=") for e in extra) else ["limit=5"]), *extra]  # each key once
 
 
 def run_cli(args: list[str], timeout: float = 300) -> subprocess.CompletedProcess:

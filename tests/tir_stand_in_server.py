@@ -14,14 +14,10 @@ token per whitespace-separated word; cut there with finish_reason "length"). A t
 """
 from __future__ import annotations
 
-import argparse
-import json
 import re
-import threading
 import time
-from http.server import ThreadingHTTPServer
 
-from openai_stub import OpenAIStubHandler
+from openai_stub import LocalServer, OpenAIStubHandler, RequestLog, local_server, serve_script
 
 
 def words(text: str) -> int:
@@ -48,24 +44,18 @@ def answer(script: dict, body: dict) -> dict:
             "delay": float(script.get("delay_s", 0.0)) if delay is None else delay}
 
 
-def make_handler(script: dict, log_path: str | None):
-    lock = threading.Lock()
-
+def make_handler(script: dict, log: RequestLog):
     class Handler(OpenAIStubHandler):
         model_ids = (script.get("model_id", "stand-in"),)
 
         def do_POST(self):
             body = self.read_json()
-            if self.path.rstrip("/") != "/v1/completions":
-                self.send_json(404, {"error": {"message": "the stand-in serves /v1/completions only"}})
+            if self.not_served("/v1/completions"):
                 return
             out = answer(script, body)
             time.sleep(out["delay"])
-            if log_path:
-                with lock, open(log_path, "a") as f:
-                    f.write(json.dumps({"t": time.time(), "prompt_tail": str(body.get("prompt"))[-300:],
-                                        "max_tokens": body.get("max_tokens"), "seed": body.get("seed"),
-                                        "stop": body.get("stop")}) + "\n")
+            log.write({"t": time.time(), "prompt_tail": str(body.get("prompt"))[-300:], "max_tokens": body.get("max_tokens"),
+                       "seed": body.get("seed"), "stop": body.get("stop")})
             self.send_json(200, {"id": "stand-in", "object": "text_completion",
                              "choices": [{"index": 0, "text": out["text"], "finish_reason": out["finish_reason"]}],
                              "usage": {"prompt_tokens": words(str(body.get("prompt"))),
@@ -74,21 +64,10 @@ def make_handler(script: dict, log_path: str | None):
     return Handler
 
 
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 256  # many conversations connect at once (the default backlog is 5)
-
-
-def serve(script: dict, port: int, log_path: str | None = None) -> ThreadingHTTPServer:
-    server = _Server(("127.0.0.1", port), make_handler(script, log_path))
-    server.daemon_threads = True
-    return server
+def serve(script: dict, port: int, log_path: str | None = None) -> LocalServer:
+    """The stand-in in this process (bench/tir_bench.py): call serve_forever() on a thread."""
+    return local_server(make_handler(script, RequestLog(log_path)), port)
 
 
 if __name__ == "__main__":
-    p = argparse.ArgumentParser()
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--script", required=True)
-    p.add_argument("--log")
-    a = p.parse_args()
-    with open(a.script) as f:
-        serve(json.load(f), a.port, a.log).serve_forever()
+    serve_script(make_handler)

@@ -13,13 +13,10 @@ match it got) after its reply is sent, so a test counts what the harness asked f
 """
 from __future__ import annotations
 
-import argparse
 import json
-import threading
 import time
-from http.server import ThreadingHTTPServer
 
-from openai_stub import OpenAIStubHandler
+from openai_stub import OpenAIStubHandler, RequestLog, serve_script
 
 
 def first_user_text(messages: list) -> str:
@@ -43,16 +40,13 @@ def reply_for(script: dict, body: dict) -> tuple[dict, str | None]:
     return {"role": "assistant", "content": "I have no script for this request."}, None
 
 
-def make_handler(script: dict, log_path: str | None):
-    lock = threading.Lock()
-
+def make_handler(script: dict, log: RequestLog):
     class Handler(OpenAIStubHandler):
         model_ids = (script.get("model_id", "stand-in"),)
 
         def do_POST(self):
             body = self.read_json()
-            if self.path.rstrip("/") != "/v1/chat/completions":
-                self.send_json(404, {"error": {"message": "the stand-in serves /v1/chat/completions only"}})
+            if self.not_served("/v1/chat/completions"):
                 return
             if body.get("model") not in self.model_ids:
                 self.send_json(404, {"error": {"message": f"The model `{body.get('model')}` does not exist."}})
@@ -65,24 +59,10 @@ def make_handler(script: dict, log_path: str | None):
                                  "choices": [{"index": 0, "message": message, "finish_reason": finish}],
                                  "usage": {"prompt_tokens": len(json.dumps(body.get("messages")).split()),
                                            "completion_tokens": 7, "total_tokens": 0}})
-            if log_path:
-                with lock, open(log_path, "a") as f:
-                    f.write(json.dumps({"t": time.time(), "match": matched, "tools": len(body.get("tools") or [])}) + "\n")
+            log.write({"t": time.time(), "match": matched, "tools": len(body.get("tools") or [])})
 
     return Handler
 
 
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 256
-
-
 if __name__ == "__main__":
-    p = argparse.ArgumentParser()
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--script", required=True)
-    p.add_argument("--log")
-    a = p.parse_args()
-    with open(a.script) as f:
-        server = _Server(("127.0.0.1", a.port), make_handler(json.load(f), a.log))
-    server.daemon_threads = True
-    server.serve_forever()
+    serve_script(make_handler)
