@@ -47,7 +47,23 @@ def _cap_memory(memory_mb: int) -> None:
         pass
 
 
-def _serve(fn: Callable[[Any], Any], conn, memory_mb: int) -> None:
+def _die_with_parent(parent: int) -> None:
+    """A worker must not outlive a run killed with SIGKILL: its siblings, forked from threads, hold
+    copies of its pipe's other end, so no EOF would ever come. Linux: the kernel kills it when the
+    thread that forked it ends (map_with_deadline's caller, which also stops it)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the prctl
+        os._exit(1)
+
+
+def _serve(fn: Callable[[Any], Any], conn, memory_mb: int, parent: int) -> None:
+    _die_with_parent(parent)
     _cap_memory(memory_mb)
     while True:
         try:
@@ -75,7 +91,7 @@ class _Worker:
     def __init__(self, fn: Callable[[Any], Any], memory_mb: int):
         ctx = mp.get_context("fork")  # fork: the task module and its config are inherited, not pickled
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_serve, args=(fn, child, memory_mb), daemon=True)
+        self.proc = ctx.Process(target=_serve, args=(fn, child, memory_mb, os.getpid()), daemon=True)
         self.proc.start()
         child.close()
 

@@ -5,6 +5,7 @@ import json
 import math
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -324,3 +325,38 @@ def test_scoring_errors_are_their_own_rate():
               Score("b", 1, 0.0, None, False, False, {"scoring_error": "MemoryError: the scorer needed more"})]
     out = metrics.summarize(scores)
     assert out["no_answer_rate"] == 25.0 and out["scoring_error_rate"] == 50.0
+
+
+def test_workers_die_with_a_run_killed_by_sigkill(tmp_path):
+    # forked from threads, each worker's siblings hold its pipe's other end: without a death signal
+    # from the kernel they would wait on it forever after the run is killed
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pids = tmp_path / "pids"
+    script = f"""
+import os, time
+from evalsuite.workers import map_with_deadline
+def slow(i):
+    with open({str(pids)!r}, "a") as f:
+        f.write(f"{{os.getpid()}}\\n")
+    time.sleep(60)
+map_with_deadline(slow, [1, 2], timeout_s=120, workers=2)
+"""
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).resolve().parent.parent)
+    deadline = time.time() + 60
+    while time.time() < deadline and (not pids.exists() or len(pids.read_text().split()) < 2):
+        assert proc.poll() is None
+        time.sleep(0.1)
+    workers = [int(p) for p in pids.read_text().split()]
+    assert len(workers) == 2
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 10
+    alive = workers
+    while alive and time.time() < deadline:
+        alive = [p for p in workers if Path(f"/proc/{p}").exists() and "Z" not in Path(f"/proc/{p}/stat").read_text().split()[2]]
+        time.sleep(0.1)
+    assert alive == [], f"workers outlived the killed run: {alive}"
