@@ -19,12 +19,12 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from evalsuite import judge, metrics, store, tir
+from evalsuite import chain, judge, metrics, store, tir
 from evalsuite import summary as summaries
 from evalsuite.data import RESOLVED_REVISIONS, data_dir_facts
 from evalsuite.errors import UserError
 from evalsuite.foreign_responses import attach_agreement, generation_facts, harness_views
-from evalsuite.planning import build_requests, check_budget, max_new_tokens, reasoning_expected, sample_for_k, wanted_keys
+from evalsuite.planning import build_requests, check_budget, max_new_tokens, reasoning_expected, wanted_keys
 from evalsuite.render import split_generation
 from evalsuite.rundir import (CLAMPS, FAILURE, GENERATIONS, ITEMS, MANIFEST, SCORES, SUMMARY, current_scores, current_shard, merged,
                               shard_dirs, task_dir, task_root)
@@ -153,7 +153,16 @@ def generate_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> in
 
     backend = load_backend(cfg)
     record_backend_runtime(cfg, backend)
-    requests = build_requests(cfg, samples, backend.tokenizer, wanted - done, spec)
+    if spec.chain is not None:  # each item after the items whose answers its prompt holds (SciCode's steps)
+        return chain.generate_in_rounds(cfg, samples, spec, wanted - done,
+                                        lambda items, view, keys: generate_round(cfg, items, view, keys, backend))
+    return generate_round(cfg, samples, spec, wanted - done, backend)
+
+
+def generate_round(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, todo: set[tuple[str, int]],
+                   backend: Any) -> int:
+    path = task_dir(cfg) / GENERATIONS
+    requests = build_requests(cfg, samples, backend.tokenizer, todo, spec)
     known = {s.id: int(s.meta["prompt_tokens"]) for s in samples
              if isinstance(s.meta.get("prompt_tokens"), int) and spec.sample_for_k is None}
     clamps = check_budget(cfg, requests, backend.count_tokens, known)
@@ -162,7 +171,8 @@ def generate_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> in
         print(f"[{cfg.task.name}] warning: {len(clamps)} requests had max_tokens clamped to fit "
               f"max_model_len (see {CLAMPS})", file=sys.stderr)
     where = f" shard {current_shard(cfg)[0]}/{current_shard(cfg)[1]}" if current_shard(cfg) else ""
-    print(f"[{cfg.task.name}{where}] generate: {len(requests)} to make ({len(done & wanted)} already stored), "
+    stored = len(store.latest_by_key(store.read_records(path)))
+    print(f"[{cfg.task.name}{where}] generate: {len(requests)} to make ({stored} already stored), "
           f"backend {cfg.backend.name}, model {cfg.model.name}", file=sys.stderr)
     sampling = OmegaConf.merge(cfg.sampling, {"max_tokens": max_new_tokens(cfg)})
     backend.generate(requests, sampling, lambda gens: store.append_records(path, [to_dict(g) for g in gens]))
@@ -330,7 +340,8 @@ def score_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, rescore:
     def grade_alone(item: tuple[Sample, str]):
         return spec.score(item[0], item[1], cfg)
 
-    items = [(sample_for_k(spec, by_id[g["sample_id"]], g["k"], cfg), answer) for g, answer in to_grade]
+    view = chain.viewer(cfg, spec, gens)  # a chained item is graded with the earlier answers its prompt held
+    items = [(view(by_id[g["sample_id"]], g["k"]), answer) for g, answer in to_grade]
     judged = judge.is_judged(spec, cfg)
     # judged: the stored replies read by the task's parse rule (evalsuite/judge.py), never a new ask
     grade_one = judge.grader(cfg, spec) if judged else grade_alone
