@@ -218,8 +218,8 @@ class Unsplittable(ValueError):
     """A test whose target is used in a way the split cannot keep out of the sandbox."""
 
 
-def _mentions(node: ast.AST) -> bool:
-    return any(isinstance(n, ast.Name) and n.id in OUTSIDE for n in ast.walk(node))
+def _mentions(node: ast.AST, outside: frozenset[str] = OUTSIDE) -> bool:
+    return any(isinstance(n, ast.Name) and n.id in outside for n in ast.walk(node))
 
 
 def _constant(node: ast.AST) -> bool:
@@ -227,38 +227,58 @@ def _constant(node: ast.AST) -> bool:
                for n in ast.walk(node))
 
 
-def _trusted(func: ast.AST, modules: set[str]) -> bool:
+def _trusted(func: ast.AST, modules: set[str], outside: frozenset[str]) -> bool:
     if isinstance(func, ast.Name):
-        return func.id in SAFE_BUILTINS or func.id in OUTSIDE
+        return func.id in SAFE_BUILTINS or func.id in outside
     while isinstance(func, ast.Attribute):
         func = func.value
     return isinstance(func, ast.Name) and func.id in modules
 
 
-def _split_expr(node: ast.expr, holes: list[ast.expr], modules: set[str]) -> ast.expr:
-    """The expression with every maximal part that does not involve the target replaced by a hole
-    (a value computed in the sandbox); constants stay."""
-    if not _mentions(node):
+def _bound(node: ast.AST) -> set[str]:
+    """The names a comprehension's targets or a lambda's parameters bind."""
+    if isinstance(node, ast.Lambda):
+        a = node.args
+        return {p.arg for p in [*a.posonlyargs, *a.args, *a.kwonlyargs, *filter(None, [a.vararg, a.kwarg])]}
+    return {n.id for g in node.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+
+
+def _split_expr(node: ast.expr, holes: list[ast.expr], modules: set[str],
+                outside: frozenset[str] = OUTSIDE) -> ast.expr:
+    """The expression with every maximal part that involves neither the target nor a name bound
+    here (a comprehension's variable over it) replaced by a hole: a value computed in the sandbox.
+    Constants stay."""
+    if not _mentions(node, outside):
         if _constant(node):
             return node
         holes.append(node)
         return ast.Name(f"{HOLE}{len(holes) - 1}", ast.Load())
-    if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.NamedExpr)):
-        raise Unsplittable(f"the target inside a {type(node).__name__}")
-    if isinstance(node, ast.Call) and not _mentions(node.func) and not _trusted(node.func, modules):
+    if isinstance(node, ast.NamedExpr):
+        raise Unsplittable("the target inside an assignment expression")
+    if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        inner = outside | _bound(node)  # the bound names hold the target's parts: they stay here
+        for field, value in ast.iter_fields(node):
+            if field == "generators":
+                for g in value:
+                    g.iter = _split_expr(g.iter, holes, modules, outside)
+                    g.ifs = [_split_expr(c, holes, modules, inner) for c in g.ifs]
+            elif isinstance(value, ast.expr) and field != "args":
+                setattr(node, field, _split_expr(value, holes, modules, inner))
+        return node
+    if isinstance(node, ast.Call) and not _mentions(node.func, outside) and not _trusted(node.func, modules, outside):
         raise Unsplittable(f"the target passed to {ast.unparse(node.func)[:60]}")
     for name, value in ast.iter_fields(node):
-        if isinstance(node, ast.Call) and name == "func" and not _mentions(value):
+        if isinstance(node, ast.Call) and name == "func" and not _mentions(value, outside):
             continue
         if isinstance(value, ast.expr):
-            setattr(node, name, _split_expr(value, holes, modules))
+            setattr(node, name, _split_expr(value, holes, modules, outside))
         elif isinstance(value, list):
             out = []
             for item in value:
                 if isinstance(item, ast.expr):
-                    item = _split_expr(item, holes, modules)
+                    item = _split_expr(item, holes, modules, outside)
                 elif isinstance(item, ast.keyword):
-                    item.value = _split_expr(item.value, holes, modules)
+                    item.value = _split_expr(item.value, holes, modules, outside)
                 out.append(item)
             setattr(node, name, out)
     return node

@@ -133,6 +133,12 @@ def test_a_test_is_split_so_the_target_never_enters_the_sandbox():
     assert inside.count("_evalsuite_capture(") == 2 and "x = np.arange(3)" in inside
     assert checks == ["cmp_tuple_or_list(_evalsuite_hole_0, target)",
                       "np.allclose(_evalsuite_hole_0, target[_evalsuite_hole_1], rtol=1e-07)"]
+    # a comprehension over the target stays here; what it applies to the model's values is a hole
+    inside, checks = scicode.split_test("assert all(abs(a - b) < tol for a, b in zip(f(x), target))", modules)
+    assert inside == "_evalsuite_capture(0, (tol, f(x)))"
+    assert checks == ["all((abs(a - b) < _evalsuite_hole_0 for a, b in zip(_evalsuite_hole_1, target)))"]
+    with pytest.raises(scicode.Unsplittable):
+        scicode.split_test("assert all(g(t) for t in target)", modules)  # the model's function on the target's parts
     with pytest.raises(scicode.Unsplittable):
         scicode.split_test("y = target + 1\nassert f(1) == y", modules)  # the target outside an assert
     with pytest.raises(scicode.Unsplittable):
