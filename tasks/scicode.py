@@ -313,6 +313,12 @@ def split_test(snippet: str, modules: set[str]) -> tuple[str, list[str]]:
 
 # ------------------------------------------------------------------ values across the boundary
 
+# Before the dependencies: numpy's BLAS starts one thread per core of the host, which on a large
+# node would pass the sandbox's cap on a program's threads (the program has one core's CPU anyway)
+THREADS = ("import os as _evalsuite_os\n"
+           "for _evalsuite_var in ('OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS'):\n"
+           "    _evalsuite_os.environ.setdefault(_evalsuite_var, '1')\n")
+
 # Runs in the sandbox after the model's code: each captured value as plain JSON, tagged by kind.
 ENCODER = r'''
 def _evalsuite_encode(v, depth=0):
@@ -653,7 +659,7 @@ def step_program(reference: dict[str, Any], answer: str) -> tuple[str, list[list
         inside, here = split_test(snippet, modules)
         tests.append(inside)
         checks.append(here)
-    code = f"{reference['previous_code']}\n{extract_code(answer)}\n"
+    code = f"{THREADS}{reference['previous_code']}\n{extract_code(answer)}\n"
     return code + ENCODER + f"\n_evalsuite_tests = {tests!r}\n", checks
 
 
