@@ -68,7 +68,6 @@ def generate_in_rounds(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, w
                        make: Callable[[list[Sample], TaskSpec, set[tuple[str, int]]], int]) -> int:
     """Round after round, `make` (the generate stage's one round) the keys whose earlier items are
     stored; stops when a round has nothing ready (done, or an earlier generation failed)."""
-    check(cfg, samples)
     by_id = {s.id: s for s in samples}
     path = task_dir(cfg) / GENERATIONS
     made = 0

@@ -149,6 +149,8 @@ def generate_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> in
     if wanted <= done:
         print(f"[{cfg.task.name}] generate: all {len(wanted)} generations already stored", file=sys.stderr)
         return 0
+    if spec.chain is not None:
+        chain.check(cfg, samples)  # before the model loads
     from evalsuite.backends import load_backend
 
     backend = load_backend(cfg)

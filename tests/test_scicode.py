@@ -331,3 +331,9 @@ def test_the_card_row_the_variant_and_the_suite():
     assert cfg.task.benchmark == "SciCode" and cfg.task.with_background is True
     variant = compose(["task=scicode_no_background"])
     assert variant.task.with_background is False and variant.task.module == "tasks.scicode"
+
+
+def test_a_chained_task_refuses_shards_before_loading_the_model(cli, tmp_path):
+    proc = cli("task=scicode", "data=sample", "samples=1", "shard=0", "shards=2", f"run_dir={tmp_path}")
+    assert proc.returncode != 0
+    assert "generated in chained rounds" in proc.stderr and "Traceback" not in proc.stderr
