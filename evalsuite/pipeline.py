@@ -173,7 +173,7 @@ def generate_round(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, todo:
         print(f"[{cfg.task.name}] warning: {len(clamps)} requests had max_tokens clamped to fit "
               f"max_model_len (see {CLAMPS})", file=sys.stderr)
     where = f" shard {current_shard(cfg)[0]}/{current_shard(cfg)[1]}" if current_shard(cfg) else ""
-    stored = len(store.latest_by_key(store.read_records(path)))
+    stored = sum(g.get("finish_reason") != "error" for g in store.latest_by_key(store.read_records(path)).values())
     print(f"[{cfg.task.name}{where}] generate: {len(requests)} to make ({stored} already stored), "
           f"backend {cfg.backend.name}, model {cfg.model.name}", file=sys.stderr)
     sampling = OmegaConf.merge(cfg.sampling, {"max_tokens": max_new_tokens(cfg)})

@@ -230,7 +230,7 @@ def test_right_answers_pass_both_steps_beside_the_card(cli, tmp_path):
     assert run["summary"]["value"] == 100.0 and run["summary"]["variants"]["main_problem"] == 100.0
     assert all(s["detail"]["verdict"] == "pass" for s in run["scores"].values())
     row = next(line for line in (run["dir"] / "report.md").read_text().splitlines() if "| SciCode |" in line)
-    assert "100.0" in row and "36.4" in row
+    assert "100.0" in row and "36.4" in row and "38.0" in row  # the card, and Qwen3.5-35B-A3B's column
     env = json.loads((run["dir"] / "scicode" / "run.json").read_text())["scoring_environment"]
     assert env["inside"]["scipy"] == scipy.__version__
 
