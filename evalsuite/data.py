@@ -312,7 +312,12 @@ def dataset_file(cfg: Any, name: str) -> Path:
 
 def hub_file(dataset: Any, name: str) -> Path:
     """hf_hub_download of one file of the dataset repository at the pinned revision (cached); a
-    local directory in the hub's layout works too."""
+    local directory in the hub's layout works too. A dataset whose files live in another repository
+    (SciCode's test_data.h5) names it as `files_repo` (and `files_revision`)."""
+    if dataset.get("files_repo"):
+        from omegaconf import OmegaConf
+
+        dataset = OmegaConf.create({"hub_id": str(dataset.files_repo), "revision": dataset.get("files_revision")})
     local = Path(str(dataset.hub_id)).expanduser()
     if local.is_dir():
         if not (local / name).is_file():

@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from omegaconf import DictConfig, OmegaConf
 
-from evalsuite import judge, metrics, store, tir
+from evalsuite import chain, judge, metrics, store, tir
 from evalsuite import summary as summaries
 from evalsuite.data import RESOLVED_REVISIONS, data_dir_facts
 from evalsuite.errors import UserError
@@ -156,11 +156,24 @@ def generate_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec,
     if wanted <= done:
         print(f"[{cfg.task.name}] generate: all {len(wanted)} generations already stored", file=sys.stderr)
         return 0
+    if spec.chain is not None:
+        chain.check(cfg, samples)  # before the model loads
     from evalsuite.backends import load_backend
 
     backend = load_backend(cfg)
     record_backend_runtime(cfg, backend)
-    requests = build_requests(cfg, samples, backend.tokenizer, wanted - done, spec)
+    if spec.chain is not None:  # each item after the items whose answers its prompt holds (SciCode's steps)
+        return chain.generate_in_rounds(cfg, samples, spec, wanted - done,
+                                        lambda items, view, keys: generate_round(cfg, items, view, keys, backend,
+                                                                                 on_stored))
+    return generate_round(cfg, samples, spec, wanted - done, backend, on_stored)
+
+
+def generate_round(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, todo: set[tuple[str, int]],
+                   backend: Any, on_stored: Callable[[list[dict]], None] | None = None) -> int:
+    """One batch of requests made and stored; each stored batch is handed to `on_stored`."""
+    path = task_dir(cfg) / GENERATIONS
+    requests = build_requests(cfg, samples, backend.tokenizer, todo, spec)
     known = {s.id: int(s.meta["prompt_tokens"]) for s in samples
              if isinstance(s.meta.get("prompt_tokens"), int) and spec.sample_for_k is None}
     clamps = check_budget(cfg, requests, backend.count_tokens, known)
@@ -169,7 +182,8 @@ def generate_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec,
         print(f"[{cfg.task.name}] warning: {len(clamps)} requests had max_tokens clamped to fit "
               f"max_model_len (see {CLAMPS})", file=sys.stderr)
     where = f" shard {current_shard(cfg)[0]}/{current_shard(cfg)[1]}" if current_shard(cfg) else ""
-    print(f"[{cfg.task.name}{where}] generate: {len(requests)} to make ({len(done & wanted)} already stored), "
+    stored = sum(g.get("finish_reason") != "error" for g in store.latest_by_key(store.read_records(path)).values())
+    print(f"[{cfg.task.name}{where}] generate: {len(requests)} to make ({stored} already stored), "
           f"backend {cfg.backend.name}, model {cfg.model.name}", file=sys.stderr)
     sampling = OmegaConf.merge(cfg.sampling, {"max_tokens": max_new_tokens(cfg)})
     def keep(gens: list[Generation]) -> None:
@@ -354,7 +368,10 @@ def grade_generations(cfg: DictConfig, by_id: dict[str, Sample], spec: TaskSpec,
     def grade_alone(item: tuple[Sample, str]):
         return spec.score(item[0], item[1], cfg)
 
-    items = [(sample_for_k(spec, by_id[g["sample_id"]], g["k"], cfg), answer) for g, answer in to_grade]
+    # a chained item is graded with the earlier answers its prompt held (the stored generations)
+    gens = store.latest_by_key(store.read_records(task_dir(cfg) / GENERATIONS)) if spec.chain is not None else {}
+    view = chain.viewer(cfg, spec, gens)
+    items = [(view(by_id[g["sample_id"]], g["k"]), answer) for g, answer in to_grade]
     judged = judge.is_judged(spec, cfg)
     # judged: the stored replies read by the task's parse rule (evalsuite/judge.py), never a new ask
     grade_one = judge.grader(cfg, spec) if judged else grade_alone

@@ -58,6 +58,11 @@ class TaskSpec:
     score_batch: Callable[[list[tuple[Sample, str]], DictConfig], Iterable[Grade]] | None = None
     # the item as generation k sees it, when the prompt varies per k (GPQA's per-sample shuffle)
     sample_for_k: Callable[[Sample, int, DictConfig], Sample] | None = None
+    # items whose prompt holds the model's answers to earlier items (SciCode's sub-steps): the ids an
+    # item follows are its Sample.meta["after"]; this builds the item as generation k sees it from
+    # those items' k-th answers ({id: answer after the thinking, None when there is none}). The
+    # generate stage then runs in rounds and scoring sees the same view (evalsuite/chain.py)
+    chain: Callable[[Sample, dict[str, str | None], DictConfig], Sample] | None = None
     # are two extracted answers one maj@k vote (math: the grader's equivalence)? run in workers
     same_answer: Callable[[str, str], bool] | None = None
     # ways a run departs from the card's protocol that settings alone do not show

@@ -72,6 +72,10 @@ class Job:
     func_name: str | None = None
     limits: Limits = field(default_factory=Limits)
     tests_key: str | None = None
+    # call mode: hand each returned value back (TestResult.value) instead of comparing it here; the
+    # caller compares outside the sandbox (SciCode: values the program encodes, targets it never sees)
+    collect: bool = False
+    prelude: bool = True  # the reference runner's names (math, typing ...) in front of the program
 
 
 @dataclass
@@ -80,6 +84,7 @@ class TestResult:
     verdict: str
     wall_s: float = 0.0
     message: str | None = None
+    value: Any = None  # the returned value as plain JSON (Job.collect only)
 
 
 @dataclass
@@ -346,7 +351,7 @@ class _ServerHandle:
         key = _tests_key(job)
         code = job.code.encode("utf-8", "surrogatepass")
         message = {"op": "run", "key": key, "mode": job.mode, "func_name": job.func_name,
-                   "limits": asdict(job.limits), "code_bytes": len(code)}
+                   "limits": asdict(job.limits), "code_bytes": len(code), "prelude": job.prelude}
         # the server bounds every phase on its own clock; this only guards against a wedged server
         guard = 2 * job.limits.timeout_s + 60
         for _attempt in range(2):
@@ -384,6 +389,11 @@ class _ServerHandle:
             go_on = kind != "raised" and index + 1 < len(job.tests)
             self._send({"op": "next" if go_on else "stop"})
         view = memoryview(data)
+        if job.collect and kind == "returned":
+            try:
+                return TestResult(index, "pass", float(event.get("wall", 0.0)), None, loads_untrusted(bytes(view[n_out:])))
+            except ValueError as e:
+                return TestResult(index, "wrong", float(event.get("wall", 0.0)), f"the returned value could not be read back ({e})")
         verdict, msg = _grade(job, index, kind, view[:n_out], view[n_out:])
         return TestResult(index, verdict, float(event.get("wall", 0.0)), msg)
 
@@ -615,7 +625,7 @@ def default_pool(workers: int | None = None) -> SandboxPool:
 
 def make_job(code: str, tests: Iterable[TestCase | dict | Sequence[str]], mode: Mode = "stdin",
              func_name: str | None = None, timeout_s: float = 6.0, tests_key: str | None = None,
-             **limits: Any) -> Job:
+             collect: bool = False, prelude: bool = True, **limits: Any) -> Job:
     cases = []
     for t in tests:
         if isinstance(t, TestCase):
@@ -628,7 +638,9 @@ def make_job(code: str, tests: Iterable[TestCase | dict | Sequence[str]], mode: 
         raise ValueError(f"mode must be 'stdin' or 'call', not {mode!r}")
     if mode == "call" and not func_name:
         raise ValueError("mode='call' needs func_name (the method LeetCode calls)")
-    return Job(code, cases, mode, func_name, Limits(timeout_s=timeout_s, **limits), tests_key)
+    if collect and mode != "call":
+        raise ValueError("collect=True hands back returned values: it needs mode='call'")
+    return Job(code, cases, mode, func_name, Limits(timeout_s=timeout_s, **limits), tests_key, collect, prelude)
 
 
 def run_tests(code: str, tests: Iterable[TestCase | dict | Sequence[str]], mode: Mode = "stdin",

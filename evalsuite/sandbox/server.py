@@ -252,7 +252,9 @@ def drive(job: dict[str, Any], code_text: str, inputs: list[str], prelude: dict[
         func_name = job["func_name"]
         try:
             _stdio("")
-            namespace = dict(prelude)
+            # prelude=False: the program alone, as `python file.py` runs it (SciCode's scripts)
+            namespace = dict(prelude) if job.get("prelude", True) else {
+                "__builtins__": prelude["__builtins__"], "__name__": "__main__"}
             exec(code, namespace)
             if isinstance(namespace.get("Solution"), type):
                 func = getattr(namespace["Solution"](), func_name)

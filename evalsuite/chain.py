@@ -1,0 +1,95 @@
+"""Chained items: an item whose prompt holds the model's own answers to earlier items (SciCode's
+sub-steps: step i's prompt carries the code the model wrote for steps 1..i-1 of its problem).
+
+A task declares `TaskSpec.chain` and lists, per item, the ids it follows in `Sample.meta["after"]`.
+The generate stage then runs in rounds: each round makes every wanted (id, k) whose earlier items'
+k-th generations are stored, its prompt built by `chain` from their answers (after the thinking).
+Every generation is stored as it completes, so a rerun resumes at the first step not made. The
+score stage sees the same view of each item (its earlier answers included), so a step is tested
+with the code that was in its prompt. The prompts as sent are kept in chained_prompts.jsonl.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from typing import Any, Callable
+
+from omegaconf import DictConfig
+
+from evalsuite import store
+from evalsuite.errors import UserError
+from evalsuite.planning import reasoning_expected, sample_for_k
+from evalsuite.render import split_generation
+from evalsuite.rundir import GENERATIONS, current_shard, task_dir
+from evalsuite.task import TaskSpec
+from evalsuite.types import Sample
+
+CHAINED_PROMPTS = "chained_prompts.jsonl"  # per (sample_id, k): the earlier answers' ids and the prompt sent
+
+
+def after(sample: Sample) -> list[str]:
+    return [str(a) for a in sample.meta.get("after") or []]
+
+
+def answers(cfg: DictConfig, gens: dict[tuple[str, int], dict]) -> Callable[[str, int], str | None]:
+    """The answer (after the thinking; None: never closed or never made) of a stored generation."""
+    expect, think_end = reasoning_expected(cfg), cfg.model.get("think_end", "</think>")
+
+    def answer(sample_id: str, k: int) -> str | None:
+        g = gens.get((sample_id, k))
+        if g is None or g.get("finish_reason") == "error":
+            return None
+        return split_generation(g["text"], g.get("reasoning"), expect, think_end)[1]
+
+    return answer
+
+
+def viewer(cfg: DictConfig, spec: TaskSpec, gens: dict[tuple[str, int], dict]) -> Callable[[Sample, int], Sample]:
+    """The item as generation k sees it: with its earlier items' k-th answers for a chained task."""
+    if spec.chain is None:
+        return lambda sample, k: sample_for_k(spec, sample, k, cfg)
+    answer = answers(cfg, gens)
+    return lambda sample, k: spec.chain(sample, {a: answer(a, k) for a in after(sample)}, cfg)
+
+
+def check(cfg: DictConfig, samples: list[Sample]) -> None:
+    if current_shard(cfg) is not None:
+        raise UserError(f"task {cfg.task.name} is generated in chained rounds (each step after the earlier ones): "
+                        f"run it without shard=")
+    ids = {s.id for s in samples}
+    for s in samples:
+        missing = [a for a in after(s) if a not in ids]
+        if missing:
+            raise UserError(f"task {cfg.task.name}: item {s.id} follows {missing}, which are not among the items "
+                            f"(limit= cut a problem's steps apart? use a limit that keeps whole problems)")
+
+
+def generate_in_rounds(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, wanted: set[tuple[str, int]],
+                       make: Callable[[list[Sample], TaskSpec, set[tuple[str, int]]], int]) -> int:
+    """Round after round, `make` (the generate stage's one round) the keys whose earlier items are
+    stored; stops when a round has nothing ready (done, or an earlier generation failed)."""
+    by_id = {s.id: s for s in samples}
+    path = task_dir(cfg) / GENERATIONS
+    made = 0
+    while True:
+        gens = {key: g for key, g in store.latest_by_key(store.read_records(path)).items()
+                if g.get("finish_reason") != "error"}
+        todo = {key for key in wanted - set(gens) if all((a, key[1]) in gens for a in after(by_id[key[0]]))}
+        if not todo:
+            blocked = wanted - set(gens)
+            if blocked:
+                print(f"[{cfg.task.name}] generate: {len(blocked)} chained items wait for an earlier item that "
+                      f"failed; rerun to make them", file=sys.stderr)
+            return made
+        view = viewer(cfg, spec, gens)
+        views = {key: view(by_id[key[0]], key[1]) for key in todo}
+        store.append_records(task_dir(cfg) / CHAINED_PROMPTS, [
+            {"sample_id": sid, "k": k, "after": after(by_id[sid]), "messages": views[(sid, k)].messages}
+            for sid, k in sorted(todo)])
+        round_spec = replace(spec, sample_for_k=lambda s, k, _cfg: views[(s.id, k)])
+        made += make([by_id[sid] for sid in sorted({sid for sid, _ in todo})], round_spec, todo)
+
+
+def prompts(cfg: DictConfig) -> dict[tuple[str, int], dict[str, Any]]:
+    """The chained prompts as sent, by (sample_id, k) (the latest, after a rerun)."""
+    return store.latest_by_key(store.read_records(task_dir(cfg) / CHAINED_PROMPTS))
