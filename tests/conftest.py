@@ -82,3 +82,19 @@ def wait_until_serving(base_url: str, proc: subprocess.Popen, timeout_s: float, 
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"{what} did not come up in {timeout_s:g} s")
+
+
+@pytest.fixture
+def fresh_stand_in_engine(monkeypatch):
+    """No engine left over between tests of the vLLM path on its CPU stand-in (tests/vllm_stand_in.py):
+    the process's engine and the stand-in's counters start empty, and the engine is shut down after."""
+    from vllm_stand_in import FakeLLMStandIn
+
+    from evalsuite.backends import vllm as vb
+
+    monkeypatch.delenv("EVALSUITE_SMOLLM2_DIR", raising=False)
+    vb._ENGINE.clear()
+    FakeLLMStandIn.instances.clear()
+    FakeLLMStandIn.failed_once = False
+    yield
+    vb.shutdown_engine()

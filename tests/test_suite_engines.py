@@ -17,14 +17,7 @@ STAND_IN = ["backend=vllm", "backend.vllm_module=vllm_stand_in", "model=smollm2-
             "limit=1", "samples=1"]
 
 
-@pytest.fixture(autouse=True)
-def _fresh_engine(monkeypatch):
-    monkeypatch.delenv("EVALSUITE_SMOLLM2_DIR", raising=False)
-    vb._ENGINE.clear()
-    FakeLLMStandIn.instances.clear()
-    FakeLLMStandIn.failed_once = False
-    yield
-    vb.shutdown_engine()
+pytestmark = pytest.mark.usefixtures("fresh_stand_in_engine")
 
 
 def _suite(tmp_path, *extra):

@@ -21,14 +21,7 @@ from evalsuite.types import Request
 STAND_IN = ["backend=vllm", "backend.vllm_module=vllm_stand_in", "model=smollm2-135m-vllm", "data=sample"]
 
 
-@pytest.fixture(autouse=True)
-def _fresh_engine(monkeypatch):
-    monkeypatch.delenv("EVALSUITE_SMOLLM2_DIR", raising=False)
-    vb._ENGINE.clear()
-    FakeLLMStandIn.instances.clear()
-    FakeLLMStandIn.failed_once = False
-    yield
-    vb._ENGINE.clear()
+pytestmark = pytest.mark.usefixtures("fresh_stand_in_engine")
 
 
 def _gens(run_dir) -> list[dict]:
