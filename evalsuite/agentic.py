@@ -33,7 +33,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from evalsuite import store
 from evalsuite.errors import UserError
-from evalsuite.rundir import GENERATIONS, MANIFEST, task_dir
+from evalsuite.rundir import GENERATIONS, task_dir, update_manifest
 from evalsuite.types import Generation, Grade, Sample, to_dict
 
 HARNESS_DIR = "harness"  # under the task's run directory: the harness's config, results and log
@@ -325,10 +325,7 @@ def describe(cfg: DictConfig, harness: Harness) -> dict[str, Any]:
 
 
 def record_harness(cfg: DictConfig, harness: Harness) -> None:
-    path = task_dir(cfg) / MANIFEST
-    manifest = store.read_json(path, expect=dict) if path.exists() else {}
-    manifest["harness"] = describe(cfg, harness)
-    store.write_json(path, manifest)
+    update_manifest(task_dir(cfg), harness=describe(cfg, harness))
 
 
 def runnable(cfg: DictConfig, harness: Harness, samples: list[Sample]) -> list[Sample]:

@@ -196,9 +196,7 @@ def _main(argv: list[str] | None) -> None:
         if argv and argv[0] == "explain":
             sys.exit(explain_command(argv[1:]))
         if argv and argv[0] == "plan":
-            from evalsuite import plan
-
-            sys.exit(plan.main(argv[1:]))
+            sys.exit(plan_command(argv[1:]))
         if argv and argv[0] == "prepare":
             sys.exit(prepare_command(argv[1:]))
         multirun_or_help = any(a in ("-m", "--multirun", "--help", "-h", "--hydra-help") for a in argv)
@@ -238,6 +236,8 @@ def _main(argv: list[str] | None) -> None:
 REPORT_USAGE = "usage: evalsuite report run_dir=DIR [plots=false]  |  evalsuite compare RUN_DIR RUN_DIR [...] [out=DIR]"
 EXPLAIN_USAGE = "usage: evalsuite explain run_dir=DIR [plots=false]"
 PREPARE_USAGE = "usage: evalsuite prepare suite=NAME|task=NAME data_dir=DIR [prepare.model=true] [overrides ...]"
+PLAN_USAGE = ("usage: evalsuite plan suite=NAME|task=NAME [model=M backend=B ...] [calibration=RUN_DIR] [gpu=H200] "
+              "[shards=N]")
 
 
 def parse_args(argv: list[str], usage: str, allowed: set[str], command: str) -> tuple[dict[str, str], list[str]]:
@@ -326,6 +326,23 @@ def prepare_command(argv: list[str]) -> int:
     if not cfg.get("suite") and not any(a.startswith("task=") for a in argv):
         raise UserError(f"evalsuite prepare needs suite=NAME or task=NAME; {PREPARE_USAGE}")
     return prepare_run(cfg, argv)
+
+
+def plan_command(argv: list[str]) -> int:
+    """`evalsuite plan OVERRIDES [calibration=RUN_DIR] [gpu=NAME]`: the run's cost, printed."""
+    from evalsuite.plan import DEFAULT_GPU, plan_run
+
+    if any(a in ("-h", "--help") for a in argv):
+        raise UserError(PLAN_USAGE)
+    bad = [a for a in argv if "=" not in a]
+    if bad:
+        raise UserError(f"unrecognised argument {bad[0]!r}; {PLAN_USAGE}")
+    own = ("calibration=", "gpu=")  # the plan's own options; everything else configures the run it prices
+    options = {a.split("=", 1)[0]: a.split("=", 1)[1] for a in argv if a.startswith(own)}
+    overrides = [a for a in argv if not a.startswith(own)]
+    cfg = compose(overrides)
+    print(plan_run(cfg, task_configs(cfg, overrides), options.get("calibration"), options.get("gpu") or DEFAULT_GPU))
+    return 0
 
 
 # ---------------------------------------------------------------- the end of the process

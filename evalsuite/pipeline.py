@@ -31,7 +31,7 @@ from evalsuite.foreign.lettering import harness_views
 from evalsuite.planning import build_requests, check_budget, max_new_tokens, reasoning_expected, sample_for_k, wanted_keys
 from evalsuite.render import split_generation
 from evalsuite.rundir import (CLAMPS, FAILURE, GENERATIONS, ITEMS, MANIFEST, SCORES, SUMMARY, current_scores, current_shard, merged,
-                              record_calibration, shard_dirs, task_dir, task_root)
+                              record_calibration, shard_dirs, task_dir, task_root, update_manifest)
 from evalsuite.store import generation_digest
 from evalsuite.summary import TaskSummary
 from evalsuite.task import TaskSpec
@@ -94,7 +94,8 @@ def settings_conflict(cfg: DictConfig) -> str | None:
 
 
 def write_manifest(cfg: DictConfig, samples: list[Sample], source: str) -> None:
-    path = task_dir(cfg) / MANIFEST
+    """This run's settings, data and versions into run.json; what an earlier run of the same
+    generations recorded under other keys (how the backend ran) stays until this run records it."""
     fingerprint = protocol_fingerprint(cfg)
     conflict = settings_conflict(cfg)
     if conflict:
@@ -117,7 +118,7 @@ def write_manifest(cfg: DictConfig, samples: list[Sample], source: str) -> None:
         "versions": _versions(), "argv": sys.argv, "host": platform.node(), "pid": os.getpid(), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "config": OmegaConf.to_container(cfg, resolve=True),
     }
-    store.write_json(path, manifest)
+    update_manifest(task_dir(cfg), create=True, **manifest)
 
 
 def write_items(cfg: DictConfig, samples: list[Sample], max_chars: int = 20_000) -> None:
@@ -438,13 +439,9 @@ def scores_while_generating(cfg: DictConfig, spec: TaskSpec, stage: str) -> bool
 
 def record_backend_runtime(cfg: DictConfig, backend: Any) -> None:
     """Add to run.json how the backend runs on this machine (the hf backend's CPU threads and why)."""
-    path = task_dir(cfg) / MANIFEST
     runtime = getattr(backend, "runtime", None)
-    if not runtime or not path.exists():
+    if not runtime or not update_manifest(task_dir(cfg), backend_runtime=runtime):
         return
-    manifest = store.read_json(path, expect=dict)
-    manifest["backend_runtime"] = runtime
-    store.write_json(path, manifest)
     if "cpu_threads" in runtime:
         print(f"[{cfg.task.name}] hf on CPU: {runtime['cpu_threads']['threads']} threads "
               f"({runtime['cpu_threads']['rule']})", file=sys.stderr)
@@ -452,12 +449,9 @@ def record_backend_runtime(cfg: DictConfig, backend: Any) -> None:
 
 def record_scoring_environment(cfg: DictConfig, spec: TaskSpec) -> None:
     """Add to run.json what a task's scoring ran under (the sandbox's isolation and limits)."""
-    path = task_dir(cfg) / MANIFEST
-    if spec.scoring_environment is None or not path.exists():
-        return
-    manifest = store.read_json(path, expect=dict)
-    manifest["scoring_environment"] = spec.scoring_environment(cfg)
-    store.write_json(path, manifest)
+    # asked only where there is a run.json to hold it (a task's answer may probe compilers)
+    if spec.scoring_environment is not None and (task_dir(cfg) / MANIFEST).exists():
+        update_manifest(task_dir(cfg), scoring_environment=spec.scoring_environment(cfg))
 
 
 # ---------------------------------------------------------------- shards

@@ -14,7 +14,6 @@ prompt sizes from its settings (TaskSpec.plan_prompts).
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,21 +163,10 @@ def describe(plans: list[TaskPlan], cfgs: list[DictConfig], rate: dict | None, m
     return "\n".join(lines)
 
 
-def main(argv: list[str]) -> int:
-    from evalsuite.config import compose, task_configs
-
-    own = {a.split("=", 1)[0]: a.split("=", 1)[1] for a in argv if a.startswith(("calibration=", "gpu="))}
-    overrides = [a for a in argv if not a.startswith(("calibration=", "gpu="))]
-    try:
-        cfg = compose(overrides)
-        cfgs = task_configs(cfg, overrides)
-        calibration = load_calibration(own.get("calibration"))
-        gpu = own.get("gpu") or DEFAULT_GPU
-        model = str(cfg.model.name)
-        rate = measured(load_throughput(), model, gpu)
-        plans = make_plan(cfgs, calibration, rate)
-        print(describe(plans, cfgs, rate, model, gpu, max(1, int(cfg.get("shards") or 1))))
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+def plan_run(cfg: DictConfig, cfgs: list[DictConfig], calibration: str | None = None, gpu: str = DEFAULT_GPU) -> str:
+    """The plan of a run (cfg, and its task configs cfgs): per task and in total, as printed.
+    `calibration`: a finished run's run_dir or its calibration.json; `gpu`: the throughput row's GPU."""
+    model = str(cfg.model.name)
+    rate = measured(load_throughput(), model, gpu)
+    plans = make_plan(cfgs, load_calibration(calibration), rate)
+    return describe(plans, cfgs, rate, model, gpu, max(1, int(cfg.get("shards") or 1)))

@@ -23,7 +23,7 @@ from evalsuite.card_rows import NOT_ON_CARD, Row, build_rows, finite_number
 from evalsuite.errors import UserError
 from evalsuite.results import TaskResult, scan
 from evalsuite.summary import TaskSummary
-from evalsuite.tables import Table, markdown_table
+from evalsuite.tables import Bullets, Images, Link, Paragraph, Subheading, Table, link_line, markdown_table
 
 WARN = "\u26a0"
 
@@ -327,52 +327,81 @@ COMPARE_LEGEND = (f"The card's table, every column ({DAGGER}: a baseline the car
                   f"number ('in CI': the card's number lies inside the run's interval).")
 
 
-def report_markdown(title: str, rows: list[Row], tasks: list[TaskResult], links: dict[str, str],
-                    images: list[str]) -> str:
-    parts = [f"# {title}", "", " · ".join(run_facts(tasks)), ""]
-    if links:
-        parts += [" · ".join(f"[{name}]({target})" for name, target in links.items()), ""]
-    parts += [markdown_table(table_header(), [table_cells(r) for r in rows]), "", LEGEND, ""]
+# ---------------------------------------------------------------- the run report's sections, in order
+
+@dataclass
+class CardTable:
+    """The main table, every card row (markdown: the group a column; HTML: a heading row per group)."""
+
+    rows: list[Row]
+
+    def markdown(self) -> str:
+        return markdown_table(table_header(), [table_cells(r) for r in self.rows])
+
+    def html(self) -> str:
+        return card_table_html(self.rows)
+
+
+Block = Paragraph | Bullets | Subheading | Table | CardTable | Images
+
+
+@dataclass
+class ReportSection:
+    """One `## title` of a report and what it shows, in order; the lead (title "") sits under the
+    page's own title, without a heading."""
+
+    title: str
+    blocks: list[Block]
+
+
+def run_report_sections(rows: list[Row], tasks: list[TaskResult], images: list[str]) -> list[ReportSection]:
+    """The run report, section by section: report.md and report.html both render this one list."""
+    sections = [ReportSection("", [Paragraph([" · ".join(run_facts(tasks))]), CardTable(rows),
+                                   Paragraph([LEGEND], note=True)])]
     missing = missing_notes(tasks)
-    parts += ["## What is missing", ""] + ([f"- {n}" for n in missing] or ["Nothing: every task ran to completion."])
-    metrics_table = other_metrics_table(tasks)
-    if metrics_table:
-        parts += ["", "## Other metrics", "", metrics_table.markdown()]
-    judges = judges_table(tasks)
-    if judges:
-        parts += ["", "## Judges", "", judges.markdown()]
-    harnesses = harnesses_table(tasks)
-    if harnesses:
-        parts += ["", "## Official harnesses", "", harnesses.markdown()]
-    for name, table in breakdown_tables(tasks):
-        parts += ["", f"## Breakdown: {name}", "", table.markdown()]
+    sections.append(ReportSection("What is missing", [Bullets(missing) if missing
+                                                      else Paragraph(["Nothing: every task ran to completion."])]))
+    for title, table in (("Other metrics", other_metrics_table(tasks)), ("Judges", judges_table(tasks)),
+                         ("Official harnesses", harnesses_table(tasks))):
+        if table:
+            sections.append(ReportSection(title, [table]))
+    sections += [ReportSection(f"Breakdown: {name}", [table]) for name, table in breakdown_tables(tasks)]
     judge_table = needs_judge_table(tasks)
     if judge_table:
-        parts += ["", "## Needs a judge", "", judge_table.markdown()]
-    parts += extra_sections(tasks)
+        sections.append(ReportSection("Needs a judge", [judge_table]))
+    sections += extra_sections(tasks)
     if images:
-        parts += ["", "## Plots", ""] + [f"![{Path(p).stem}]({p})" for p in images]
-    return "\n".join(parts) + "\n"
+        sections.append(ReportSection("Plots", [Images(images)]))
+    return sections
 
 
-def extra_sections(tasks: list[TaskResult]) -> list[str]:
-    """report.md's sections from explain.py (the gap to the card) and foreign/agreement.py
-    (agreement with another harness's verdicts)."""
+def extra_sections(tasks: list[TaskResult]) -> list[ReportSection]:
+    """The sections from explain.py (the gap to the card) and foreign/agreement.py (agreement with
+    another harness's verdicts)."""
     from evalsuite import explain
-    from evalsuite.foreign.agreement import agreement_lines
+    from evalsuite.foreign.agreement import agreement_blocks
 
     out = []
     gap_table = explain.report_table(explain.explain_tasks(tasks))
     if gap_table:
-        out += ["", "## Where the gap to the card comes from", "", explain.CAVEAT + " Every line: [explain.md](explain.md).",
-                "", gap_table.markdown()]
+        out.append(ReportSection("Where the gap to the card comes from", [
+            Paragraph([explain.CAVEAT + " Every line: ", Link("explain.md", "explain.md"), "."], note=True), gap_table]))
     agreements = [(t.name, t.summary.sections["agreement"]) for t in tasks
                   if t.summary is not None and t.summary.sections.get("agreement")]
     if agreements:
-        out += ["", "## Agreement with the other harness's verdicts", ""]
-        for name, found in agreements:
-            out += agreement_lines(name, found)
+        out.append(ReportSection("Agreement with the other harness's verdicts",
+                                 [block for name, found in agreements for block in agreement_blocks(name, found)]))
     return out
+
+
+# ---------------------------------------------------------------- the two renderers
+
+def report_markdown(title: str, sections: list[ReportSection], links: dict[str, str]) -> str:
+    """report.md: the title, the links to the report's other files, then each section."""
+    parts = [f"# {title}"] + ([link_line(links).markdown()] if links else [])
+    for section in sections:
+        parts += ([f"## {section.title}"] if section.title else []) + [b.markdown() for b in section.blocks]
+    return "\n\n".join(parts) + "\n"
 
 
 # ---------------------------------------------------------------- HTML
@@ -414,36 +443,11 @@ def card_table_html(rows: list[Row]) -> str:
     return "\n".join(out) + "</tbody></table>"
 
 
-def report_html(title: str, rows: list[Row], tasks: list[TaskResult], links: dict[str, str],
-                images: list[str]) -> str:
-    body = [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(' · '.join(run_facts(tasks)))}</p>"]
-    if links:
-        body.append("<p>" + " · ".join(f'<a href="{html.escape(t)}">{html.escape(n)}</a>' for n, t in links.items()) + "</p>")
-    body += [card_table_html(rows), f'<p class="legend">{html.escape(LEGEND)}</p>']
-    missing = missing_notes(tasks)
-    body.append("<h2>What is missing</h2>")
-    body.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in missing) + "</ul>" if missing
-                else "<p>Nothing: every task ran to completion.</p>")
-    metrics_table = other_metrics_table(tasks)
-    if metrics_table:
-        body += ["<h2>Other metrics</h2>", metrics_table.html()]
-    judges = judges_table(tasks)
-    if judges:
-        body += ["<h2>Judges</h2>", judges.html()]
-    for name, table in breakdown_tables(tasks):
-        body += [f"<h2>Breakdown: {html.escape(name)}</h2>", table.html()]
-    judge_table = needs_judge_table(tasks)
-    if judge_table:
-        body += ["<h2>Needs a judge</h2>", judge_table.html()]
-    from evalsuite import explain
-
-    gap_table = explain.report_table(explain.explain_tasks(tasks))
-    if gap_table:
-        body += ["<h2>Where the gap to the card comes from</h2>", f'<p class="legend">{html.escape(explain.CAVEAT)} '
-                 f'Every line: <a href="explain.md">explain.md</a>.</p>', gap_table.html()]
-    if images:
-        body.append("<h2>Plots</h2>")
-        body += [f'<figure><img src="{html.escape(p)}" alt="{html.escape(Path(p).stem)}"></figure>' for p in images]
+def report_html(title: str, sections: list[ReportSection], links: dict[str, str]) -> str:
+    """report.html: the same sections as report_markdown, as one page."""
+    body = [f"<h1>{html.escape(title)}</h1>"] + ([link_line(links).html()] if links else [])
+    for section in sections:
+        body += ([f"<h2>{html.escape(section.title)}</h2>"] if section.title else []) + [b.html() for b in section.blocks]
     return page(title, "\n".join(body))
 
 
@@ -502,14 +506,15 @@ def write_run_report(run_dir: Path, summaries: list[TaskSummary], extras: bool =
     tasks = merge_fresh(run_dir, scan(run_dir), summaries)
     rows = build_rows(tasks)
     images, viewer_ok = write_extras(run_dir, tasks) if extras else ([], False)
-    links = {"report.csv": "report.csv", "report.html": "report.html"}
+    files = {"report.md": "report.md", "report.html": "report.html", "report.csv": "report.csv"}
     if viewer_ok:
-        links["per-sample viewer"] = "viewer.html"
+        files["per-sample viewer"] = "viewer.html"
     title = f"evalsuite report: {run_dir}"
-    (run_dir / "report.md").write_text(report_markdown(title, rows, tasks, links, images), encoding="utf-8")
+    sections = run_report_sections(rows, tasks, images)
+    for name, render in (("report.md", report_markdown), ("report.html", report_html)):
+        links = {text: target for text, target in files.items() if target != name}  # each page links the others
+        (run_dir / name).write_text(render(title, sections, links), encoding="utf-8")
     (run_dir / "report.csv").write_text(csv_text([csv_record(r) for r in rows]), encoding="utf-8")
-    html_links = {k: v for k, v in links.items() if k != "report.html"} | {"report.md": "report.md"}
-    (run_dir / "report.html").write_text(report_html(title, rows, tasks, html_links, images), encoding="utf-8")
     if not extras:
         from evalsuite.explain import write_explain
 
@@ -618,24 +623,17 @@ def compare_runs(run_dirs: list[Path], out_dir: Path) -> str:
     title = "evalsuite compare: " + " vs ".join(r.label for r in runs)
     missing = [f"{r.label}: {n}" for r in runs for n in missing_notes(r.tasks) if not n.startswith("tasks this harness")]
     variants_table = Table(["benchmark", "task", "run", "OPEN variants"], variant_rows)
-    md = [f"# {title}", "", runs_table.markdown(), "", main_table.markdown(), "", COMPARE_LEGEND, "",
-          "## Protocol by run", "", proto_table.markdown()]
+    sections = [ReportSection("", [runs_table, main_table, Paragraph([COMPARE_LEGEND], note=True)]),
+                ReportSection("Protocol by run", [proto_table])]
     if variant_rows:
-        md += ["", "## OPEN variants by run", "", variants_table.markdown()]
+        sections.append(ReportSection("OPEN variants by run", [variants_table]))
     if missing:
-        md += ["", "## What is missing", ""] + [f"- {m}" for m in missing]
+        sections.append(ReportSection("What is missing", [Bullets(missing)]))
     if images:
-        md += ["", "## Plots", ""] + [f"![{Path(p).stem}]({p})" for p in images]
-    (out_dir / "report.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+        sections.append(ReportSection("Plots", [Images(images)]))
+    (out_dir / "report.md").write_text(report_markdown(title, sections, {}), encoding="utf-8")
     (out_dir / "report.csv").write_text(csv_text(csv_rows), encoding="utf-8")
-    body = [f"<h1>{html.escape(title)}</h1>", runs_table.html(), main_table.html(),
-            f'<p class="legend">{html.escape(COMPARE_LEGEND)}</p>', "<h2>Protocol by run</h2>", proto_table.html()]
-    if variant_rows:
-        body += ["<h2>OPEN variants by run</h2>", variants_table.html()]
-    if missing:
-        body += ["<h2>What is missing</h2>", "<ul>" + "".join(f"<li>{html.escape(m)}</li>" for m in missing) + "</ul>"]
-    body += [f'<figure><img src="{html.escape(p)}" alt="{html.escape(Path(p).stem)}"></figure>' for p in images]
-    (out_dir / "report.html").write_text(page(title, "\n".join(body)), encoding="utf-8")
+    (out_dir / "report.html").write_text(report_html(title, sections, {}), encoding="utf-8")
     return main_table.markdown() + f"\ncompare: {out_dir / 'report.md'} (also .csv, .html)"
 
 

@@ -1,4 +1,5 @@
-"""A run directory's layout: every file name, where shards live, and the one rule that merges them.
+"""A run directory's layout: every file name, where shards live, the one rule that merges them, and
+the one writer of run.json (`update_manifest`: every stage adds its keys through it).
 
     <run_dir>/<task>/            run.json  generations.jsonl  scores.jsonl  summary.json
                                  samples.jsonl  clamps.jsonl  failure.json
@@ -105,6 +106,20 @@ def current_scores(d: Path) -> dict[Key, dict[str, Any]]:
     """The scores in `d` that graded the generation stored now for their key (store.current)."""
     return store.current(store.latest_by_key(store.read_records(d / GENERATIONS, repair=False)),
                          store.latest_by_key(store.read_records(d / SCORES, repair=False)))
+
+
+def update_manifest(task_dir: Path, *, create: bool = False, **fields: Any) -> bool:
+    """The one writer of a task's run.json: each of `fields` replaces its top-level key, every other
+    key stays (what another stage recorded: the backend's runtime, the scoring environment, TIR's
+    settings), and the file is replaced atomically. Only the run's start (`create`) makes the file: a
+    run.json holding one late field would lack the config and counts its readers need. Returns
+    whether it wrote."""
+    path = Path(task_dir) / MANIFEST
+    if not path.exists() and not create:
+        return False
+    manifest = store.read_json(path, expect=dict) if path.exists() else {}
+    store.write_json(path, {**manifest, **fields})
+    return True
 
 
 def record_calibration(run_dir: Path, task: str, model: str, max_tokens: int, tokens: list[int]) -> None:

@@ -28,7 +28,7 @@ from evalsuite import store
 from evalsuite.errors import EngineDied, UserError
 from evalsuite.render import build_messages, render_prompt, split_reasoning
 from evalsuite.planning import max_new_tokens, request_seed, sample_for_k, wanted_keys
-from evalsuite.rundir import GENERATIONS, MANIFEST, TURNS, run_mode, task_dir
+from evalsuite.rundir import GENERATIONS, TURNS, run_mode, task_dir, update_manifest
 from evalsuite.types import Generation, Request, Sample
 
 # The card's tool prompt, word for word (the card's SYSTEM_PROMPT of its tool-use example; the file
@@ -432,11 +432,7 @@ def generate_stage(cfg: DictConfig, samples: list[Sample], task: Any,
 
 def record_settings(cfg: DictConfig, tir: Settings) -> None:
     """The OPEN settings into run.json (the summary repeats them)."""
-    path = task_dir(cfg) / MANIFEST
-    if path.exists():
-        manifest = store.read_json(path, expect=dict)
-        manifest["tir"] = tir.record()
-        store.write_json(path, manifest)
+    update_manifest(task_dir(cfg), tir=tir.record())
 
 
 # ---------------------------------------------------------------- turn makers per backend

@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import vllm_stand_in
+from conftest import assert_one_line_error
 
-from evalsuite import plan
+from evalsuite.cli import plan_command
+from evalsuite.errors import UserError
 
 REPO = Path(__file__).resolve().parent.parent
 CARD = ["suite=card", "model=smollm2-135m-vllm", "backend=vllm", "data=sample"]
@@ -23,7 +26,7 @@ def _rows(text: str) -> dict[str, list[str]]:
 def test_plan_prints_for_the_card_suite(capsys):
     # the card's model config (its windows, budgets, chat settings) with the embedded model's tokenizer:
     # the real one is a hub download
-    assert plan.main(["suite=card", "model=nemotron-cascade-2", "model.path=embedded:smollm2-135m",
+    assert plan_command(["suite=card", "model=nemotron-cascade-2", "model.path=embedded:smollm2-135m",
                       "model.revision=null", "backend=vllm", "data=sample"]) == 0
     out = capsys.readouterr().out
     rows = _rows(out)
@@ -41,21 +44,21 @@ def test_plan_prints_for_the_card_suite(capsys):
 
 def test_plan_prices_gpu_hours_only_from_a_measured_row(capsys):
     base = ["suite=card", "suite.tasks=[aime25]", "model=smollm2-135m-vllm", "backend=vllm", "data=sample"]
-    assert plan.main(base) == 0
+    assert plan_command(base) == 0
     out = capsys.readouterr().out
     assert "throughput: smollm2-135m-vllm on H200: 16,698 tok/s generated" in out  # the measured row
     row = _rows(out)["aime25"]
     assert abs(float(row[-1]) - int(row[5].replace(",", "")) / 16698 / 3600) < 1e-3
-    assert plan.main([*base, "gpu=H100"]) == 0
+    assert plan_command([*base, "gpu=H100"]) == 0
     out = capsys.readouterr().out
     assert _rows(out)["aime25"][-1] == "-" and "no throughput measured for model smollm2-135m-vllm on H100" in out
 
 
 def test_plan_per_shard_wall_time(capsys):
     base = ["suite=card", "suite.tasks=[aime25,hmmt_feb25]", "model=smollm2-135m-vllm", "backend=vllm", "data=sample"]
-    plan.main(base)
+    plan_command(base)
     one = capsys.readouterr().out
-    plan.main([*base, "shards=4"])
+    plan_command([*base, "shards=4"])
     four = capsys.readouterr().out
     hours = [float(line.split(": ")[1].split()[0]) for text in (one, four) for line in text.splitlines() if line.startswith("wall time")]
     total = float(_rows(one)["total"][-1])
@@ -73,8 +76,17 @@ def test_a_finished_run_calibrates_the_next_plan(tmp_path, capsys, monkeypatch):
     calibration = json.loads((tmp_path / "calibration.json").read_text())["aime25"]
     gens = [json.loads(line) for line in (tmp_path / "aime25" / "generations.jsonl").read_text().splitlines()]
     assert calibration["generations"] == 4 and calibration["mean_tokens"] == round(sum(g["tokens"] for g in gens) / 4, 1)
-    assert plan.main(["suite=card", "suite.tasks=[aime25]", *CARD[1:], f"calibration={tmp_path}"]) == 0
+    assert plan_command(["suite=card", "suite.tasks=[aime25]", *CARD[1:], f"calibration={tmp_path}"]) == 0
     row = _rows(capsys.readouterr().out)["aime25"]
     assert row[6:8] == ["calibration", "(4"] and int(row[5].replace(",", "")) == round(calibration["mean_tokens"] * 512)
-    assert plan.main([*CARD, f"calibration={tmp_path / 'nowhere'}"]) == 2
-    assert "no calibration.json there" in capsys.readouterr().err
+    with pytest.raises(UserError, match="no calibration.json there"):
+        plan_command([*CARD, f"calibration={tmp_path / 'nowhere'}"])
+
+
+def test_plan_arguments_are_parsed_by_the_cli(cli):
+    """plan.py is a plain function (plan_run); cli.plan_command reads its options and overrides."""
+    with pytest.raises(UserError, match="usage: evalsuite plan"):
+        plan_command(["-h"])
+    with pytest.raises(UserError, match="unrecognised argument 'cards'"):
+        plan_command(["suite=card", "cards"])
+    assert_one_line_error(cli("plan", "task=aime25", "data=sample", "calibration=/nowhere"), "no calibration.json there")

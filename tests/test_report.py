@@ -3,8 +3,10 @@ results.load, the plots and the notebook (executed on a real run of the embedded
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -102,6 +104,30 @@ def test_notebook_runs_on_a_real_run(small_run, monkeypatch):
     assert "1 tasks, 4 samples" in text and str(small_run / "viewer.html") in text
     shown = "".join(str(o.get("data", {}).get("text/markdown", "")) for o in outputs)
     assert "## aime25 (AIME 2025)" in shown and "**noise**" in shown  # the gap section (evalsuite.explain)
+
+
+def test_report_md_and_html_show_the_same_sections_in_order(tmp_path):
+    """report.md and report.html render one list of sections (report.run_report_sections): a real run
+    of another harness's responses (graded, compared with its verdicts) has the same `## ` titles in
+    both, the agreement section included."""
+    from evalsuite import pipeline
+    from evalsuite.config import compose
+
+    nemo_aime = ROOT / "tests" / "fixtures" / "foreign" / "nemo_skills" / "aime25"
+    pipeline.run_task(compose(["task=aime25", "data=sample", "limit=3", "samples=2", "stage=score",
+                               "model=nemotron-cascade-2", f"responses={nemo_aime}", "responses_format=nemo_skills",
+                               f"run_dir={tmp_path}"]))
+    report.write_run_report(tmp_path, [])
+    md_titles = [ln[3:] for ln in (tmp_path / "report.md").read_text().splitlines() if ln.startswith("## ")]
+    html_titles = [html.unescape(t) for t in re.findall(r"<h2>(.*?)</h2>", (tmp_path / "report.html").read_text())]
+    assert md_titles == html_titles
+    assert {"What is missing", "Agreement with the other harness's verdicts", "Plots"} <= set(md_titles)
+    md, page = (tmp_path / "report.md").read_text(), (tmp_path / "report.html").read_text()
+    assert "### aime25: nemo_skills" in md and "<h3>aime25: nemo_skills" in page
+    assert "| symbolic_correct | sample | headline | 6 | 4 | 66.7 |" in md and "<td>symbolic_correct</td>" in page
+    # each page links the report's other files, never itself
+    assert "[report.html](report.html)" in md and "(report.md)" not in md
+    assert 'href="report.md"' in page and 'href="report.html"' not in page
 
 
 # ---------------------------------------------------------------- the card's columns

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
-from evalsuite import pipeline, store, task
+from evalsuite import pipeline, rundir, store, task
 from evalsuite.config import compose
 from tests.conftest import assert_one_line_error
 
@@ -125,6 +126,22 @@ def test_run_files_of_the_wrong_shape(cli, tmp_path):
                               "stage=score", f"run_dir={tmp_path}"), "run.json", "expected a JSON object")
     (d / "run.json").write_text('{"dataset": 3}')
     assert_one_line_error(cli("status", str(tmp_path)), "run.json", "n_items")
+
+
+def test_every_run_json_writer_keeps_what_the_others_wrote(tmp_path):
+    """run.json has one writer (rundir.update_manifest): each stage's field survives the others' and
+    the next run's own facts (how the backend ran stays beside the generations it made)."""
+    cfg = compose([*BASE, "stage=score", f"responses={_responses(tmp_path)}", f"run_dir={tmp_path / 'run'}"])
+    pipeline.run_task(cfg)
+    d = rundir.task_dir(cfg)
+    pipeline.record_backend_runtime(cfg, SimpleNamespace(runtime={"device": "cpu"}))
+    assert rundir.update_manifest(d, scoring_environment={"sandbox": "none"})
+    pipeline.run_task(cfg)  # the same generations again: write_manifest rewrites only its own keys
+    manifest = json.loads((d / "run.json").read_text())
+    assert manifest["backend_runtime"] == {"device": "cpu"} and manifest["scoring_environment"] == {"sandbox": "none"}
+    assert manifest["task"] == "aime25" and manifest["responses"]["format"] == "evalsuite"
+    # a late field alone never makes a run.json (its readers need the config and counts)
+    assert not rundir.update_manifest(tmp_path / "elsewhere", tir={}) and not (tmp_path / "elsewhere").exists()
 
 
 def test_a_torn_last_score_line_is_dropped_with_a_warning_and_the_run_completes(cli, tmp_path):

@@ -1,5 +1,5 @@
 """Our verdicts beside the harness's, item by item, once our scorer has graded: agreement.json, the
-summary's figures and report.md's lines."""
+summary's figures and the report's section."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,6 +9,7 @@ from evalsuite import store
 from evalsuite.rundir import AGREEMENT, FOREIGN, FOREIGN_SOURCE, GENERATIONS, current_scores
 from evalsuite.store import generation_digest
 from evalsuite.summary import TaskSummary
+from evalsuite.tables import Paragraph, Subheading, Table
 
 
 SHOWN_DISAGREEMENTS = 20  # per verdict in summary.json and report.md; agreement.json has them all
@@ -113,30 +114,29 @@ def attach_agreement(task_dir: Path, summary: TaskSummary) -> None:
         {**v, "disagreements": v["disagreements"][:SHOWN_DISAGREEMENTS]} for v in found["verdicts"]]}
 
 
-def agreement_lines(task: str, found: dict) -> list[str]:
-    """report.md's section for one task's agreement with another harness."""
-    from evalsuite.tables import markdown_table
-
+def agreement_blocks(task: str, found: dict) -> list[Subheading | Paragraph | Table]:
+    """The report's part of the agreement section for one task's agreement with another harness."""
     def pct(x: Any) -> str:
         return "-" if x is None else f"{x:.1f}"
 
-    lines = [f"### {task}: {found.get('format')} ({found.get('file')})", "",
-             f"{found.get('imported')} generations graded by our scorer"
-             + (f"; {found['unmatched']} rows of the file are not items of this run" if found.get("unmatched") else "")
-             + (f"; {found['empty']} empty rows (unfinished in the harness)" if found.get("empty") else "")
-             + (f"; the harness's reference differs from ours on {len(found['gold_differs'])} items "
-                f"({', '.join(g['item'] for g in found['gold_differs'][:5])})" if found.get("gold_differs") else ""), ""]
+    blocks: list[Subheading | Paragraph | Table] = [
+        Subheading(f"{task}: {found.get('format')} ({found.get('file')})"),
+        Paragraph([f"{found.get('imported')} generations graded by our scorer"
+                   + (f"; {found['unmatched']} rows of the file are not items of this run" if found.get("unmatched") else "")
+                   + (f"; {found['empty']} empty rows (unfinished in the harness)" if found.get("empty") else "")
+                   + (f"; the harness's reference differs from ours on {len(found['gold_differs'])} items "
+                      f"({', '.join(g['item'] for g in found['gold_differs'][:5])})" if found.get("gold_differs") else "")])]
     if not found.get("verdicts"):
-        return lines + ["The file holds no verdicts of the harness to compare with.", ""]
-    lines.append(markdown_table(
+        return blocks + [Paragraph(["The file holds no verdicts of the harness to compare with."])]
+    blocks.append(Table(
         ["their verdict", "per", "compared with our", "items compared", "agree", "agreement %", "theirs %", "ours %"],
         [[v["verdict"], v["per"], v["ours_figure"], str(v["compared"]), str(v["agree"]), pct(v["agreement"]),
           pct(v["theirs_mean"]), pct(v["ours_mean"])] for v in found["verdicts"]]))
     for v in found["verdicts"]:
         if v["disagreements"]:
-            lines += ["", f"Disagreements on {v['verdict']} ({len(v['disagreements'])} shown):", "",
-                      markdown_table(["item", "sample", "our extraction", "their extraction", "ours", "theirs"],
-                                     [[d["item"], "-" if d["k"] is None else str(d["k"]), str(d["ours_extracted"]),
-                                       str(d["theirs_extracted"]), f"{d['ours']:g}", f"{d['theirs']:g}"]
-                                      for d in v["disagreements"]])]
-    return lines + [""]
+            blocks += [Paragraph([f"Disagreements on {v['verdict']} ({len(v['disagreements'])} shown):"]),
+                       Table(["item", "sample", "our extraction", "their extraction", "ours", "theirs"],
+                             [[d["item"], "-" if d["k"] is None else str(d["k"]), str(d["ours_extracted"]),
+                               str(d["theirs_extracted"]), f"{d['ours']:g}", f"{d['theirs']:g}"]
+                              for d in v["disagreements"]])]
+    return blocks

@@ -17,7 +17,7 @@ from evalsuite.foreign.lm_eval import read_lm_eval
 from evalsuite.foreign.matching import ItemIndex, reference_differs
 from evalsuite.foreign.nemo_skills import read_nemo_skills
 from evalsuite.foreign.rows import ForeignFile, ForeignRow, responses_format
-from evalsuite.rundir import AGREEMENT, FOREIGN, FOREIGN_SOURCE, GENERATIONS, MANIFEST
+from evalsuite.rundir import AGREEMENT, FOREIGN, FOREIGN_SOURCE, GENERATIONS, MANIFEST, update_manifest
 from evalsuite.store import generation_digest
 from evalsuite.types import FINISH_UNKNOWN, Generation, Sample, to_dict
 
@@ -143,10 +143,9 @@ def import_foreign(cfg: DictConfig, samples: list[Sample], task_dir: Path, split
         "empty": read.empty, "gold_differs": gold_differs, "option_orders": orders, "made_by": facts})
     manifest_path = task_dir / MANIFEST
     if manifest_path.exists():  # run.json says who made the generations, not only this run's settings
-        manifest = store.read_json(manifest_path, expect=dict)
-        if isinstance(manifest.get("responses"), dict):
-            manifest["responses"]["made_by"] = facts
-            store.write_json(manifest_path, manifest)
+        responses = store.read_json(manifest_path, expect=dict).get("responses")
+        if isinstance(responses, dict):
+            update_manifest(task_dir, responses={**responses, "made_by": facts})
     return len(gens)
 
 
