@@ -38,8 +38,9 @@ class JudgeHooks:
     requests: Callable[[Sample, str, DictConfig], list]
     # the grade from the judge's replies by slot (a pure parse, in the killable workers)
     score: Callable[[Sample, str, dict[str, str], DictConfig], Grade]
-    required: bool = False  # the task has no number without a judge (it declares no TaskSpec.score);
-    # else TaskSpec.score is the no-judge path
+    # the task has no number without a judge: it declares no TaskSpec.score (without `required`,
+    # TaskSpec.score grades a run that has no judge)
+    required: bool = False
     calls_per_answer: int = 1  # for the dry run's sizing
 
 
@@ -132,12 +133,18 @@ def import_spec(module_name: str, task_name: str) -> TaskSpec:
 
 
 def check_grading(spec: TaskSpec, task_name: str, module_name: str) -> None:
-    """Every answer has a grader: the task's `score`, or a judge the task cannot do without (the
-    engine then never calls `score`: without a judge= it stops before grading)."""
-    if spec.score is None and not (spec.judge is not None and spec.judge.required):
+    """Every answer has one grader: the task's `score`, or a judge the task cannot do without. The
+    engine never calls `score` for the latter (without a judge= the run stops before grading), so
+    a `score` there would be code that never runs."""
+    required_judge = spec.judge is not None and spec.judge.required
+    if spec.score is None and not required_judge:
         raise UserError(f"task {task_name}: module {module_name}'s TaskSpec declares no `score`; give it "
                         f"score=FUNCTION (one answer -> Grade), or judge=JudgeHooks(..., required=True) for a task "
                         f"only a judge can grade (docs/tasks.md)")
+    if spec.score is not None and required_judge:
+        raise UserError(f"task {task_name}: module {module_name}'s TaskSpec declares a `score` and a required judge; "
+                        f"the engine grades it by the judge alone and never calls `score`: drop score= (or "
+                        f"required=True, if `score` grades a run without a judge)")
 
 
 def resolve(cfg: DictConfig) -> TaskSpec:

@@ -64,11 +64,13 @@ def test_a_module_without_a_spec_is_named():
 
 
 def test_a_task_without_a_grader_is_named(tmp_path, monkeypatch):
-    """`score` may be left out only by a task whose judge is required; any other is stopped when resolved."""
+    """`score` is left out by a task whose judge is required, and only by it; any other is stopped when resolved."""
     (tmp_path / "ungraded_task.py").write_text(
         "from evalsuite.task import JudgeHooks, TaskSpec\n"
         "TASK = TaskSpec(load=lambda cfg: [])\n"
-        "JUDGED = TaskSpec(load=lambda cfg: [], judge=JudgeHooks(requests=lambda s, a, c: [], score=None))\n")
+        "JUDGED = TaskSpec(load=lambda cfg: [], judge=JudgeHooks(requests=lambda s, a, c: [], score=None))\n"
+        "BOTH = TaskSpec(load=lambda cfg: [], score=lambda s, a, c: None,\n"
+        "                judge=JudgeHooks(requests=lambda s, a, c: [], score=None, required=True))\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     cfg = OmegaConf.create({"task": {"name": "mine", "module": "ungraded_task"}})
     with pytest.raises(UserError, match=r"TaskSpec declares no `score`; give it score=FUNCTION .* or "
@@ -78,6 +80,8 @@ def test_a_task_without_a_grader_is_named(tmp_path, monkeypatch):
 
     with pytest.raises(UserError, match="declares no `score`"):  # a judge it can do without needs a `score`
         contract.check_grading(ungraded_task.JUDGED, "mine", "ungraded_task")
+    with pytest.raises(UserError, match="never calls `score`: drop score="):  # no stub beside a required judge
+        contract.check_grading(ungraded_task.BOTH, "mine", "ungraded_task")
 
 
 def test_the_engine_groups_by_declared_meta_keys_alone_and_jointly():
