@@ -20,7 +20,8 @@ from evalsuite import store
 from evalsuite.errors import UserError
 from evalsuite.planning import reasoning_expected, sample_for_k
 from evalsuite.render import split_generation
-from evalsuite.rundir import GENERATIONS, current_shard, task_dir
+from evalsuite.rundir import GENERATIONS, task_dir
+from evalsuite.sharding import current_shard
 from evalsuite.task import TaskSpec
 from evalsuite.types import Sample
 

@@ -103,7 +103,7 @@ def dry_run_task(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> dict
     from evalsuite import judge
 
     if spec.harness is not None:  # an official harness's work: items, trials, and what it needs
-        from evalsuite.agentic import dry_run
+        from evalsuite.agentic_stage import dry_run
 
         return dry_run(cfg, samples, spec)
     size = measure_task(cfg, samples, spec)

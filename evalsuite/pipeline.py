@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from omegaconf import DictConfig, OmegaConf
 
-from evalsuite import chain, judge, metrics, store, tir
+from evalsuite import chain, judge, judge_rules, metrics, store, tir
 from evalsuite import summary as summaries
 from evalsuite.data import RESOLVED_REVISIONS, data_dir_facts
 from evalsuite.errors import UserError
@@ -30,8 +30,9 @@ from evalsuite.foreign.importing import generation_facts
 from evalsuite.foreign.lettering import harness_views
 from evalsuite.planning import build_requests, check_budget, max_new_tokens, reasoning_expected, sample_for_k, wanted_keys
 from evalsuite.render import split_generation
-from evalsuite.rundir import (CLAMPS, FAILURE, GENERATIONS, ITEMS, MANIFEST, SCORES, SUMMARY, current_scores, current_shard, merged,
+from evalsuite.rundir import (CLAMPS, FAILURE, GENERATIONS, ITEMS, MANIFEST, SCORES, SUMMARY, current_scores, merged,
                               record_calibration, shard_dirs, task_dir, task_root, update_manifest)
+from evalsuite.sharding import current_shard
 from evalsuite.store import generation_digest
 from evalsuite.summary import TaskSummary
 from evalsuite.task import TaskSpec
@@ -373,8 +374,9 @@ def grade_generations(cfg: DictConfig, by_id: dict[str, Sample], spec: TaskSpec,
     gens = store.latest_by_key(store.read_records(task_dir(cfg) / GENERATIONS)) if spec.chain is not None else {}
     view = chain.viewer(cfg, spec, gens)
     items = [(view(by_id[g["sample_id"]], g["k"]), answer) for g, answer in to_grade]
-    judged = judge.is_judged(spec, cfg)
+    judged = judge_rules.is_judged(spec, cfg)
     # judged: the stored replies read by the task's parse rule (evalsuite/judge.py), never a new ask
+    # (a task without `score` requires its judge: is_judged stops a run that has none, so grade_alone never meets it)
     grade_one = judge.grader(cfg, spec) if judged else grade_alone
     if spec.score_batch is not None and not judged:  # code run in the sandbox, under its own per-program limits
         for i, grade in enumerate(spec.score_batch(items, cfg)):
@@ -434,7 +436,7 @@ def scores_while_generating(cfg: DictConfig, spec: TaskSpec, stage: str) -> bool
     """stage=all grades as it generates, except where grading needs a step between (a judge) or the
     generations are not made here (responses=FILE, an official harness)."""
     return (stage == "all" and not cfg.get("responses") and spec.harness is None
-            and not judge.is_judged(spec, cfg))
+            and not judge_rules.is_judged(spec, cfg))
 
 
 def record_backend_runtime(cfg: DictConfig, backend: Any) -> None:
@@ -501,9 +503,9 @@ def summarize_task(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> Ta
     if tir.active(cfg):  # calls, tool time, errors ... beside the score
         summary.sections.update(tir.summary_sections(cfg, gens, ids))
     if spec.harness is not None:  # the official harness, its settings and the parts not run
-        from evalsuite import agentic
+        from evalsuite import agentic_stage
 
-        summary.sections["harness"] = agentic.summary_section(cfg, spec, samples, scores)
+        summary.sections["harness"] = agentic_stage.summary_section(cfg, spec, samples, scores)
     summaries.write(task_dir(cfg) / SUMMARY, summary)
     if current_shard(cfg) is None and not cfg.get("responses"):  # `evalsuite plan calibration=RUN_DIR` reads it
         record_calibration(Path(str(cfg.run_dir)), str(cfg.task.name), str(cfg.model.name), max_new_tokens(cfg),
@@ -633,9 +635,9 @@ def run_task(cfg: DictConfig) -> TaskSummary | dict | None:
         n = import_responses(cfg, samples)
         print(f"[{cfg.task.name}] imported {n} responses from {cfg.responses}", file=sys.stderr)
     elif stage in ("generate", "all") and spec.harness is not None:  # an official harness runs the items
-        from evalsuite import agentic
+        from evalsuite import agentic_stage
 
-        agentic.generate_stage(cfg, samples, spec)
+        agentic_stage.generate_stage(cfg, samples, spec)
     elif stage in ("generate", "all"):
         pool = ScoringPool(cfg, samples, spec) if scores_while_generating(cfg, spec, stage) else None
         finished = False
@@ -649,7 +651,7 @@ def run_task(cfg: DictConfig) -> TaskSummary | dict | None:
                 print(f"[{cfg.task.name}] scored {pool.graded} generations while generating", file=sys.stderr)
     # another harness's multiple-choice generations are graded in its own lettering of the options
     samples = harness_views(task_dir(cfg), samples)
-    if stage in ("judge", "all") and judge.is_judged(spec, cfg):  # between generate and score
+    if stage in ("judge", "all") and judge_rules.is_judged(spec, cfg):  # between generate and score
         judge.judge_stage(cfg, samples, spec)
     elif stage == "judge":
         print(f"[{cfg.task.name}] stage=judge: this task is not graded by a judge", file=sys.stderr)

@@ -13,8 +13,7 @@ from omegaconf import DictConfig
 
 from evalsuite.errors import UserError
 from evalsuite.render import build_messages, history_messages, render_prompt
-from evalsuite.rundir import current_shard
-from evalsuite.sharding import shard_index
+from evalsuite.sharding import current_shard, shard_index
 from evalsuite.task import TaskSpec
 from evalsuite.types import Request, Sample
 

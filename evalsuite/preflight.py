@@ -69,9 +69,9 @@ def check_task(cfg: DictConfig) -> list[str]:
 
     problems += _attempt(lambda: judge_problems(cfg, spec), problems) or []
     if spec.harness is not None:  # an official harness: its venv, the machine, the endpoint
-        from evalsuite import agentic
+        from evalsuite import agentic_stage
 
-        problems += _attempt(lambda: agentic.preflight(cfg, spec), problems) or []
+        problems += _attempt(lambda: agentic_stage.preflight(cfg, spec), problems) or []
         return problems
     if spec.preflight is not None:
         problems += _attempt(lambda: spec.preflight(cfg), problems) or []

@@ -13,11 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from evalsuite import store
 from evalsuite.errors import UserError
-from evalsuite.sharding import parse_shard
+from evalsuite.sharding import current_shard
+from evalsuite.task import run_mode
 
 MANIFEST = "run.json"  # resolved config, versions, data and model revisions, protocol fingerprint
 GENERATIONS = "generations.jsonl"  # append-only, keyed by (sample_id, k)
@@ -41,18 +42,6 @@ Key = tuple[str, int]
 
 def shard_name(index: int, count: int) -> str:
     return f"shard-{index:04d}-of-{count:04d}"
-
-
-def current_shard(cfg: DictConfig) -> tuple[int, int] | None:
-    """(index, count) for `shard=I shards=N` (one job of a sharded run); None when unsharded."""
-    if cfg.get("shard") is None:
-        return None
-    return parse_shard(f"{cfg.shard}/{cfg.get('shards') or 1}")
-
-
-def run_mode(cfg: DictConfig) -> str:
-    """"standard", or "tir" (tool-integrated reasoning: the card's bracketed numbers)."""
-    return str(OmegaConf.select(cfg, "mode.name", default="standard") or "standard")
 
 
 def task_root(cfg: DictConfig) -> Path:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 
+from omegaconf import DictConfig
+
 from evalsuite.errors import UserError
 
 
@@ -24,3 +26,10 @@ def parse_shard(spec: str | None) -> tuple[int, int] | None:
     if not 0 <= i < n:
         raise UserError(f"bad shard {spec!r}; need 0 <= I < N (e.g. shard=0/4)")
     return i, n
+
+
+def current_shard(cfg: DictConfig) -> tuple[int, int] | None:
+    """(index, count) for `shard=I shards=N` (one job of a sharded run); None when unsharded."""
+    if cfg.get("shard") is None:
+        return None
+    return parse_shard(f"{cfg.shard}/{cfg.get('shards') or 1}")

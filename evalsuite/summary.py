@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from evalsuite import metrics, store
 from evalsuite.card import card_column
 from evalsuite.errors import UserError
-from evalsuite.rundir import run_mode
+from evalsuite.task import run_mode
 from evalsuite.types import Breakdown, Figures, Sample, Score
 
 SCHEMA = 2  # summary.json written by this version; older files are rebuilt from their scores

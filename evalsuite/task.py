@@ -33,12 +33,14 @@ class Setting:
 class JudgeHooks:
     """How a task is graded by another model (evalsuite/judge.py, docs/judges.md)."""
 
-    # what to ask the judge about one answer: a list of evalsuite.judge.JudgeAsk ([]: the task
+    # what to ask the judge about one answer: a list of evalsuite.judge_rules.JudgeAsk ([]: the task
     # decides alone, e.g. the math checker settled it); run in the killable workers
     requests: Callable[[Sample, str, DictConfig], list]
     # the grade from the judge's replies by slot (a pure parse, in the killable workers)
     score: Callable[[Sample, str, dict[str, str], DictConfig], Grade]
-    required: bool = False  # the task has no number without a judge (else `score` is the no-judge path)
+    # the task has no number without a judge: it declares no TaskSpec.score (without `required`,
+    # TaskSpec.score grades a run that has no judge)
+    required: bool = False
     calls_per_answer: int = 1  # for the dry run's sizing
 
 
@@ -46,8 +48,9 @@ class JudgeHooks:
 class TaskSpec:
     load: Callable[[DictConfig], list[Sample]]
     # one answer (after the thinking) -> Grade; must not raise on any model output. Runs in a killable
-    # worker under task.score_timeout_s and task.score_memory_mb.
-    score: Callable[[Sample, str, DictConfig], Grade]
+    # worker under task.score_timeout_s and task.score_memory_mb. None only for a task whose judge is
+    # required (`judge=JudgeHooks(..., required=True)`): the judge's replies are its only grading
+    score: Callable[[Sample, str, DictConfig], Grade] | None = None
     settings: Mapping[str, Setting] = field(default_factory=dict)
     # Sample.meta keys the engine breaks the score down by; a tuple of keys is one joint breakdown
     breakdown_by: tuple[str | tuple[str, ...], ...] = ()
@@ -83,6 +86,12 @@ class TaskSpec:
     plan_prompts: Callable[[DictConfig], list[tuple[str, int]]] | None = None
 
 
+def run_mode(cfg: DictConfig) -> str:
+    """"standard", or "tir" (tool-integrated reasoning: the card's bracketed numbers); a task whose
+    items differ in TIR (its prompt) reads it here."""
+    return str(OmegaConf.select(cfg, "mode.name", default="standard") or "standard")
+
+
 # Keys every task may carry, read by the engine (evalsuite/configs/task/*.yaml and docs/tasks.md)
 ENGINE_SETTINGS: dict[str, Setting] = {
     "name": Setting(str), "module": Setting(str), "benchmark": Setting(str, nullable=True),
@@ -94,6 +103,22 @@ ENGINE_SETTINGS: dict[str, Setting] = {
 }
 
 
+# The task kit: the only evalsuite modules a task module (tasks/*.py) may import, each of which
+# imports only kit modules itself, so tasks/ stands below the stages (pipeline, judge, tir, rundir,
+# report ...). docs/tasks.md, "The kit", says what each is for; tests/test_kit.py holds both to it.
+KIT = (
+    # what a task uses
+    "evalsuite.task", "evalsuite.types", "evalsuite.errors", "evalsuite.data", "evalsuite.store",
+    "evalsuite.metrics", "evalsuite.scoring.math", "evalsuite.scoring.letters", "evalsuite.scoring.code",
+    "evalsuite.scoring.strings", "evalsuite.render", "evalsuite.planning", "evalsuite.judge_rules",
+    "evalsuite.agentic", "evalsuite.sandbox.programs", "evalsuite.sandbox.sessions",
+    "evalsuite.sandbox.contest_judge", "evalsuite.contest_tasks", "evalsuite.nltk_data",
+    # what those stand on
+    "evalsuite.workers", "evalsuite.embedded", "evalsuite.sharding", "evalsuite.config",
+    "evalsuite.sandbox.server", "evalsuite.sandbox.contest_server",
+)
+
+
 def import_spec(module_name: str, task_name: str) -> TaskSpec:
     try:
         module = importlib.import_module(module_name)
@@ -103,7 +128,23 @@ def import_spec(module_name: str, task_name: str) -> TaskSpec:
     if not isinstance(spec, TaskSpec):
         raise UserError(f"task {task_name}: module {module_name} declares no `TASK = TaskSpec(...)` "
                         f"(docs/tasks.md shows the contract)")
+    check_grading(spec, task_name, module_name)
     return spec
+
+
+def check_grading(spec: TaskSpec, task_name: str, module_name: str) -> None:
+    """Every answer has one grader: the task's `score`, or a judge the task cannot do without. The
+    engine never calls `score` for the latter (without a judge= the run stops before grading), so
+    a `score` there would be code that never runs."""
+    required_judge = spec.judge is not None and spec.judge.required
+    if spec.score is None and not required_judge:
+        raise UserError(f"task {task_name}: module {module_name}'s TaskSpec declares no `score`; give it "
+                        f"score=FUNCTION (one answer -> Grade), or judge=JudgeHooks(..., required=True) for a task "
+                        f"only a judge can grade (docs/tasks.md)")
+    if spec.score is not None and required_judge:
+        raise UserError(f"task {task_name}: module {module_name}'s TaskSpec declares a `score` and a required judge; "
+                        f"the engine grades it by the judge alone and never calls `score`: drop score= (or "
+                        f"required=True, if `score` grades a run without a judge)")
 
 
 def resolve(cfg: DictConfig) -> TaskSpec:

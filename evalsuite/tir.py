@@ -28,7 +28,8 @@ from evalsuite import store
 from evalsuite.errors import EngineDied, UserError
 from evalsuite.render import build_messages, render_prompt, split_reasoning
 from evalsuite.planning import max_new_tokens, request_seed, sample_for_k, wanted_keys
-from evalsuite.rundir import GENERATIONS, TURNS, run_mode, task_dir, update_manifest
+from evalsuite.rundir import GENERATIONS, TURNS, task_dir, update_manifest
+from evalsuite.task import run_mode
 from evalsuite.types import Generation, Request, Sample
 
 # The card's tool prompt, word for word (the card's SYSTEM_PROMPT of its tool-use example; the file

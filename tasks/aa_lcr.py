@@ -22,7 +22,7 @@ from pathlib import Path
 
 from evalsuite.data import dataset_file, load_rows
 from evalsuite.errors import UserError
-from evalsuite.judge import JudgeAsk, fill, load_prompt, parse_rule, prompt_name, unparseable
+from evalsuite.judge_rules import JudgeAsk, fill, load_prompt, parse_rule, prompt_name, unparseable
 from evalsuite.planning import DocumentFitter
 from evalsuite.task import JudgeHooks, TaskSpec
 from evalsuite.types import Grade, Sample
@@ -98,10 +98,6 @@ def load(cfg) -> list[Sample]:
     return samples
 
 
-def score(sample: Sample, answer: str, cfg) -> Grade:
-    raise UserError("task aa_lcr is graded by a judge: set judge=NAME (evalsuite/configs/judge/)")
-
-
 def judge_requests(sample: Sample, answer: str, cfg) -> list[JudgeAsk]:
     text = fill(load_prompt(prompt_name(cfg)), question=sample.reference["question"],
                 official_answer=sample.reference["answer"], candidate_answer=answer)
@@ -136,5 +132,5 @@ def deviations(samples: list[Sample], cfg) -> list[str]:
             f"({sum(s.meta['cut_tokens'] for s in cut):,} tokens removed; max_model_len {cfg.model.get('max_model_len')})"]
 
 
-TASK = TaskSpec(load=load, score=score, breakdown_by=("document_category",), deviations=deviations,
+TASK = TaskSpec(load=load, breakdown_by=("document_category",), deviations=deviations,
                 judge=JudgeHooks(requests=judge_requests, score=score_judged, required=True))

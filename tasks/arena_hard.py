@@ -23,7 +23,7 @@ from pathlib import Path
 
 from evalsuite.data import SAMPLES_DIR, column_problem, read_table
 from evalsuite.errors import UserError
-from evalsuite.judge import JudgeAsk, fill, load_prompt, parse_rule, unparseable
+from evalsuite.judge_rules import JudgeAsk, fill, load_prompt, parse_rule, unparseable
 from evalsuite.metrics import item_mean
 from evalsuite.task import JudgeHooks, TaskSpec
 from evalsuite.types import Breakdown, Grade, Headline, Sample
@@ -97,10 +97,6 @@ def load(cfg) -> list[Sample]:
                               reference={"baseline": baselines[str(uid)], "baseline_model": BASELINES[category]},
                               meta={"category": category, "subcategory": row.get("subcategory")}))
     return samples
-
-
-def score(sample: Sample, answer: str, cfg) -> Grade:
-    raise UserError("task arena_hard_v2 is graded by a judge: set judge=NAME (evalsuite/configs/judge/)")
 
 
 # ---------------------------------------------------------------- the judge
@@ -194,5 +190,5 @@ def headline(samples: dict[str, Sample], scores, cfg, resamples: int = 1000) -> 
                                for c in present})
 
 
-TASK = TaskSpec(load=load, score=score, headline=headline,
+TASK = TaskSpec(load=load, headline=headline,
                 judge=JudgeHooks(requests=judge_requests, score=score_judged, required=True, calls_per_answer=2))

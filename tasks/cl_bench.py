@@ -19,7 +19,7 @@ import re
 
 from evalsuite.data import load_rows
 from evalsuite.errors import UserError
-from evalsuite.judge import JudgeAsk, fill, load_prompt, parse_rule, prompt_name, unparseable
+from evalsuite.judge_rules import JudgeAsk, fill, load_prompt, parse_rule, prompt_name, unparseable
 from evalsuite.task import JudgeHooks, TaskSpec
 from evalsuite.types import Figures, Grade, Sample
 
@@ -50,10 +50,6 @@ def load(cfg) -> list[Sample]:
                                     "sub_category": str(meta.get("sub_category") or "unknown"),
                                     "context_id": meta.get("context_id")}))
     return samples
-
-
-def score(sample: Sample, answer: str, cfg) -> Grade:
-    raise UserError("task cl_bench is graded by a judge: set judge=NAME (evalsuite/configs/judge/)")
 
 
 def judge_requests(sample: Sample, answer: str, cfg) -> list[JudgeAsk]:
@@ -107,5 +103,5 @@ def figures(samples: dict[str, Sample], scores, cfg) -> Figures:
     return Figures(metrics={"rubrics met % (judge's list)": 100.0 * sum(shares) / len(shares)} if shares else {})
 
 
-TASK = TaskSpec(load=load, score=score, figures=figures, breakdown_by=("context_category", "sub_category"),
+TASK = TaskSpec(load=load, figures=figures, breakdown_by=("context_category", "sub_category"),
                 judge=JudgeHooks(requests=judge_requests, score=score_judged, required=True))

@@ -16,7 +16,7 @@ import re
 
 from evalsuite.data import column_problem, load_rows
 from evalsuite.errors import UserError
-from evalsuite.judge import JudgeAsk, fill, last_field, load_prompt, parse_rule, prompt_name, unparseable
+from evalsuite.judge_rules import JudgeAsk, fill, last_field, load_prompt, parse_rule, prompt_name, unparseable
 from evalsuite.task import JudgeHooks, TaskSpec
 from evalsuite.types import Figures, Grade, Sample
 
@@ -42,10 +42,6 @@ def load(cfg) -> list[Sample]:
                               meta={"category": row.get("category"), "answer_type": kind, "image_dropped": dropped,
                                     "rows": len(rows)}))
     return samples
-
-
-def score(sample: Sample, answer: str, cfg) -> Grade:
-    raise UserError("task hle is graded by a judge: set judge=NAME (evalsuite/configs/judge/)")
 
 
 # ---------------------------------------------------------------- the judge
@@ -115,5 +111,5 @@ def deviations(samples: list[Sample], cfg) -> list[str]:
     return [f"text-only: {dropped} of {samples[0].meta.get('rows')} questions had an image and were dropped"] if dropped else []
 
 
-TASK = TaskSpec(load=load, score=score, figures=figures, deviations=deviations, breakdown_by=("category",),
+TASK = TaskSpec(load=load, figures=figures, deviations=deviations, breakdown_by=("category",),
                 judge=JudgeHooks(requests=judge_requests, score=score_judged, required=True))

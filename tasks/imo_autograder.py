@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from evalsuite.judge import JudgeAsk, fill, load_prompt, parse_rule, prompt_name, unparseable
+from evalsuite.judge_rules import JudgeAsk, fill, load_prompt, parse_rule, prompt_name, unparseable
 from evalsuite.scoring.math import extract_last_boxed, math_equal, undecidable_reason
 from evalsuite.task import JudgeHooks
 from evalsuite.types import Grade, Sample

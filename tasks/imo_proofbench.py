@@ -13,7 +13,7 @@ import re
 
 from evalsuite.data import column_problem, load_rows
 from evalsuite.errors import UserError
-from evalsuite.judge import JudgeAsk, fill, load_prompt, parse_rule, prompt_name, unparseable
+from evalsuite.judge_rules import JudgeAsk, fill, load_prompt, parse_rule, prompt_name, unparseable
 from evalsuite.metrics import item_mean
 from evalsuite.task import JudgeHooks, TaskSpec
 from evalsuite.types import Figures, Grade, Sample
@@ -37,10 +37,6 @@ def load(cfg) -> list[Sample]:
                               reference={"solution": solution, "guidelines": guidelines},
                               meta={"problem": problem.strip(), "category": row.get("Category"), "level": row.get("Level")}))
     return samples
-
-
-def score(sample: Sample, answer: str, cfg) -> Grade:
-    raise UserError("task imo_proofbench is graded by a judge: set judge=NAME (evalsuite/configs/judge/)")
 
 
 def judge_requests(sample: Sample, answer: str, cfg) -> list[JudgeAsk]:
@@ -80,5 +76,5 @@ def figures(samples: dict[str, Sample], scores, cfg) -> Figures:
     return Figures(metrics={"mean points (of 7)": mean})
 
 
-TASK = TaskSpec(load=load, score=score, figures=figures, breakdown_by=("level",),
+TASK = TaskSpec(load=load, figures=figures, breakdown_by=("level",),
                 judge=JudgeHooks(requests=judge_requests, score=score_judged, required=True))

@@ -13,8 +13,7 @@ from __future__ import annotations
 from evalsuite.data import column_problem, load_rows
 from evalsuite.errors import UserError
 from evalsuite.scoring.math import extract_last_boxed, math_equal, parse_integer, strip_answer_decorations
-from evalsuite.rundir import run_mode
-from evalsuite.task import Setting, TaskSpec
+from evalsuite.task import Setting, TaskSpec, run_mode
 from evalsuite.types import Grade, Sample
 
 # The card authors' prompt; "simple" is the one other harnesses use (docs/protocol.md: OPEN, default card).

@@ -19,7 +19,7 @@ import re
 
 from evalsuite.data import load_rows
 from evalsuite.errors import UserError
-from evalsuite.judge import JudgeAsk, fill, load_prompt, parse_rule, prompt_name, unparseable
+from evalsuite.judge_rules import JudgeAsk, fill, load_prompt, parse_rule, prompt_name, unparseable
 from evalsuite.metrics import group_mean, item_mean
 from evalsuite.task import JudgeHooks, TaskSpec
 from evalsuite.types import Grade, Headline, Sample
@@ -70,10 +70,6 @@ def load(cfg) -> list[Sample]:
     return samples
 
 
-def score(sample: Sample, answer: str, cfg) -> Grade:
-    raise UserError("task multichallenge is graded by a judge: set judge=NAME (evalsuite/configs/judge/)")
-
-
 def judge_requests(sample: Sample, answer: str, cfg) -> list[JudgeAsk]:
     text = fill(load_prompt(prompt_name(cfg)), model_response=answer, criteria=sample.reference["target_question"])
     return [JudgeAsk("verdict", [{"role": "user", "content": text}])]
@@ -119,5 +115,5 @@ def deviations(samples: list[Sample], cfg) -> list[str]:
     return [f"axes outside MultiChallenge's four: {', '.join(unknown)}"] if unknown else []
 
 
-TASK = TaskSpec(load=load, score=score, breakdown_by=("axis",), headline=headline, deviations=deviations,
+TASK = TaskSpec(load=load, breakdown_by=("axis",), headline=headline, deviations=deviations,
                 judge=JudgeHooks(requests=judge_requests, score=score_judged, required=True))

@@ -20,7 +20,7 @@ import json
 
 from evalsuite.data import SAMPLES_DIR, dataset_file, read_table
 from evalsuite.errors import UserError
-from evalsuite.judge import JudgeAsk, is_judged, unparseable
+from evalsuite.judge_rules import JudgeAsk, is_judged, unparseable
 from evalsuite.metrics import group_mean, item_mean
 from evalsuite.task import JudgeHooks, Setting, TaskSpec
 from evalsuite.types import Figures, Grade, Headline, Sample

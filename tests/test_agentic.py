@@ -1,4 +1,4 @@
-"""The agentic family (evalsuite/agentic.py): official harnesses run as subprocesses in their own
+"""The agentic family (evalsuite/agentic.py, agentic_stage.py): official harnesses run as subprocesses in their own
 venvs, their result files imported item by item.
 
 BFCL v4 runs end to end through the REAL bfcl-eval (its pinned version, in the venv that `evalsuite
@@ -172,7 +172,7 @@ def test_bfcl_overall_follows_bfcls_own_weighting():
 
 
 def test_serve_command_carries_the_cards_tool_flags():
-    from evalsuite.agentic import serve_command
+    from evalsuite.agentic_stage import serve_command
 
     argv = serve_command(compose(["model=nemotron-cascade-2", "task=bfcl_v4"]), 8000)
     line = " ".join(argv)
@@ -187,14 +187,14 @@ def test_serve_command_carries_the_cards_tool_flags():
 def run_import(task: str, tmp_path: Path, samples: list, overrides: tuple[str, ...] = ()):
     """The harness's files (already under <run>/<task>/harness) imported, scored and summarized by
     the pipeline, as the generate stage does after the harness ran."""
-    from evalsuite import agentic, pipeline
+    from evalsuite import agentic_stage, pipeline
     from evalsuite.rundir import task_dir
     from evalsuite.task import resolve
 
     cfg = compose([f"task={task}", f"run_dir={tmp_path / 'run'}", *overrides])
     spec = resolve(cfg)
-    work = task_dir(cfg) / agentic.HARNESS_DIR
-    imported = agentic.import_results(cfg, spec.harness, samples, work)
+    work = task_dir(cfg) / agentic_stage.HARNESS_DIR
+    imported = agentic_stage.import_results(cfg, spec.harness, samples, work)
     pipeline.score_stage(cfg, samples, spec, rescore=False)
     summary = pipeline.summarize_task(cfg, samples, spec)
     return imported, summary, task_dir(cfg), work

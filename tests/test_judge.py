@@ -19,7 +19,8 @@ from tests.conftest import free_port, wait_until_serving
 
 from evalsuite import store
 from evalsuite.errors import UserError
-from evalsuite.judge import PROMPTS_DIR, ask_digest, fill, load_prompt
+from evalsuite.judge import ask_digest
+from evalsuite.judge_rules import PROMPTS_DIR, fill, load_prompt
 from tasks import arena_hard, hle, imo_autograder, imo_proofbench
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,7 +90,7 @@ def test_hle_verdict_is_the_last_correct_field_at_a_line_start(reply, verdict):
 
 
 def test_last_field_reads_a_format_by_its_lines():
-    from evalsuite.judge import last_field
+    from evalsuite.judge_rules import last_field
 
     reply = 'extracted_final_answer: "confidence: 5"\nconfidence: 70%\nnot a confidence: 3'
     assert last_field(reply, "confidence") == "70%"

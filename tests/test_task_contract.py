@@ -25,7 +25,10 @@ def task_names() -> list[str]:
 def test_every_task_declares_its_contract_and_its_defaults_satisfy_it(name):
     cfg = compose([f"task={name}"])
     spec = contract.resolve(cfg)
-    assert isinstance(spec, contract.TaskSpec) and callable(spec.load) and callable(spec.score)
+    assert isinstance(spec, contract.TaskSpec) and callable(spec.load)
+    # a grader for every answer: the task's own, or a judge it cannot do without (then no `score` at all)
+    required_judge = spec.judge is not None and spec.judge.required
+    assert (spec.score is None) == required_judge and (required_judge or callable(spec.score))
     assert set(cfg.task) <= set(contract.ENGINE_SETTINGS) | set(spec.settings)
 
 
@@ -58,6 +61,27 @@ def test_a_module_without_a_spec_is_named():
     cfg = OmegaConf.create({"task": {"name": "mine", "module": "tasks.nope"}})
     with pytest.raises(UserError, match="its module 'tasks.nope' cannot be imported"):
         contract.resolve(cfg)
+
+
+def test_a_task_without_a_grader_is_named(tmp_path, monkeypatch):
+    """`score` is left out by a task whose judge is required, and only by it; any other is stopped when resolved."""
+    (tmp_path / "ungraded_task.py").write_text(
+        "from evalsuite.task import JudgeHooks, TaskSpec\n"
+        "TASK = TaskSpec(load=lambda cfg: [])\n"
+        "JUDGED = TaskSpec(load=lambda cfg: [], judge=JudgeHooks(requests=lambda s, a, c: [], score=None))\n"
+        "BOTH = TaskSpec(load=lambda cfg: [], score=lambda s, a, c: None,\n"
+        "                judge=JudgeHooks(requests=lambda s, a, c: [], score=None, required=True))\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cfg = OmegaConf.create({"task": {"name": "mine", "module": "ungraded_task"}})
+    with pytest.raises(UserError, match=r"TaskSpec declares no `score`; give it score=FUNCTION .* or "
+                                        r"judge=JudgeHooks\(\.\.\., required=True\)"):
+        contract.resolve(cfg)
+    import ungraded_task
+
+    with pytest.raises(UserError, match="declares no `score`"):  # a judge it can do without needs a `score`
+        contract.check_grading(ungraded_task.JUDGED, "mine", "ungraded_task")
+    with pytest.raises(UserError, match="never calls `score`: drop score="):  # no stub beside a required judge
+        contract.check_grading(ungraded_task.BOTH, "mine", "ungraded_task")
 
 
 def test_the_engine_groups_by_declared_meta_keys_alone_and_jointly():
