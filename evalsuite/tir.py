@@ -9,6 +9,10 @@ finished turn is appended to turns.jsonl; the finished conversation becomes the 
 text the whole transcript, so the plain task's split (after the last </think>) and scorer grade it.
 A rerun continues each unfinished conversation from its last stored turn, rebuilding the session by
 replaying the stored code cells (a replay whose output differs is recorded).
+
+Which tasks run it, each task declares (`task.tir_prompt`, its tool prompt); the conversations are
+the generate stage's turn loop over its one plan (pipeline.generate_round), and their turns come
+from the backend's turn maker (backends/turns.py): nothing here names a task or a backend.
 """
 from __future__ import annotations
 
