@@ -2,11 +2,13 @@
 protocol defaults (to flag deviations), tests and notebooks. One entry point: compose()."""
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 from evalsuite.errors import UserError
+from evalsuite.task import run_mode
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"  # inside the package: a wheel carries it
 GROUPS = ("task", "model", "backend", "suite", "data", "mode", "judge")
@@ -102,13 +104,28 @@ def task_defaults(name: str, mode: str = "standard") -> DictConfig | None:
         return None
 
 
+@lru_cache(maxsize=None)
+def tir_tasks() -> tuple[str, ...]:
+    """The tasks that declare a tool prompt for mode=tir (`task.tir_prompt`, most through their
+    family: _math.yaml), by name: read from their configs, never listed by hand."""
+    return tuple(name for name in options("task")
+                 if (cfg := task_defaults(name)) is not None and cfg.task.get("tir_prompt"))
+
+
 def task_configs(cfg: DictConfig, user_overrides: list[str]) -> list[DictConfig]:
     """One task, or every task of the suite (each composed with its own protocol, then the suite's
-    settings, then the user's overrides, which win)."""
+    settings, then the user's overrides, which win). A suite run under mode=tir holds only tasks
+    that declare a tool prompt."""
     if not cfg.get("suite"):
         return [cfg]
     # suite.* overrides shaped the suite itself (its tasks, per-task settings): not a task's keys
     overrides = [o for o in user_overrides if not o.lstrip("+~").startswith(("task=", "suite=", "suite."))]
     per_task = cfg.suite.get("per_task") or {}
-    return [compose([f"task={t}", *cfg.suite.get("overrides", []), *per_task.get(t, []), *overrides])
+    cfgs = [compose([f"task={t}", *cfg.suite.get("overrides", []), *per_task.get(t, []), *overrides])
             for t in cfg.suite.tasks]
+    undeclared = [str(c.task.name) for c in cfgs if run_mode(c) == "tir" and not c.task.get("tir_prompt")]
+    if undeclared:
+        raise UserError(f"suite {cfg.suite.name} runs mode=tir, but {', '.join(undeclared)} declare(s) no tool prompt "
+                        f"(task.tir_prompt; the tasks that do: {', '.join(tir_tasks())}); drop those from "
+                        f"suite.tasks or drop mode=tir")
+    return cfgs

@@ -28,7 +28,7 @@ from evalsuite.errors import UserError
 from evalsuite.foreign.agreement import attach_agreement
 from evalsuite.foreign.importing import generation_facts
 from evalsuite.foreign.lettering import harness_views
-from evalsuite.planning import build_requests, check_budget, max_new_tokens, reasoning_expected, sample_for_k, wanted_keys
+from evalsuite.planning import max_new_tokens, plan_generations, reasoning_expected, sample_for_k, wanted_keys
 from evalsuite.render import split_generation
 from evalsuite.rundir import (CLAMPS, FAILURE, GENERATIONS, ITEMS, MANIFEST, SCORES, SUMMARY, current_scores, merged,
                               record_calibration, shard_dirs, task_dir, task_root, update_manifest)
@@ -151,7 +151,8 @@ def write_items(cfg: DictConfig, samples: list[Sample], max_chars: int = 20_000)
 def generate_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec,
                    on_stored: Callable[[list[dict]], None] | None = None) -> int:
     """Make every missing (sample_id, k); each finished batch is stored, then handed to `on_stored`
-    (the scoring pool)."""
+    (the scoring pool). One stage for every mode: the plan (planning.plan_generations) is the same,
+    the turn loop one shot per request or, under mode=tir, a conversation (tir.converse)."""
     path = task_dir(cfg) / GENERATIONS
     done = {key for key, g in store.latest_by_key(store.read_records(path)).items() if g.get("finish_reason") != "error"}
     wanted = wanted_keys(cfg, samples)
@@ -173,29 +174,30 @@ def generate_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec,
 
 def generate_round(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, todo: set[tuple[str, int]],
                    backend: Any, on_stored: Callable[[list[dict]], None] | None = None) -> int:
-    """One batch of requests made and stored; each stored batch is handed to `on_stored`."""
+    """The keys of `todo` planned, then made by the run's turn loop; each stored batch is handed to
+    `on_stored`."""
     path = task_dir(cfg) / GENERATIONS
-    requests = build_requests(cfg, samples, backend.tokenizer, todo, spec)
-    known = {s.id: int(s.meta["prompt_tokens"]) for s in samples
-             if isinstance(s.meta.get("prompt_tokens"), int) and spec.sample_for_k is None}
-    clamps = check_budget(cfg, requests, backend.count_tokens, known)
-    if clamps:
-        store.append_records(task_dir(cfg) / CLAMPS, clamps)
-        print(f"[{cfg.task.name}] warning: {len(clamps)} requests had max_tokens clamped to fit "
+    plan = plan_generations(cfg, samples, spec, todo, backend)
+    if plan.clamps:
+        store.append_records(task_dir(cfg) / CLAMPS, plan.clamps)
+        print(f"[{cfg.task.name}] warning: {len(plan.clamps)} requests had max_tokens clamped to fit "
               f"max_model_len (see {CLAMPS})", file=sys.stderr)
     where = f" shard {current_shard(cfg)[0]}/{current_shard(cfg)[1]}" if current_shard(cfg) else ""
     stored = sum(g.get("finish_reason") != "error" for g in store.latest_by_key(store.read_records(path)).values())
-    print(f"[{cfg.task.name}{where}] generate: {len(requests)} to make ({stored} already stored), "
+    print(f"[{cfg.task.name}{where}] generate: {len(plan.requests)} to make ({stored} already stored), "
           f"backend {cfg.backend.name}, model {cfg.model.name}", file=sys.stderr)
-    sampling = OmegaConf.merge(cfg.sampling, {"max_tokens": max_new_tokens(cfg)})
-    def keep(gens: list[Generation]) -> None:
-        records = [to_dict(g) for g in gens]
+
+    def keep(records: list[dict]) -> None:
         store.append_records(path, records)
         if on_stored is not None:
             on_stored(records)
 
-    backend.generate(requests, sampling, keep)
-    return len(requests)
+    if tir.active(cfg):  # a conversation per request, the model calling its tool between turns
+        tir.converse(cfg, plan.requests, backend, keep)
+    else:
+        sampling = OmegaConf.merge(cfg.sampling, {"max_tokens": max_new_tokens(cfg)})
+        backend.generate(plan.requests, sampling, lambda gens: keep([to_dict(g) for g in gens]))
+    return len(plan.requests)
 
 
 # ---------------------------------------------------------------- responses made elsewhere
@@ -642,8 +644,7 @@ def run_task(cfg: DictConfig) -> TaskSummary | dict | None:
         pool = ScoringPool(cfg, samples, spec) if scores_while_generating(cfg, spec, stage) else None
         finished = False
         try:
-            (tir.generate_stage if tir.active(cfg) else generate_stage)(cfg, samples, spec,
-                                                                         on_stored=pool.feed if pool else None)
+            generate_stage(cfg, samples, spec, on_stored=pool.feed if pool else None)
             finished = True
         finally:
             if pool is not None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from omegaconf import DictConfig
@@ -14,8 +16,10 @@ from omegaconf import DictConfig
 from evalsuite.errors import UserError
 from evalsuite.render import build_messages, history_messages, render_prompt
 from evalsuite.sharding import current_shard, shard_index
-from evalsuite.task import TaskSpec
+from evalsuite.task import TOOL_PROMPTS, TaskSpec, run_mode
 from evalsuite.types import Request, Sample
+
+CARD_DIR = Path(__file__).resolve().parent / "card"
 
 
 def wanted_keys(cfg: DictConfig, samples: list[Sample]) -> set[tuple[str, int]]:
@@ -50,10 +54,46 @@ def sample_for_k(spec: TaskSpec | None, sample: Sample, k: int, cfg: DictConfig)
     return spec.sample_for_k(sample, k, cfg) if spec is not None and spec.sample_for_k is not None else sample
 
 
+# ---------------------------------------------------------------- the system prompt, and mode=tir's tool prompt
+
+@lru_cache(maxsize=None)
+def tool_prompt(name: str) -> str:
+    """The text of a tool prompt a task may declare (task.TOOL_PROMPTS; its file's last newline is
+    not part of it)."""
+    if name not in TOOL_PROMPTS:
+        raise UserError(f"task.tir_prompt={name!r} is not a tool prompt; choose one of: {', '.join(TOOL_PROMPTS)}")
+    return (CARD_DIR / TOOL_PROMPTS[name]).read_text(encoding="utf-8").removesuffix("\n")
+
+
+def tool_prompt_name(cfg: DictConfig) -> str:
+    """The tool prompt the task declares for mode=tir (`task.tir_prompt`); a task that declares
+    none does not run under mode=tir, and the error names the tasks that do."""
+    name = cfg.task.get("tir_prompt")
+    if not name:
+        from evalsuite.config import tir_tasks
+
+        raise UserError(f"mode=tir is for the tasks that declare a tool prompt (task.tir_prompt): "
+                        f"{', '.join(tir_tasks())}; task={cfg.task.name} declares none: drop mode=tir or pick one of those")
+    return str(name)
+
+
+def system_prompt(cfg: DictConfig) -> str | None:
+    """The system prompt of the run's requests: under mode=tir the tool prompt the task declares,
+    in place of `system_prompt` (docs/tir.md); otherwise `system_prompt`."""
+    if run_mode(cfg) == "tir":
+        return tool_prompt(tool_prompt_name(cfg))
+    return cfg.get("system_prompt")
+
+
+# ---------------------------------------------------------------- the plan: requests to make
+
 def build_requests(cfg: DictConfig, samples: list[Sample], tokenizer: Any, todo: set[tuple[str, int]],
                    spec: TaskSpec | None = None) -> list[Request]:
+    """One request per key of `todo`: its prompt (rendered once per distinct item view), its
+    messages and its seed."""
     requests = []
     thinking, base_seed, n_samples = bool(cfg.task.get("thinking", True)), int(cfg.seed), int(cfg.samples)
+    system = system_prompt(cfg)
     for s in samples:
         rendered: dict[str, tuple[list, str]] = {}  # one render per distinct prompt, not per k
         for k in range(n_samples):
@@ -63,11 +103,33 @@ def build_requests(cfg: DictConfig, samples: list[Sample], tokenizer: Any, todo:
             key = repr(view.messages)
             if key not in rendered:
                 # a chat server gets the history already ruled, as the template would see it
-                messages = history_messages(build_messages(view.messages, cfg.get("system_prompt")), cfg.model)
+                messages = history_messages(build_messages(view.messages, system), cfg.model)
                 rendered[key] = (messages, render_prompt(tokenizer, messages, thinking, cfg.model))
             messages, prompt = rendered[key]
             requests.append(Request(s.id, k, prompt, request_seed(base_seed, s.id, k), messages))
     return requests
+
+
+@dataclass
+class GenerationPlan:
+    """What the generate stage makes, whatever its turn loop (one shot per request, or a
+    conversation per request under mode=tir): one request per (sample_id, k) still to make, with
+    its prompt (a conversation's first), messages, seed, and budget where the fit rule clamped it."""
+
+    requests: list[Request]
+    clamps: list[dict]  # the clamped requests, for clamps.jsonl
+
+
+def plan_generations(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, todo: set[tuple[str, int]],
+                     backend: Any) -> GenerationPlan:
+    """The generate stage's one plan: the requests of `todo` (keys to make) built with the
+    backend's tokenizer, each checked by `fit_to_context` (a misfit stops the run, naming the item)."""
+    requests = build_requests(cfg, samples, backend.tokenizer, todo, spec)
+    # exact counts the task measured for its own prompts (NIAH): not when the prompt varies per k, nor
+    # when a tool prompt replaces the system prompt they were measured with
+    known = {} if spec.sample_for_k is not None or run_mode(cfg) == "tir" else {
+        s.id: int(s.meta["prompt_tokens"]) for s in samples if isinstance(s.meta.get("prompt_tokens"), int)}
+    return GenerationPlan(requests, check_budget(cfg, requests, backend.count_tokens, known))
 
 
 # ---------------------------------------------------------------- fit to the context window

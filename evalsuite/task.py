@@ -92,6 +92,10 @@ def run_mode(cfg: DictConfig) -> str:
     return str(OmegaConf.select(cfg, "mode.name", default="standard") or "standard")
 
 
+# The tool prompts a task may declare for mode=tir (`task.tir_prompt`), by name: each a file of
+# evalsuite/card/, the system prompt of every turn of the run's conversations (docs/tir.md)
+TOOL_PROMPTS = {"card": "tir_system_prompt.txt"}  # the card's tool prompt, word for word
+
 # Keys every task may carry, read by the engine (evalsuite/configs/task/*.yaml and docs/tasks.md)
 ENGINE_SETTINGS: dict[str, Setting] = {
     "name": Setting(str), "module": Setting(str), "benchmark": Setting(str, nullable=True),
@@ -100,6 +104,9 @@ ENGINE_SETTINGS: dict[str, Setting] = {
     "dataset": Setting(dict, nullable=True), "clamp_budget": Setting(bool), "long_context": Setting(bool),
     # judged tasks: the judge's prompt and reply-parse rule when the judge= config names none
     "judge_prompt": Setting(str, nullable=True), "judge_parse": Setting(str, nullable=True),
+    # the task runs under mode=tir with this tool prompt (a family declares it: _math.yaml); null: it does not
+    "tir_prompt": Setting(str, choices=tuple(TOOL_PROMPTS), nullable=True,
+                          doc="the tool prompt of mode=tir runs, docs/tir.md; null: no mode=tir"),
 }
 
 

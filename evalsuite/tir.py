@@ -9,35 +9,40 @@ finished turn is appended to turns.jsonl; the finished conversation becomes the 
 text the whole transcript, so the plain task's split (after the last </think>) and scorer grade it.
 A rerun continues each unfinished conversation from its last stored turn, rebuilding the session by
 replaying the stored code cells (a replay whose output differs is recorded).
+
+Which tasks run it, each task declares (`task.tir_prompt`, its tool prompt); the conversations are
+the generate stage's turn loop over its one plan (pipeline.generate_round), and their turns come
+from the backend's turn maker (backends/turns.py): nothing here names a task or a backend.
 """
 from __future__ import annotations
 
 import asyncio
-import itertools
 import re
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
 
 from omegaconf import DictConfig, OmegaConf
 
 from evalsuite import store
-from evalsuite.errors import EngineDied, UserError
-from evalsuite.render import build_messages, render_prompt, split_reasoning
-from evalsuite.planning import max_new_tokens, request_seed, sample_for_k, wanted_keys
-from evalsuite.rundir import GENERATIONS, TURNS, task_dir, update_manifest
+# Completion: a turn as the backend made it (bench/tir_bench.py's stand-in completes with it)
+from evalsuite.backends.turns import Complete, Completion, all_or_first_error  # noqa: F401
+from evalsuite.errors import UserError
+from evalsuite.render import render_prompt, split_reasoning
+from evalsuite.planning import max_new_tokens, system_prompt, tool_prompt, tool_prompt_name
+from evalsuite.rundir import TURNS, task_dir, update_manifest
 from evalsuite.task import run_mode
-from evalsuite.types import Generation, Request, Sample
+from evalsuite.types import Generation, Request
 
 # The card's tool prompt, word for word (the card's SYSTEM_PROMPT of its tool-use example; the file
-# holds it exactly, its last line without a newline): the system prompt of every TIR run.
-TOOL_PROMPT = (Path(__file__).resolve().parent / "card" / "tir_system_prompt.txt").read_text(encoding="utf-8").removesuffix("\n")
+# holds it exactly, its last line without a newline): what a task declares with `tir_prompt: card`
+# (the math family, LiveCodeBench, LiveCodeBench Pro), the system prompt of their TIR runs.
+TOOL_PROMPT = tool_prompt("card")
 TOOL_NAME = "stateful_python_code_exec"
 CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
-TIR_TASKS = ("aime25", "aime26", "hmmt_feb25", "livecodebench", "livecodebench_pro")
 CALL_FORMAT = f"{CALL_OPEN}\n<function={TOOL_NAME}>\n<parameter=code>\nYOUR CODE\n</parameter>\n</function>\n{CALL_CLOSE}"
 # OPEN: what a malformed call gets back (recorded in run.json and the summary)
 MALFORMED_REPLY = "Error: the tool call could not be parsed ({why}). Call the tool in exactly this format:\n" + CALL_FORMAT
@@ -66,10 +71,9 @@ class Settings:
 
 
 def settings(cfg: DictConfig, budget: int) -> Settings:
-    """cfg.mode as checked settings: a bad value is one line before any generation."""
-    if str(cfg.task.name) not in TIR_TASKS:
-        raise UserError(f"mode=tir is for {', '.join(TIR_TASKS)} (the card's tool runs), not task={cfg.task.name}; "
-                        f"drop mode=tir or pick one of those")
+    """cfg.mode as checked settings: a bad value, or a task that declares no tool prompt, is one
+    line before any generation."""
+    tool_prompt_name(cfg)
     mode = cfg.mode
 
     def number(key: str, kind: type, lowest: float) -> Any:
@@ -91,7 +95,7 @@ def fingerprint(cfg: DictConfig) -> dict[str, Any]:
     if not active(cfg):
         return {}
     mode = OmegaConf.to_container(cfg.mode, resolve=True)
-    return {"mode": "tir", "system_prompt": TOOL_PROMPT,
+    return {"mode": "tir", "system_prompt": system_prompt(cfg),
             "tir": {k: mode.get(k) for k in ("tool_timeout_s", "max_calls", "max_output_bytes", "memory_mb")}}
 
 
@@ -159,16 +163,6 @@ def wrap_response(text: str) -> str:
 # ---------------------------------------------------------------- one conversation
 
 @dataclass
-class Completion:
-    text: str
-    tokens: int
-    finish_reason: str  # stop | length
-
-
-Complete = Callable[[str, int, int], Awaitable[Completion]]  # (prompt, max_tokens, seed)
-
-
-@dataclass
 class Conversation:
     sample_id: str
     k: int
@@ -176,6 +170,7 @@ class Conversation:
     messages: list[dict[str, str]]  # system (the tool prompt) and the task's user turn
     turns: list[dict[str, Any]] = field(default_factory=list)  # stored turn records, in order
     replays: list[dict[str, Any]] = field(default_factory=list)  # stored replay mismatches
+    budget: int | None = None  # its tokens where the plan's fit clamped them; None: Settings.budget
 
     def history(self) -> list[dict[str, str]]:
         msgs = list(self.messages)
@@ -241,8 +236,6 @@ class Runner:
             async with gate:
                 await self.converse(conv)
 
-        from evalsuite.backends.openai import all_or_first_error
-
         try:
             await all_or_first_error([one(c) for c in conversations])
         finally:
@@ -289,7 +282,7 @@ class Runner:
                     break
                 messages = conv.history()
                 prompt = self.render(messages)
-                left = self.tir.budget - conv.used()
+                left = (conv.budget or self.tir.budget) - conv.used()
                 prompt_tokens = self.count_tokens(prompt)
                 if self.max_model_len:
                     left = min(left, int(self.max_model_len) - prompt_tokens)
@@ -374,175 +367,40 @@ def stored_conversations(path: Path) -> tuple[dict[tuple[str, int], list[dict]],
     return ordered, replays
 
 
-# ---------------------------------------------------------------- the generate stage
+# ---------------------------------------------------------------- the generate stage's conversation loop
 
-def generate_stage(cfg: DictConfig, samples: list[Sample], task: Any,
-                   on_stored: Callable[[list[dict]], None] | None = None) -> int:
-    """pipeline.generate_stage for mode=tir: every missing (sample_id, k) as a conversation, each
-    finished one stored, then handed to `on_stored` (the scoring pool)."""
-    from evalsuite.backends import load_backend
-
+def converse(cfg: DictConfig, requests: list[Request], backend: Any, keep: Callable[[list[dict]], None]) -> None:
+    """The generate stage's turn loop under mode=tir (pipeline.generate_round): each planned request
+    (its messages open with the task's tool prompt, its seed and budget are the plan's) is one
+    conversation, continued from its stored turns; each finished one is handed to `keep` (the
+    store, then the scoring pool). Turns come from the backend's turn maker (backends/turns.py)."""
     tir = settings(cfg, max_new_tokens(cfg))
-    root = task_dir(cfg)
-    gen_path, turns_path = root / GENERATIONS, root / TURNS
-    done = {key for key, g in store.latest_by_key(store.read_records(gen_path)).items() if g.get("finish_reason") != "error"}
-    todo = wanted_keys(cfg, samples) - done
-    if not todo:
-        print(f"[{cfg.task.name}] generate (tir): all conversations already stored", file=sys.stderr)
-        return 0
+    turns_path = task_dir(cfg) / TURNS
     stored, replays = stored_conversations(turns_path)
-    backend = load_backend(cfg)
-    thinking = bool(cfg.task.get("thinking", True))
-    convs = []
-    for s in samples:
-        for k in range(int(cfg.samples)):
-            if (s.id, k) not in todo:
-                continue
-            view = sample_for_k(task, s, k, cfg)
-            convs.append(Conversation(s.id, k, request_seed(int(cfg.seed), s.id, k),
-                                      build_messages(view.messages, TOOL_PROMPT),
-                                      list(stored.get((s.id, k), [])), list(replays.get((s.id, k), []))))
+    convs = [Conversation(r.sample_id, r.k, r.seed, r.messages, list(stored.get((r.sample_id, r.k), [])),
+                          list(replays.get((r.sample_id, r.k), [])), r.max_tokens) for r in requests]
     resumed = sum(1 for c in convs if c.turns)
-    print(f"[{cfg.task.name}] generate (tir): {len(convs)} conversations ({resumed} resumed from stored turns), "
-          f"backend {cfg.backend.name}, tool limit {tir.tool_timeout_s:g} s, call cap {tir.max_calls}", file=sys.stderr)
-    sampling = OmegaConf.merge(cfg.sampling, {"max_tokens": tir.budget})
+    print(f"[{cfg.task.name}] tir: {len(convs)} conversations ({resumed} resumed from stored turns), "
+          f"tool limit {tir.tool_timeout_s:g} s, call cap {tir.max_calls}", file=sys.stderr)
+    thinking = bool(cfg.task.get("thinking", True))
+    maker = backend.turn_maker(OmegaConf.merge(cfg.sampling, {"max_tokens": tir.budget}), [CALL_CLOSE])
 
     def render(messages: list[dict[str, str]]) -> str:
         return render_prompt(backend.tokenizer, messages, thinking, cfg.model)
 
-    def on_done(record: dict[str, Any]) -> None:
-        store.append_records(gen_path, [record])
-        if on_stored is not None:
-            on_stored([record])
-
-    runner_args = (cfg, tir)
-    completer = completer_for(backend, sampling)
-    concurrency = {"openai": lambda: int(cfg.backend.get("concurrency", 64)),
-                   "vllm": lambda: int(cfg.backend.get("tir_concurrency", 256))}.get(cfg.backend.name, lambda: 1)()
-    from evalsuite.backends.openai import run_coroutine
-
     async def main() -> None:
-        async with completer as complete:
-            runner = Runner(*runner_args, complete, backend.count_tokens, render, turns_path, on_done, concurrency)
+        async with maker as complete:
+            runner = Runner(cfg, tir, complete, backend.count_tokens, render, turns_path,
+                            lambda record: keep([record]), maker.concurrency)
             await runner.run_all(convs)
 
-    getattr(completer, "run", run_coroutine)(main())  # vllm: on its engine's own event loop
+    maker.run(main())
     record_settings(cfg, tir)
-    return len(convs)
 
 
 def record_settings(cfg: DictConfig, tir: Settings) -> None:
     """The OPEN settings into run.json (the summary repeats them)."""
     update_manifest(task_dir(cfg), tir=tir.record())
-
-
-# ---------------------------------------------------------------- turn makers per backend
-
-class _OpenAITurns:
-    """One turn = one /completions request with stop=</tool_call> (the backend's own retries)."""
-
-    def __init__(self, backend: Any, sampling: Any):
-        from evalsuite.backends.openai import sampling_fields
-
-        if backend.settings.api != "completions":
-            raise UserError("mode=tir renders every turn with the model's chat template: use backend.api=completions")
-        self.backend, self.fields = backend, sampling_fields(sampling)
-        self.fields["stop"] = [*(self.fields.get("stop") or []), CALL_CLOSE]
-
-    async def __aenter__(self) -> Complete:
-        from evalsuite.backends.openai import pick_model
-
-        b = self.backend
-        self.client = b._client()
-        await self.client.__aenter__()
-        b.model = pick_model(await b._served_models(self.client), b.settings.model_id, b.settings.base_url)
-
-        async def complete(prompt: str, max_tokens: int, seed: int) -> Completion:
-            g = await b._generate_one(self.client, Request("tir", 0, prompt, seed, max_tokens=max_tokens), self.fields)
-            return Completion(g.text, g.tokens, g.finish_reason)
-
-        return complete
-
-    async def __aexit__(self, *exc: Any) -> None:
-        await self.client.__aexit__(*exc)
-
-
-class _SequentialTurns:
-    """Backends without a request-level async API (hf): one turn at a time, generated whole and cut
-    after its first </tool_call> (what a stop string would have done), so conversations run one
-    after another."""
-
-    def __init__(self, backend: Any, sampling: Any):
-        self.backend, self.sampling = backend, sampling
-
-    async def __aenter__(self) -> Complete:
-        async def complete(prompt: str, max_tokens: int, seed: int) -> Completion:
-            box: list[Generation] = []
-            sampling = OmegaConf.merge(self.sampling, {"max_tokens": max_tokens})
-            self.backend.generate([Request("tir", 0, prompt, seed, max_tokens=max_tokens)], sampling, box.extend)
-            g = box[0]
-            cut = g.text.find(CALL_CLOSE)
-            if cut >= 0:
-                text = g.text[:cut]
-                return Completion(text, self.backend.count_tokens(text + CALL_CLOSE), "stop")
-            return Completion(g.text, g.tokens, g.finish_reason)
-
-        return complete
-
-    async def __aexit__(self, *exc: Any) -> None:
-        return None
-
-
-_REQUEST_IDS = itertools.count(1)  # unique over the process: the engine outlives a task
-
-
-class _VLLMTurns:
-    """vLLM in-process through its asynchronous engine (AsyncLLM): each turn is its own request,
-    queued the moment its conversation is ready, so the engine batches whatever is ready and no
-    conversation waits for another. Prefix caching is on (engine_kwargs): re-sent history is a
-    cache hit. The engine is the process's shared one (backends.vllm.shared_async_engine): the
-    conversations run on its event loop (`run`), and the next TIR task of a suite with the same
-    settings finds it started."""
-
-    def __init__(self, backend: Any, sampling: Any):
-        from evalsuite.backends.vllm import sampling_base
-
-        self.backend = backend
-        self.base = sampling_base(sampling, skip_special_tokens=backend.skip_special_tokens)
-        self.base["stop"] = [*(self.base.get("stop") or []), CALL_CLOSE]
-
-    def run(self, coro: Any) -> Any:
-        from evalsuite.backends.vllm import engine_kwargs, shared_async_engine, vllm_module
-
-        self.module = vllm_module(self.backend.cfg)
-        self.engine, loop = shared_async_engine(self.module, engine_kwargs(self.backend.cfg))
-        return asyncio.run_coroutine_threadsafe(coro, loop).result()
-
-    async def __aenter__(self) -> Complete:
-        async def complete(prompt: str, max_tokens: int, seed: int) -> Completion:
-            params = self.module.SamplingParams(**{**self.base, "max_tokens": max_tokens, "seed": seed})
-            final = None
-            try:
-                async for out in self.engine.generate(prompt, params, request_id=f"tir-{next(_REQUEST_IDS)}"):
-                    final = out
-            except Exception as e:  # the engine's own failure, not this conversation's
-                raise EngineDied(f"{type(e).__name__}: {e}") from e
-            c = final.outputs[0]
-            return Completion(c.text, len(c.token_ids), "length" if c.finish_reason == "length" else "stop")
-
-        return complete
-
-    async def __aexit__(self, *exc: Any) -> None:
-        return None  # the engine stays for the suite's next task; backends.close_all stops it
-
-
-def completer_for(backend: Any, sampling: Any) -> Any:
-    name = getattr(backend, "name", "")
-    if name == "openai":
-        return _OpenAITurns(backend, sampling)
-    if name == "vllm":
-        return _VLLMTurns(backend, sampling)
-    return _SequentialTurns(backend, sampling)
 
 
 # ---------------------------------------------------------------- the summary

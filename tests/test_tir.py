@@ -4,9 +4,11 @@ task=aime25 mode=tir backend=openai` against a real local HTTP server that is a 
 calls can run here), with real sandbox sessions for the tool."""
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,8 +21,12 @@ from tests.conftest import free_port, wait_until_serving
 from omegaconf import OmegaConf
 
 from evalsuite import store, tir
-from evalsuite.config import compose
+from evalsuite.backends.turns import Completion, SequentialTurns, TurnMaker
+from evalsuite.config import compose, options, task_configs, tir_tasks
 from evalsuite.errors import UserError
+from evalsuite.planning import system_prompt
+from evalsuite.task import resolve as resolve_task
+from evalsuite.types import Generation
 
 ROOT = Path(__file__).resolve().parent.parent
 CALL = "<tool_call>\n<function=stateful_python_code_exec>\n<parameter=code>\n{code}\n</parameter>\n</function>\n</tool_call>"
@@ -140,8 +146,118 @@ def test_bad_tir_settings_fail_before_generation():
 
     prompt = matharena.load(OmegaConf.merge(cfg, {"data": {"source": "sample"}}))[0].messages[0]["content"]
     assert prompt.startswith("Solve the following math problem. Put your answer inside \\boxed{}.")
-    assert [c.task.name for c in __import__("evalsuite.config", fromlist=["x"]).task_configs(
-        compose(["suite=card_tir"]), ["suite=card_tir"])] == list(tir.TIR_TASKS)
+
+
+# ---------------------------------------------------------------- TIR support declared by the tasks
+
+def test_tir_support_is_declared_by_the_tasks_and_suites_are_checked_against_it():
+    # the math family declares it (_math.yaml), LiveCodeBench and Pro their own; IMO AnswerBench,
+    # of the math family, opts out; every other task declares nothing
+    assert tir_tasks() == ("aime25", "aime26", "hmmt_feb25", "livecodebench", "livecodebench_pro")
+    assert compose(["task=imo_answerbench"]).task.tir_prompt is None
+    assert compose(["task=hmmt_feb25"]).task.tir_prompt == "card"
+    # every suite run under mode=tir lists only tasks that declare a tool prompt
+    for name in options("suite"):
+        suite = compose([f"suite={name}"]).suite
+        if "mode=tir" in (suite.get("overrides") or []):
+            assert set(suite.tasks) <= set(tir_tasks()), name
+    assert [c.task.name for c in task_configs(compose(["suite=card_tir"]), ["suite=card_tir"])] == list(tir_tasks())
+    # a suite that lists a task without the declaration is refused before anything runs, in one line
+    with pytest.raises(UserError, match=r"^suite card_tir runs mode=tir, but gpqa_diamond declare\(s\) no tool "
+                                        r"prompt \(task.tir_prompt; the tasks that do: aime25, [^\n]*drop mode=tir$"):
+        task_configs(compose(["suite=card_tir", "suite.tasks=[aime25,gpqa_diamond]"]), [])
+    # one task without it: the error names the tasks that declare it
+    with pytest.raises(UserError, match="task.tir_prompt\\): aime25, aime26, hmmt_feb25, livecodebench, "
+                                        "livecodebench_pro; task=gpqa_diamond declares none"):
+        tir.settings(compose(["task=gpqa_diamond", "mode=tir"]), 100)
+    with pytest.raises(UserError, match="task.tir_prompt='nemo' is not one of its values; choose one of: card"):
+        resolve_task(compose(["task=aime25", "mode=tir", "task.tir_prompt=nemo"]))
+    # the declared tool prompt is the system prompt of the plan's requests (and of the dry run's)
+    assert system_prompt(compose(["task=livecodebench", "mode=tir"])) == tir.TOOL_PROMPT
+    assert system_prompt(compose(["task=livecodebench"])) == compose(["task=livecodebench"]).system_prompt
+
+
+NEW_MATH_BENCHMARK = """# @package _global_
+# A math benchmark added as one file: the math family (_math.yaml) brings its module, its protocol and
+# its declared tool prompt.
+defaults:
+  - _math
+  - _self_
+task:
+  name: mathnew
+  benchmark: null
+  dataset:
+    hub_id: example/mathnew
+    sample: aime25.jsonl
+"""
+
+
+def test_a_new_math_benchmark_is_one_yaml_file_and_runs_under_tir(stand_in, tmp_path):
+    """A copy of the package with one file added, evalsuite/configs/task/mathnew.yaml, and nothing
+    else changed: `task=mathnew mode=tir` runs its conversations through the stand-in model."""
+    repo = tmp_path / "repo"
+    for part in ("evalsuite", "tasks"):
+        shutil.copytree(ROOT / part, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
+    (repo / "evalsuite" / "configs" / "task" / "mathnew.yaml").write_text(NEW_MATH_BENCHMARK)
+    run_dir = tmp_path / "run"
+    args = [a for a in cli_args(run_dir, stand_in.base_url, "limit=1") if a != "task=aime25"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONPATH": str(repo)}
+    done = subprocess.run([*args, "task=mathnew"], cwd=repo, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    task_dir = run_dir / "mathnew-tir"
+    g = store.read_records(task_dir / "generations.jsonl")[0]
+    assert g["tir"]["calls"] == 2 and g["text"].endswith("The sum is \\boxed{55}.")
+    assert [t["response"] for t in turns_of(task_dir)[("1", 0)][:2]] == ["x is 55", "55"]
+    assert json.loads((task_dir / "summary.json").read_text())["value"] == 100.0
+    assert json.loads((task_dir / "run.json").read_text())["fingerprint"]["system_prompt"] == tir.TOOL_PROMPT
+
+
+# ---------------------------------------------------------------- turns: a backend method behind a protocol
+
+def test_tir_names_no_backend():
+    """tir.py reaches a backend only through `backend.turn_maker` (backends/turns.py's protocol):
+    it imports no backend module and names no backend."""
+    from evalsuite.backends import BACKENDS
+
+    tree = ast.parse((ROOT / "evalsuite" / "tir.py").read_text(encoding="utf-8"))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert {m for m in imported if m.startswith("evalsuite.backends")} <= {"evalsuite.backends.turns"}
+    named = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    assert not named & set(BACKENDS)
+
+
+def test_every_backend_hands_out_a_turn_maker():
+    from evalsuite.backends import BACKENDS
+
+    for name, where in BACKENDS.items():
+        module, attr = where.split(":")
+        assert callable(getattr(getattr(__import__(module, fromlist=[attr]), attr), "turn_maker", None)), name
+
+    class WholeTurns:  # a backend with only `generate`, and no stop strings: the turn is cut at its stop
+        tokenizer = None
+
+        def __init__(self, text: str, finish: str = "stop"):
+            self.text, self.finish, self.asked = text, finish, []
+
+        def count_tokens(self, text: str) -> int:
+            return len(text.split())
+
+        def generate(self, requests, sampling, on_batch):
+            self.asked.append((requests[0].prompt, requests[0].seed, int(sampling.max_tokens)))
+            on_batch([Generation(requests[0].sample_id, 0, self.text, 99, self.finish, 0, requests[0].seed)])
+
+    async def one_turn(maker: TurnMaker) -> Completion:
+        async with maker as complete:
+            return await complete("PROMPT", 7, 123)
+
+    sampling = OmegaConf.create({"temperature": 1.0, "top_p": 1.0, "max_tokens": 100})
+    backend = WholeTurns("a b <tool_call> c </tool_call> d </tool_call> e")
+    maker = SequentialTurns(backend, sampling, [tir.CALL_CLOSE])
+    assert isinstance(maker, TurnMaker) and maker.concurrency == 1
+    out = maker.run(one_turn(maker))
+    assert out == Completion("a b <tool_call> c ", 5, "stop") and backend.asked == [("PROMPT", 123, 7)]
+    maker = SequentialTurns(WholeTurns("no call", "length"), sampling, [tir.CALL_CLOSE])
+    assert maker.run(one_turn(maker)) == Completion("no call", 99, "length")
 
 
 # ---------------------------------------------------------------- end to end through the CLI

@@ -1,7 +1,8 @@
 """Backends turn Requests into Generations. Each has `tokenizer`, `count_tokens(text)` and
 `generate(requests, sampling, on_batch)`, calling on_batch with each finished batch so the pipeline
-stores it at once (a crash loses at most the batch in flight). `close_all()` stops the engines a
-backend keeps alive between tasks (vLLM's)."""
+stores it at once (a crash loses at most the batch in flight), and `turn_maker(sampling, stop)`, which
+makes a conversation's turns one at a time (the `TurnMaker` protocol of backends/turns.py: mode=tir).
+`close_all()` stops the engines a backend keeps alive between tasks (vLLM's)."""
 from __future__ import annotations
 
 import importlib

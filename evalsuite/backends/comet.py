@@ -63,6 +63,10 @@ class CometBackend:
     def count_tokens(self, text: str) -> int:
         return 0
 
+    def turn_maker(self, sampling: Any, stop: Any) -> Any:
+        raise UserError("backend=comet scores translations; it makes no conversation turns (mode=tir): "
+                        "use backend=hf, vllm or openai")
+
     def generate(self, requests: list[Request], sampling: Any, on_batch: Callable[[list[Generation]], None]) -> None:
         for start in range(0, len(requests), self.chunk):
             part = requests[start:start + self.chunk]

@@ -15,10 +15,11 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from tqdm import tqdm
 
+from evalsuite.backends.turns import SequentialTurns, TurnMaker
 from evalsuite.embedded import resolve_model_path
 from evalsuite.errors import UserError
 from evalsuite.render import load_tokenizer
@@ -157,6 +158,10 @@ class HFBackend:
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False).input_ids)
+
+    def turn_maker(self, sampling: Any, stop: Sequence[str]) -> TurnMaker:
+        """No stop strings and no request-level async API: one whole turn at a time, cut at its stop."""
+        return SequentialTurns(self, sampling, stop)
 
     def generate(self, requests: list[Request], sampling: Any, on_batch: Callable[[list[Generation]], None]) -> None:
         import torch

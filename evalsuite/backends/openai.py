@@ -21,13 +21,13 @@ import asyncio
 import os
 import random
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Coroutine, Sequence
 
 from omegaconf import DictConfig, OmegaConf
 
+from evalsuite.backends.turns import Complete, Completion, TurnMaker, all_or_first_error, run_coroutine, with_stop
 from evalsuite.errors import UserError
 from evalsuite.render import load_tokenizer
 from evalsuite.types import Generation, Request
@@ -150,41 +150,6 @@ def pick_model(served: Sequence[str], wanted: str | None, base_url: str) -> str:
     return wanted
 
 
-async def all_or_first_error(coros: list[Coroutine]) -> None:
-    """Run the coroutines together until all finish; the first to raise cancels the rest (they
-    end before this returns) and its error is raised."""
-    tasks = [asyncio.create_task(c) for c in coros]
-    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
-    for task in done:
-        if task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
-
-
-def run_coroutine(coro: Coroutine) -> Any:
-    """asyncio.run, also from code that already runs an event loop (a notebook)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = asyncio.run(coro)
-        except BaseException as e:
-            box["error"] = e
-
-    t = threading.Thread(target=target)
-    t.start()
-    t.join()
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
-
-
 # ---------------------------------------------------------------- the backend
 
 class OpenAIBackend:
@@ -213,6 +178,9 @@ class OpenAIBackend:
             run_coroutine(self._generate_all(requests, sampling, on_batch))
         finally:
             self.generate_seconds += time.perf_counter() - t0
+
+    def turn_maker(self, sampling: Any, stop: Sequence[str]) -> TurnMaker:
+        return OpenAITurns(self, sampling, stop)
 
     # ---- HTTP
     def _client(self):
@@ -309,3 +277,34 @@ class OpenAIBackend:
                 bar.close()
         print(f"[openai] {len(requests)} generations from {s.base_url} ({self.model}) in "
               f"{bar.format_dict.get('elapsed', 0):.1f} s", file=sys.stderr)
+
+
+class OpenAITurns:
+    """One turn = one /completions request of our rendered prompt with the turn's stop strings,
+    through the backend's own client and retries; up to `backend.concurrency` conversations at once."""
+
+    def __init__(self, backend: OpenAIBackend, sampling: Any, stop: Sequence[str]):
+        if backend.settings.api != "completions":
+            raise UserError("a conversation (mode=tir) renders every turn with the model's chat template: "
+                            "use backend.api=completions")
+        self.backend, self.fields = backend, sampling_fields(sampling)
+        self.fields["stop"] = with_stop(self.fields.get("stop"), stop)
+        self.concurrency = backend.settings.concurrency
+
+    def run(self, coro: Coroutine) -> Any:
+        return run_coroutine(coro)
+
+    async def __aenter__(self) -> Complete:
+        b = self.backend
+        self.client = b._client()
+        await self.client.__aenter__()
+        b.model = pick_model(await b._served_models(self.client), b.settings.model_id, b.settings.base_url)
+
+        async def complete(prompt: str, max_tokens: int, seed: int) -> Completion:
+            g = await b._generate_one(self.client, Request("turn", 0, prompt, seed, max_tokens=max_tokens), self.fields)
+            return Completion(g.text, g.tokens, g.finish_reason)
+
+        return complete
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.client.__aexit__(*exc)

@@ -24,6 +24,7 @@ import asyncio
 import gc
 import importlib
 import importlib.util
+import itertools
 import json
 import math
 import multiprocessing as mp
@@ -33,10 +34,11 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Coroutine, Iterable, Iterator, Sequence
 
 from omegaconf import DictConfig, OmegaConf
 
+from evalsuite.backends.turns import Complete, Completion, TurnMaker, with_stop
 from evalsuite.embedded import resolve_model_path
 from evalsuite.errors import EngineDied, UserError
 from evalsuite.render import load_tokenizer
@@ -406,6 +408,49 @@ class VLLMBackend:
             self.tokens_made += made
             print(f"[vllm] chunk {i}/{n_chunks}: {len(chunk)} generations, {made} tokens in {seconds:.1f} s "
                   f"({made / max(seconds, 1e-9):.0f} tok/s)", file=sys.stderr)
+
+    def turn_maker(self, sampling: Any, stop: Sequence[str]) -> TurnMaker:
+        return VLLMTurns(self, sampling, stop)
+
+
+_REQUEST_IDS = itertools.count(1)  # unique over the process: the engine outlives a task
+
+
+class VLLMTurns:
+    """Turns through vLLM's asynchronous engine (AsyncLLM) in-process: each turn is its own request,
+    queued the moment its conversation is ready, so the engine batches whatever is ready and no
+    conversation waits for another; up to `backend.tir_concurrency` (256) conversations at once.
+    Prefix caching is on (engine_kwargs): re-sent history is a cache hit. The engine is the
+    process's shared one (shared_async_engine): the conversations run on its event loop (`run`),
+    and the next conversation task of a suite with the same settings finds it started."""
+
+    def __init__(self, backend: VLLMBackend, sampling: Any, stop: Sequence[str]):
+        self.backend = backend
+        self.base = sampling_base(sampling, skip_special_tokens=backend.skip_special_tokens)
+        self.base["stop"] = with_stop(self.base.get("stop"), stop)
+        self.concurrency = int(backend.cfg.backend.get("tir_concurrency", 256))
+
+    def run(self, coro: Coroutine) -> Any:
+        self.module = vllm_module(self.backend.cfg)
+        self.engine, loop = shared_async_engine(self.module, engine_kwargs(self.backend.cfg))
+        return asyncio.run_coroutine_threadsafe(coro, loop).result()
+
+    async def __aenter__(self) -> Complete:
+        async def complete(prompt: str, max_tokens: int, seed: int) -> Completion:
+            params = self.module.SamplingParams(**{**self.base, "max_tokens": max_tokens, "seed": seed})
+            final = None
+            try:
+                async for out in self.engine.generate(prompt, params, request_id=f"turn-{next(_REQUEST_IDS)}"):
+                    final = out
+            except Exception as e:  # the engine's own failure, not this conversation's
+                raise EngineDied(f"{type(e).__name__}: {e}") from e
+            c = final.outputs[0]
+            return Completion(c.text, len(c.token_ids), "length" if c.finish_reason == "length" else "stop")
+
+        return complete
+
+    async def __aexit__(self, *exc: Any) -> None:
+        return None  # the engine stays for the suite's next task; backends.close_all stops it
 
 
 def _describe(kwargs: dict[str, Any]) -> str:
