@@ -92,7 +92,7 @@ class Figures:
 
     variants: dict[str, float] = field(default_factory=dict)
     cells: list[Breakdown] = field(default_factory=list)
-    # other figures beside the score, by name (HLE's calibration error): the summary's section "metrics"
+    # other figures beside the score, by name (HLE's calibration error): the summary's `metrics`
     metrics: dict[str, float] = field(default_factory=dict)
 
 
