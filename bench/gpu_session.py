@@ -168,7 +168,7 @@ def step_tir(s: Session) -> None:
                         "seconds": round(sec, 1), **keys_once(gens, 5 * 4),
                         "resumed": "resumed from stored turns" in log_since(s, 0)[-20000:],
                         "mode": summary.get("mode"), "value": summary.get("value"),
-                        "tir": (summary.get("sections") or {}).get("tir"), "report_row": row}
+                        "tir": summary.get("tir"), "report_row": row}
     s.save()
     out = s.out / "tir_vllm_bench.json"
     rc, sec = s.sh([sys.executable, "bench/tir_vllm_bench.py", str(out)], 420)

@@ -31,6 +31,7 @@ from evalsuite import store
 from evalsuite.agentic import Endpoint, Harness, as_generation, missing_venv, runnable, venv_dir
 from evalsuite.errors import UserError
 from evalsuite.rundir import GENERATIONS, task_dir, update_manifest
+from evalsuite.summary import HarnessFacts
 from evalsuite.types import Sample, to_dict
 
 HARNESS_DIR = "harness"  # under the task's run directory: the harness's config, results and log
@@ -193,15 +194,12 @@ def import_results(cfg: DictConfig, harness: Harness, samples: list[Sample], wor
 
 # ---------------------------------------------------------------- summary and checks
 
-def summary_section(cfg: DictConfig, spec: Any, samples: list[Sample], scores: list[Any]) -> dict[str, Any]:
+def summary_facts(cfg: DictConfig, spec: Any, samples: list[Sample], scores: list[Any]) -> HarnessFacts:
     """Beside the number: the harness, its settings, what it cost, and the parts not run."""
-    harness = harness_of(spec)
-    facts = describe(cfg, harness)
     costs = [s.detail.get("cost_usd") for s in scores if isinstance(s.detail.get("cost_usd"), (int, float))]
-    facts["cost_usd"] = sum(costs) if costs else None
-    facts["tokens_in"] = sum(int(s.detail.get("input_tokens") or 0) for s in scores)
-    facts["tokens_out"] = sum(int(s.detail.get("output_tokens") or 0) for s in scores)
-    return facts
+    return HarnessFacts(**describe(cfg, harness_of(spec)), cost_usd=sum(costs) if costs else None,
+                        tokens_in=sum(int(s.detail.get("input_tokens") or 0) for s in scores),
+                        tokens_out=sum(int(s.detail.get("output_tokens") or 0) for s in scores))
 
 
 def preflight(cfg: DictConfig, spec: Any) -> list[str]:

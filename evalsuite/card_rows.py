@@ -72,7 +72,7 @@ class Row:
 
     def variants(self) -> dict[str, float]:
         """The OPEN choices' candidates (docs/protocol.md), shown beside the headline."""
-        variants = self.summary.variants if self.summary is not None else {}
+        variants = self.summary.open_variants() if self.summary is not None else {}
         return {name: v for name, v in variants.items() if finite_number(v) is not None}
 
 
@@ -95,15 +95,13 @@ def build_rows(tasks: list[TaskResult]) -> list[Row]:
 
 
 def card_row_results(task: TaskResult) -> list[TaskResult]:
-    """The other card rows a task's summary measures (its section "card_rows": {benchmark: {value,
-    ci95, n_items}}), each as a result of its own with that row's number, from the same judgements."""
+    """The other card rows a task's summary measures (its `card_rows`: benchmark -> value, ci95,
+    n_items), each as a result of its own with that row's number, from the same judgements."""
     if task.summary is None:
         return []
     out = []
-    for benchmark, cell in (task.summary.sections.get("card_rows") or {}).items():
-        sections = {k: v for k, v in task.summary.sections.items() if k != "card_rows"}
-        summary = dataclasses.replace(task.summary, benchmark=benchmark, value=cell.get("value"),
-                                      ci95=list(cell.get("ci95") or [math.nan, math.nan]),
-                                      n_items=cell.get("n_items", task.summary.n_items), breakdown=[], sections=sections)
+    for benchmark, cell in task.summary.card_rows.items():
+        summary = dataclasses.replace(task.summary, benchmark=benchmark, value=cell.value, ci95=list(cell.ci95),
+                                      n_items=cell.n_items, breakdown=[], card_rows={})
         out.append(TaskResult(task.name, task.dir, summary, task.manifest))
     return out

@@ -11,7 +11,6 @@ docs/explain.md describes each line.
 """
 from __future__ import annotations
 
-import json
 import math
 import sys
 from dataclasses import asdict, dataclass, field
@@ -53,6 +52,8 @@ class TaskGap:
     card: float | None
     gap: float | None
     card_in_ci: bool | None
+    data: str  # where the items came from, in a few words (report.md's table)
+    graded_by: str  # the judge's name, the official harness, or "none" (graded by rules)
     parts: list[Part] = field(default_factory=list)
 
 
@@ -153,7 +154,7 @@ def missing_part(summary: TaskSummary, ours: float | None) -> Part | None:
 
 def variant_parts(summary: TaskSummary, card: float | None) -> list[Part]:
     out = []
-    for name, value in summary.variants.items():
+    for name, value in summary.open_variants().items():
         if _num(value) is None:
             continue
         gap = "" if card is None else f": the gap would be {_f(value - card, True)} had the card used it"
@@ -194,37 +195,55 @@ def harness_part(task: TaskResult, by_item: dict[str, list[dict]]) -> Part | Non
     return Part("harness", text + ".")
 
 
+def data_source(task: TaskResult) -> str:
+    """Where the items came from: the file, the bundled sample set or the hub dataset at its revision."""
+    ds = (task.manifest or {}).get("dataset") or {}
+    if not ds:
+        return "unknown (no run.json)"
+    sample_set = ds.get("source") == "sample"
+    where = ds.get("path") or ("the bundled sample set" if sample_set else ds.get("hub_id")) or "generated"
+    rev = ds.get("revision")
+    sha = ds.get("resolved_sha")
+    return where + (f" @ {rev}" if rev and not ds.get("path") and not sample_set else "") + \
+        (f" (commit {str(sha)[:12]})" if sha else "")
+
+
 def data_part(task: TaskResult) -> Part:
     manifest = task.manifest or {}
     ds = manifest.get("dataset") or {}
     version = ((manifest.get("config") or {}).get("data") or {}).get("version")
     if not ds:
-        return Part("data", "data version: unknown (no run.json).")
-    sample_set = ds.get("source") == "sample"
-    where = ds.get("path") or ("the bundled sample set" if sample_set else ds.get("hub_id")) or "generated"
-    rev = ds.get("revision")
-    sha = ds.get("resolved_sha")
-    text = (f"data: {where}" + (f" @ {rev}" if rev and not ds.get("path") and not sample_set else "")
-            + (f" (commit {str(sha)[:12]})" if sha else "") + f", source {ds.get('source')}, {ds.get('n_items')} items"
+        return Part("data", f"data version: {data_source(task)}.")
+    text = (f"data: {data_source(task)}, source {ds.get('source')}, {ds.get('n_items')} items"
             + (f", data.version {version}" if version is not None else ""))
     if ds.get("source") == "sample":
         text += ": not the benchmark; its number is not comparable with the card's"
     return Part("data", text + ".")
 
 
+def graded_by(summary: TaskSummary) -> str:
+    """Who graded the number, in a few words: the judge, the official harness, or none (rules)."""
+    if summary.judge is not None:
+        return summary.judge.name
+    if summary.harness is not None:
+        return f"harness {summary.harness.name} {summary.harness.version}"
+    return "none"
+
+
 def judge_part(summary: TaskSummary) -> Part:
-    judge = summary.sections.get("judge")
-    harness = summary.sections.get("harness")
-    if not judge and harness:  # an agentic row: the official harness ran and graded it
-        not_run = harness.get("not_run") or {}
-        return Part("judge", f"graded by the official harness {harness.get('name')} {harness.get('version')}"
-                    + (f"; not run: {', '.join(not_run)}" if not_run else "") + ".")
-    if not judge:
+    judge, harness = summary.judge, summary.harness
+    if judge is None and harness is not None:  # an agentic row: the official harness ran and graded it
+        return Part("judge", f"graded by the official harness {harness.name} {harness.version}"
+                    + (f"; not run: {', '.join(harness.not_run)}" if harness.not_run else "") + ".")
+    if judge is None:
         return Part("judge", "judge: none (graded by rules).")
-    if isinstance(judge, dict):
-        shown = ", ".join(f"{k} {v}" for k, v in judge.items() if isinstance(v, (str, int, float, bool)))
-        return Part("judge", f"judge: {shown or json.dumps(judge)[:200]}; the card's judge may differ.")
-    return Part("judge", f"judge: {judge}; the card's judge may differ.")
+    text = (f"judge: {judge.name} (model {judge.model}, prompt {judge.prompt}, parse {judge.parse}); "
+            f"{judge.unparseable} of {judge.answers} replies unparseable")
+    if judge.variant is not None:
+        agreement = _num(judge.variant.agreement)
+        text += (f"; variant judge {judge.variant.name} (model {judge.variant.model})"
+                 + (f", agreement {agreement:.0f}%" if agreement is not None else ""))
+    return Part("judge", text + "; the card's judge may differ.")
 
 
 def explain_task(task: TaskResult, card: float | None) -> TaskGap | None:
@@ -240,7 +259,8 @@ def explain_task(task: TaskResult, card: float | None) -> TaskGap | None:
     parts += variant_parts(summary, card) + deviation_parts(summary)
     parts += [p for p in (harness_part(task, by_item),) if p is not None] + [data_part(task), judge_part(summary)]
     return TaskGap(task.name, str(summary.benchmark or task.benchmark or task.name), ours, (lo, hi), card, gap,
-                   None if card is None or lo is None or hi is None else lo <= card <= hi, parts)
+                   None if card is None or lo is None or hi is None else lo <= card <= hi,
+                   data_source(task), graded_by(summary), parts)
 
 
 def explain_tasks(tasks: list[TaskResult]) -> list[TaskGap]:
@@ -296,8 +316,7 @@ def report_table(gaps: list[TaskGap]):
         rows.append([g.task, _f(g.ours), _f(g.card), _f(g.gap, True), noise,
                      "-" if unanswered is None else f"{_f(unanswered.estimate)} (at most {_f(unanswered.high)})",
                      f"{_f(min(variants))} .. {_f(max(variants))}" if variants else "-",
-                     str(len(by.get("deviation", []))), by["data"][0].text.removeprefix("data: ").split(",")[0],
-                     by["judge"][0].text.removeprefix("judge: ").split(";")[0].split(" (")[0]])
+                     str(len(by.get("deviation", []))), g.data, g.graded_by])
     return Table(["task", "ours", "card", "gap", "noise (95% CI)", "unfinished/truncated answered", "OPEN variants",
                   "deviations", "data", "judge"], rows) if rows else None
 

@@ -37,10 +37,9 @@ from evalsuite.errors import UserError
 from evalsuite.judge_rules import JudgeAsk, is_judged
 from evalsuite.planning import max_new_tokens, reasoning_expected, request_seed, sample_for_k, wanted_keys
 from evalsuite.rundir import GENERATIONS, JUDGEMENTS, LEDGER, shard_dirs, task_dir, task_root
+from evalsuite.summary import JudgeFacts, JudgeIdentity, JudgeLedger, VariantJudge
 from evalsuite.task import TaskSpec
 from evalsuite.types import Grade, Request, Sample
-
-VARIANT_PREFIX = "judge "  # Grade.variants["judge <name>"]: the second judge's value of one answer
 
 
 @dataclass
@@ -56,12 +55,15 @@ class Judge:
     def fingerprint(self) -> str:
         return judge_fingerprint(self.cfg)
 
-    def describe(self) -> dict[str, Any]:
-        backend = self.cfg.backend
-        return {"name": self.name, "fingerprint": self.fingerprint, "backend": str(backend.name),
-                "model": model_identity(self.cfg), "prompt": self.cfg.get("prompt"), "parse": self.cfg.get("parse"),
-                "sampling": OmegaConf.to_container(self.cfg.sampling, resolve=True),
-                "price": OmegaConf.to_container(self.cfg.get("price") or {}, resolve=True)}
+    def identity(self, task_cfg: DictConfig) -> JudgeIdentity:
+        """The judge as the summary names it; the prompt and parse rule are the judge config's,
+        else the task's (`judge_prompt`, `judge_parse`)."""
+        return JudgeIdentity(
+            name=self.name, fingerprint=self.fingerprint, backend=str(self.cfg.backend.name),
+            model=model_identity(self.cfg), prompt=self.cfg.get("prompt") or task_cfg.get("judge_prompt"),
+            parse=self.cfg.get("parse") or task_cfg.get("judge_parse"),
+            sampling=OmegaConf.to_container(self.cfg.sampling, resolve=True),
+            price=OmegaConf.to_container(self.cfg.get("price") or {}, resolve=True))
 
 
 # ---------------------------------------------------------------- which judges, and their identity
@@ -355,17 +357,15 @@ def grader(cfg: DictConfig, task: TaskSpec) -> Callable[[tuple[Sample, str]], Gr
         detail = dict(g.detail)
         detail["judge"] = primary.fingerprint
         detail["judged"] = bool(asks)
-        variants = dict(g.variants)
         if len(judges) > 1:
             other = judges[1]
             other_replies = replies_of(other, asks)
-            if other_replies is not None:
+            if other_replies is not None:  # the variant judge's verdict: the summary's judge.variant
                 v = task.judge.score(sample, answer, other_replies, cfg)
-                variants[VARIANT_PREFIX + other.name] = float(v.value)
                 detail["judge_variant"] = {"name": other.name, "value": float(v.value),
                                            "unparseable": bool(v.detail.get("judge_unparseable")),
                                            "detail": {k: x for k, x in v.detail.items() if k != "variants"}}
-        return Grade(g.value, g.extracted, detail, variants)
+        return Grade(g.value, g.extracted, detail, dict(g.variants))
 
     return grade
 
@@ -382,36 +382,34 @@ def still_current(cfg: DictConfig, task: TaskSpec, scored: dict) -> dict:
 
 # ---------------------------------------------------------------- the summary's judge fields
 
-def summary_sections(cfg: DictConfig, task: TaskSpec, samples: list[Sample], scores: list) -> tuple[dict, dict]:
-    """(sections, variants) of a judged task's summary: the section "judge" says which judge (and
-    variant) made the numbers, their agreement, unparseable replies and the ledger; the variant
-    judge's number is a variant by the headline's own rule ({} and {} for an unjudged run)."""
+def summary_facts(cfg: DictConfig, task: TaskSpec, samples: list[Sample], scores: list) -> JudgeFacts | None:
+    """A judged task's summary field `judge`: which judge (and variant) made the numbers, their
+    agreement, unparseable replies and the ledger; the variant judge's number by the headline's
+    own rule. None for an unjudged run."""
     from evalsuite.metrics import item_mean
 
     if not is_judged(task, cfg):
-        return {}, {}
+        return None
     judges = configured_judges(cfg)
     stored = read_judgements(cfg)
     judged = [s for s in scores if s.detail.get("judged")]
-    section: dict[str, Any] = {
-        **judges[0].describe(), "prompt": cfg.judge.get("prompt") or cfg.task.get("judge_prompt"),  # a metric: none
-        "parse": (cfg.judge.get("parse") or cfg.task.get("judge_parse")),
-        "unparseable": sum(bool(s.detail.get("judge_unparseable")) for s in scores),
-        "missing": sum(bool(s.detail.get("judge_missing")) for s in scores),
-        "answers": len(judged), "ledger": {j.name: ledger(j, stored) for j in judges},
-        # a scoring model's package version (unbabel-comet), as its stored replies record it
-        "backend_versions": sorted({str(r["backend_version"]) for r in stored.values()
-                                    if r.get("judge") == judges[0].fingerprint and r.get("backend_version")})}
-    section["unparseable_rate"] = 100.0 * section["unparseable"] / len(judged) if judged else 0.0
-    variants: dict[str, float] = {}
+    unparseable = sum(bool(s.detail.get("judge_unparseable")) for s in scores)
+    variant = None
     if len(judges) > 1:
         other = judges[1]
         both = [s for s in judged if "judge_variant" in s.detail]
         agree = [(s.sample_id, float(round(s.value, 6) == round(s.detail["judge_variant"]["value"], 6))) for s in both]
-        section["variant"] = {**other.describe(), "agreement": item_mean(agree) if agree else None,
-                              "unparseable": sum(bool(s.detail["judge_variant"].get("unparseable")) for s in both)}
-        variants[VARIANT_PREFIX + other.name] = variant_headline(cfg, task, samples, both)
-    return {"judge": section}, variants
+        variant = VariantJudge(**vars(other.identity(cfg.task)), value=variant_headline(cfg, task, samples, both),
+                               agreement=item_mean(agree) if agree else None,
+                               unparseable=sum(bool(s.detail["judge_variant"].get("unparseable")) for s in both))
+    return JudgeFacts(
+        **vars(judges[0].identity(cfg.task)), answers=len(judged), unparseable=unparseable,
+        unparseable_rate=100.0 * unparseable / len(judged) if judged else 0.0,
+        missing=sum(bool(s.detail.get("judge_missing")) for s in scores),
+        ledger={j.name: ledger(j, stored) for j in judges},
+        backend_versions=sorted({str(r["backend_version"]) for r in stored.values()
+                                 if r.get("judge") == judges[0].fingerprint and r.get("backend_version")}),
+        variant=variant)
 
 
 def variant_headline(cfg: DictConfig, task: TaskSpec, samples: list[Sample], scores: list) -> float:
@@ -431,14 +429,14 @@ def variant_headline(cfg: DictConfig, task: TaskSpec, samples: list[Sample], sco
     return item_mean((s.sample_id, s.value) for s in as_variant)
 
 
-def ledger(judge: Judge, stored: dict[str, dict]) -> dict[str, Any]:
+def ledger(judge: Judge, stored: dict[str, dict]) -> JudgeLedger:
     """Requests, tokens and cost of every stored judgement by this judge (all runs that shared the file)."""
     mine = [r for r in stored.values() if r.get("judge") == judge.fingerprint]
     tokens_in = sum(int(r.get("prompt_tokens") or 0) for r in mine)
     tokens_out = sum(int(r.get("tokens") or 0) for r in mine)
-    return {"requests": len(mine), "tokens_in": tokens_in, "tokens_out": tokens_out,
-            "cost": cost(judge.cfg, tokens_in, tokens_out),
-            "usage_missing": sum(not r.get("prompt_tokens") for r in mine)}
+    return JudgeLedger(requests=len(mine), tokens_in=tokens_in, tokens_out=tokens_out,
+                       cost=cost(judge.cfg, tokens_in, tokens_out),
+                       usage_missing=sum(not r.get("prompt_tokens") for r in mine))
 
 
 # ---------------------------------------------------------------- the dry run

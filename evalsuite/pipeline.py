@@ -499,15 +499,13 @@ def summarize_task(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> Ta
                               samples=samples, spec=spec, votes=votes, unresolved=unresolved,
                               made_by=generation_facts(task_dir(cfg)))
     attach_agreement(task_dir(cfg), summary)  # responses_format=...: beside the other harness's verdicts
-    sections, variants = judge.summary_sections(cfg, spec, samples, scores)
-    summary.sections.update(sections)
-    summary.variants.update(variants)
+    summary.judge = judge.summary_facts(cfg, spec, samples, scores)
     if tir.active(cfg):  # calls, tool time, errors ... beside the score
-        summary.sections.update(tir.summary_sections(cfg, gens, ids))
+        summary.tir = tir.summary_facts(cfg, gens, ids)
     if spec.harness is not None:  # the official harness, its settings and the parts not run
         from evalsuite import agentic_stage
 
-        summary.sections["harness"] = agentic_stage.summary_section(cfg, spec, samples, scores)
+        summary.harness = agentic_stage.summary_facts(cfg, spec, samples, scores)
     summaries.write(task_dir(cfg) / SUMMARY, summary)
     if current_shard(cfg) is None and not cfg.get("responses"):  # `evalsuite plan calibration=RUN_DIR` reads it
         record_calibration(Path(str(cfg.run_dir)), str(cfg.task.name), str(cfg.model.name), max_new_tokens(cfg),

@@ -37,25 +37,23 @@ def _fmt(x: Any, nd: int = 1) -> str:
 
 def judge_text(summary: TaskSummary | None) -> str:
     """Who graded a judged number: the judge, and the variant judge with their agreement."""
-    judge = summary.sections.get("judge") if summary is not None else None
-    if not judge:
+    judge = summary.judge if summary is not None else None
+    if judge is None:
         return ""
-    text = f"judge {judge.get('name')}"
-    variant = judge.get("variant")
-    if variant:
-        agreement = finite_number(variant.get("agreement"))
-        text += f"; variant {variant.get('name')}" + (f", agreement {agreement:.0f}%" if agreement is not None else "")
+    text = f"judge {judge.name}"
+    if judge.variant is not None:
+        agreement = finite_number(judge.variant.agreement)
+        text += f"; variant {judge.variant.name}" + (f", agreement {agreement:.0f}%" if agreement is not None else "")
     return text
 
 
 def harness_text(summary: TaskSummary | None) -> str:
     """Which official harness made an agentic number (evalsuite/agentic.py), and what it did not run."""
-    harness = summary.sections.get("harness") if summary is not None else None
-    if not harness:
+    harness = summary.harness if summary is not None else None
+    if harness is None:
         return ""
-    text = f"{harness.get('name')} {harness.get('version')}"
-    not_run = harness.get("not_run") or {}
-    return text + (f"; not run: {', '.join(not_run)}" if not_run else "")
+    text = f"{harness.name} {harness.version}"
+    return text + (f"; not run: {', '.join(harness.not_run)}" if harness.not_run else "")
 
 
 def failure_reason(row: Row) -> str | None:
@@ -202,13 +200,22 @@ def harness_tasks() -> dict[str, str]:
     return out
 
 
-def missing_notes(tasks: list[TaskResult]) -> list[str]:
-    notes = [f"{t.name}: {n}" for t in tasks for n in t.notes]
+def task_notes(tasks: list[TaskResult]) -> list[str]:
+    """What each task of the run lacks, or how its numbers were made (results.Note), one line each."""
+    return [f"{t.name}: {n.text}" for t in tasks for n in t.notes]
+
+
+def untried_note(tasks: list[TaskResult]) -> str | None:
+    """The tasks this harness has that the run did not run (None: it ran all of them)."""
     ran = {t.name for t in tasks}
     not_run = [f"{name} ({bench})" for name, bench in harness_tasks().items() if name not in ran]
-    if not_run:
-        notes.append("tasks this harness has that this run did not run: " + ", ".join(not_run))
-    return notes
+    return "tasks this harness has that this run did not run: " + ", ".join(not_run) if not_run else None
+
+
+def missing_notes(tasks: list[TaskResult]) -> list[str]:
+    """report's "What is missing": each task's notes, then the harness's tasks the run did not run."""
+    untried = untried_note(tasks)
+    return task_notes(tasks) + ([untried] if untried else [])
 
 
 # ---------------------------------------------------------------- sections beside the main table
@@ -228,7 +235,7 @@ def other_metrics_table(tasks: list[TaskResult]) -> Table | None:
                      _fmt(s.no_answer_rate), _fmt(s.scoring_error_rate), _fmt(s.unfinished_rate),
                      _fmt(s.truncated_rate),
                      f"{_fmt(tok.get('mean'), 0)} / {_fmt(tok.get('median'), 0)} / {_fmt(tok.get('max'), 0)}",
-                     ", ".join(f"{name} {_fmt(v)}" for name, v in (s.sections.get("metrics") or {}).items())])
+                     ", ".join(f"{name} {_fmt(v)}" for name, v in s.metrics.items())])
     return Table(header, rows) if rows else None
 
 
@@ -236,19 +243,16 @@ def judges_table(tasks: list[TaskResult]) -> Table | None:
     """Per judged task: the judge (and variant), agreement, unparseable replies, and the ledger."""
     rows = []
     for t in tasks:
-        judge = t.summary.sections.get("judge") if t.summary is not None else None
-        if not judge:
+        judge = t.summary.judge if t.summary is not None else None
+        if judge is None:
             continue
-        variant = judge.get("variant") or {}
-        for name, ledger in (judge.get("ledger") or {}).items():
-            primary = name == judge.get("name")
-            cost = finite_number(ledger.get("cost"))
-            rows.append([t.name, f"{'judge' if primary else 'variant'} {name}",
-                         str(judge.get("model") if primary else variant.get("model")),
-                         f"{judge.get('unparseable', 0)} of {judge.get('answers', 0)}" if primary
-                         else str(variant.get("unparseable", 0)),
-                         "" if primary else _fmt(variant.get("agreement"), 0),
-                         f"{ledger.get('requests', 0):,}", f"{ledger.get('tokens_in', 0):,}", f"{ledger.get('tokens_out', 0):,}",
+        for name, ledger in judge.ledger.items():  # the judge's, then the variant judge's
+            variant = judge.variant if name != judge.name else None
+            cost = finite_number(ledger.cost)
+            rows.append([t.name, f"{'variant' if variant else 'judge'} {name}", (variant or judge).model,
+                         str(variant.unparseable) if variant else f"{judge.unparseable} of {judge.answers}",
+                         _fmt(variant.agreement, 0) if variant else "",
+                         f"{ledger.requests:,}", f"{ledger.tokens_in:,}", f"{ledger.tokens_out:,}",
                          "-" if cost is None else f"${cost:,.4f}"])
     header = ["task", "judge", "model", "unparseable", "agreement %", "requests", "tokens in", "tokens out", "cost"]
     return Table(header, rows) if rows else None
@@ -258,15 +262,14 @@ def harnesses_table(tasks: list[TaskResult]) -> Table | None:
     """Per agentic task: the official harness that ran it, its settings, the parts not run, its cost."""
     rows = []
     for t in tasks:
-        harness = t.summary.sections.get("harness") if t.summary is not None else None
-        if not harness:
+        harness = t.summary.harness if t.summary is not None else None
+        if harness is None:
             continue
-        settings = harness.get("settings") or {}
-        cost = finite_number(harness.get("cost_usd"))
-        rows.append([t.name, f"{harness.get('name')} {harness.get('version')}",
-                     "; ".join(f"{k}={v}" for k, v in settings.items() if not isinstance(v, (dict, list)))[:300],
-                     "; ".join(f"{k}: {v}" for k, v in (harness.get("not_run") or {}).items()) or "-",
-                     f"{harness.get('tokens_in', 0):,}", f"{harness.get('tokens_out', 0):,}",
+        cost = finite_number(harness.cost_usd)
+        rows.append([t.name, f"{harness.name} {harness.version}",
+                     "; ".join(f"{k}={v}" for k, v in harness.settings.items() if not isinstance(v, (dict, list)))[:300],
+                     "; ".join(f"{k}: {v}" for k, v in harness.not_run.items()) or "-",
+                     f"{harness.tokens_in:,}", f"{harness.tokens_out:,}",
                      "-" if cost is None else f"${cost:,.4f}"])
     header = ["task", "harness", "settings", "not run", "tokens in", "tokens out", "cost"]
     return Table(header, rows) if rows else None
@@ -386,8 +389,8 @@ def extra_sections(tasks: list[TaskResult]) -> list[ReportSection]:
     if gap_table:
         out.append(ReportSection("Where the gap to the card comes from", [
             Paragraph([explain.CAVEAT + " Every line: ", Link("explain.md", "explain.md"), "."], note=True), gap_table]))
-    agreements = [(t.name, t.summary.sections["agreement"]) for t in tasks
-                  if t.summary is not None and t.summary.sections.get("agreement")]
+    agreements = [(t.name, t.summary.agreement) for t in tasks
+                  if t.summary is not None and t.summary.agreement is not None]
     if agreements:
         out.append(ReportSection("Agreement with the other harness's verdicts",
                                  [block for name, found in agreements for block in agreement_blocks(name, found)]))
@@ -467,7 +470,7 @@ def merge_fresh(run_dir: Path, tasks: list[TaskResult], summaries: list[TaskSumm
             by_name[s.task] = TaskResult(s.task, run_dir / s.task, s, None)
         else:
             t.summary = s
-            t.notes = [n for n in t.notes if not n.startswith("no summary.json")]
+            t.notes = [n for n in t.notes if n.kind != "rebuilt"]  # the fresh summary replaces the rebuilt one
     return sorted(by_name.values(), key=lambda t: t.name)
 
 
@@ -521,9 +524,8 @@ def write_run_report(run_dir: Path, summaries: list[TaskSummary], extras: bool =
         write_explain(run_dir, tasks, plot=False)
     table = (format_table(tasks) if any(t.summary or t.failure for t in tasks)
              else "(no task of this run has scores yet)")
-    missing = missing_notes(tasks)
     tail = [f"report: {run_dir / 'report.md'} (also .csv, .html{', viewer.html' if viewer_ok else ''})"]
-    tail += [f"missing: {n}" for n in missing if not n.startswith("tasks this harness has")]
+    tail += [f"missing: {n}" for n in task_notes(tasks)]
     return table + "\n" + "\n".join(tail)
 
 
@@ -621,7 +623,7 @@ def compare_runs(run_dirs: list[Path], out_dir: Path) -> str:
     except Exception as e:  # noqa: BLE001 - a plot must not cost the table
         print(f"warning: plots not written ({type(e).__name__}: {e})", file=sys.stderr)
     title = "evalsuite compare: " + " vs ".join(r.label for r in runs)
-    missing = [f"{r.label}: {n}" for r in runs for n in missing_notes(r.tasks) if not n.startswith("tasks this harness")]
+    missing = [f"{r.label}: {n}" for r in runs for n in task_notes(r.tasks)]
     variants_table = Table(["benchmark", "task", "run", "OPEN variants"], variant_rows)
     sections = [ReportSection("", [runs_table, main_table, Paragraph([COMPARE_LEGEND], note=True)]),
                 ReportSection("Protocol by run", [proto_table])]

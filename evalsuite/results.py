@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import pandas as pd
 
@@ -34,6 +34,17 @@ SAMPLE_COLUMNS = ["task", "sample_id", "k", "extracted", "score", "unfinished", 
 
 # ---------------------------------------------------------------- one task of a run
 
+@dataclass(frozen=True)
+class Note:
+    """What a task directory lacks, or how its numbers were made, for the report's "What is missing"."""
+
+    # unmerged: shards not merged yet; rebuilt: the figures recomputed from scores.jsonl (no summary.json,
+    # or another version's); unscored: generated, not scored; unstarted: nothing generated;
+    # failed: failure.json; unfinished: scores still missing
+    kind: Literal["unmerged", "rebuilt", "unscored", "unstarted", "failed", "unfinished"]
+    text: str
+
+
 @dataclass
 class TaskResult:
     """What one task directory holds, and what it lacks."""
@@ -42,7 +53,7 @@ class TaskResult:
     dir: Path
     summary: TaskSummary | None  # summary.json, or rebuilt from scores.jsonl (summary.complete False)
     manifest: dict[str, Any] | None  # run.json
-    notes: list[str] = field(default_factory=list)  # what is missing or was rebuilt, for the report
+    notes: list[Note] = field(default_factory=list)  # what is missing or was rebuilt, for the report
     failure: dict[str, Any] | None = None  # failure.json: the suite's last attempt at this task failed (reason)
     # the records by (sample_id, k), read once: a card run's generations.jsonl is hundreds of MB
     generations: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict, repr=False)
@@ -103,8 +114,8 @@ def load_task(path: Path) -> TaskResult:
     # shards written after the summary: the summary predates their records
     unmerged = bool(shards) and _newest(d / f for d in shards for f in (GENERATIONS, SCORES)) > _newest([summary_path])
     if unmerged:
-        result.notes.append(f"{len(shards)} shards not merged yet; numbers recomputed from their scores "
-                            f"(`evalsuite task={path.name} stage=report run_dir=...` without shard= merges them)")
+        result.notes.append(Note("unmerged", f"{len(shards)} shards not merged yet; numbers recomputed from their "
+                                 f"scores (`evalsuite task={path.name} stage=report run_dir=...` without shard= merges them)"))
     stale = None
     if summary_path.exists() and not unmerged:
         try:
@@ -116,27 +127,27 @@ def load_task(path: Path) -> TaskResult:
     elif scores:
         result.summary = recompute_summary(path.name, list(scores.values()), list(gens.values()), manifest)
         if stale:
-            result.notes.append(f"{stale}; numbers recomputed from its scores")
+            result.notes.append(Note("rebuilt", f"{stale}; numbers recomputed from its scores"))
         elif not unmerged:
-            result.notes.append(f"no summary.json: recomputed from scores.jsonl ({len(scores)} scores; "
-                                f"no per-group breakdown; `evalsuite task={path.name} stage=report run_dir=...` "
-                                f"writes the full summary)")
+            result.notes.append(Note("rebuilt", f"no summary.json: recomputed from scores.jsonl ({len(scores)} scores; "
+                                     f"no per-group breakdown; `evalsuite task={path.name} stage=report run_dir=...` "
+                                     f"writes the full summary)"))
     elif gens:
-        result.notes.append(f"{len(gens)} generations but nothing scored yet "
-                            f"(`evalsuite task={path.name} stage=score run_dir=...`)")
+        result.notes.append(Note("unscored", f"{len(gens)} generations but nothing scored yet "
+                                 f"(`evalsuite task={path.name} stage=score run_dir=...`)"))
     elif not failure:
-        result.notes.append("started but nothing generated yet")
+        result.notes.append(Note("unstarted", "started but nothing generated yet"))
     if failure:
-        result.notes.append(("not run: " if result.summary is None else "its last attempt failed: ")
-                            + str(failure.get("reason")))
+        result.notes.append(Note("failed", ("not run: " if result.summary is None else "its last attempt failed: ")
+                                 + str(failure.get("reason"))))
     expected = result.expected_scores
     if result.summary is not None and expected and result.summary.expected_scores is None:  # recomputed
         result.summary.expected_scores, result.summary.missing_scores = expected, max(0, expected - len(scores))
     if result.summary is not None and expected and len(scores) < expected:
         keys = result.summary.missing  # "sample_id#k", as the pipeline lists them
         which = f": {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}" if keys else ""
-        result.notes.append(f"{expected - len(scores)} of {expected} scores missing{which} "
-                            f"(rerun the same command to finish: it resumes)")
+        result.notes.append(Note("unfinished", f"{expected - len(scores)} of {expected} scores missing{which} "
+                                 f"(rerun the same command to finish: it resumes)"))
     return result
 
 
@@ -188,7 +199,8 @@ def _natural(sample_id: str) -> tuple:
 
 
 def summary_row(summary: TaskSummary) -> dict[str, Any]:
-    row = {k: v for k, v in summaries.to_json(summary).items() if not isinstance(v, (dict, list))}
+    row = {k: v for k, v in summaries.to_json(summary).items()
+           if k not in summaries.FACTS and not isinstance(v, (dict, list))}
     row["ci_low"], row["ci_high"] = summary.ci95[0], summary.ci95[1]
     row["deviations"] = "; ".join(summary.deviations)
     for key, value in summary.protocol.items():
@@ -205,7 +217,7 @@ def load(run_dir: str | Path, texts: bool = False) -> RunResults:
     samples = pd.DataFrame(rows, columns=columns)
     done = [t for t in tasks if t.summary is not None]
     variants = pd.DataFrame([{"task": t.name, "variant": name, "value": value}
-                             for t in done for name, value in t.summary.variants.items()],
+                             for t in done for name, value in t.summary.open_variants().items()],
                             columns=["task", "variant", "value"])
     breakdown = pd.DataFrame([{"task": t.name, **cell.by, "value": cell.value, "items": cell.items}
                               for t in done for cell in t.summary.breakdown])

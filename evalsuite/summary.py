@@ -19,14 +19,144 @@ from evalsuite import metrics, store
 from evalsuite.card import card_column
 from evalsuite.errors import UserError
 from evalsuite.task import run_mode
-from evalsuite.types import Breakdown, Figures, Sample, Score
+from evalsuite.types import Breakdown, CardRowCell, Figures, Sample, Score
 
-SCHEMA = 2  # summary.json written by this version; older files are rebuilt from their scores
+SCHEMA = 3  # summary.json written by this version; older files are rebuilt from their scores
 
 
 class StaleSummary(UserError):
     """A summary.json of another version or shape: the run's scores still stand, the report
     rebuilds the figures from them."""
+
+
+# ---------------------------------------------------------------- what a stage or mode adds beside the score
+
+@dataclass
+class JudgeIdentity:
+    """A judge as configured (evalsuite/judge.py's Judge), with the prompt and parse rule in force."""
+
+    name: str
+    fingerprint: str  # what makes its verdicts its own: the model and revision, the sampling
+    backend: str
+    model: str
+    prompt: str | None
+    parse: str | None
+    sampling: dict[str, Any]
+    price: dict[str, Any]
+
+
+@dataclass
+class JudgeLedger:
+    """Requests, tokens and cost of every stored judgement by one judge (all runs sharing the file)."""
+
+    requests: int
+    tokens_in: int
+    tokens_out: int
+    cost: float | None  # None: no price set (judge.price)
+    usage_missing: int  # replies whose server reported no token counts
+
+
+@dataclass
+class VariantJudge(JudgeIdentity):
+    """The second judge (`+judge@judge_variant=NAME`): its number by the headline's own rule, and
+    how often it graded an answer as the first judge did."""
+
+    value: float  # 0-100; NaN when it graded none of the answers
+    agreement: float | None  # 0-100, per item then over items; None when no answer has both verdicts
+    unparseable: int
+
+
+@dataclass
+class JudgeFacts(JudgeIdentity):
+    """Who graded a judged task's number: the judge, its replies and ledger, and the variant judge."""
+
+    answers: int  # answers the judge graded
+    unparseable: int
+    unparseable_rate: float  # 0-100 of `answers`
+    missing: int  # answers still waiting for a judgement (stage=judge)
+    ledger: dict[str, JudgeLedger]  # by judge name: the judge's and the variant's
+    backend_versions: list[str]  # a scoring model's package version (unbabel-comet), as its replies record it
+    variant: VariantJudge | None = None
+
+
+@dataclass
+class TirFacts:
+    """A TIR run's OPEN settings and what its conversations did, beside the score (docs/tir.md)."""
+
+    settings: dict[str, Any]  # evalsuite.tir.Settings.record(): also in run.json
+    conversations: int
+    calls_per_conversation: float
+    turns_per_conversation: float
+    tool_s_total: float
+    tool_s_per_call: float
+    tool_errors: int
+    malformed_calls: int
+    tool_timeouts: int
+    session_deaths: int
+    tool_output_tokens: int
+    hit_budget: int
+    hit_call_cap: int
+    replay_mismatches: int
+
+
+@dataclass
+class HarnessFacts:
+    """The official harness that ran an agentic task (evalsuite/agentic.py): what run.json says of
+    it, with the tokens and cost of its runs."""
+
+    name: str
+    version: str
+    install: list[str]
+    source: str | None  # where the harness comes from (its repository), when it is not on a registry
+    venv: str
+    settings: dict[str, Any]
+    not_run: dict[str, str]  # part of the benchmark -> why it could not run here
+    cost_usd: float | None  # None: the harness reported no cost
+    tokens_in: int
+    tokens_out: int
+
+
+@dataclass
+class Disagreement:
+    item: str
+    k: int | None  # None: the harness's verdict is per item
+    ours_extracted: Any
+    theirs_extracted: Any
+    ours: float
+    theirs: float
+    where: str | None  # the row of the harness's file
+
+
+@dataclass
+class VerdictAgreement:
+    """One verdict of the other harness beside ours (evalsuite/foreign/agreement.py)."""
+
+    verdict: str
+    per: str  # sample | item | item (majority answer)
+    ours_figure: str  # "headline", or the OPEN variant of ours it is compared with
+    compared: int
+    agree: int
+    agreement: float | None  # 0-100; None when nothing was compared
+    theirs_mean: float | None
+    ours_mean: float | None
+    not_scored_by_us: int
+    disagreements: list[Disagreement]
+
+
+@dataclass
+class Agreement:
+    """Another harness's file read with responses_format=: where it came from, and its verdicts
+    beside ours (in the summary, the first disagreements of each; agreement.json has them all)."""
+
+    format: str
+    file: str
+    rows: int
+    imported: int
+    unmatched: int  # rows of the file that are not items of this run (limit=)
+    empty: int  # empty rows (unfinished in the harness)
+    gold_differs: list[dict[str, str]]  # items whose reference differs: item, theirs, ours
+    made_by: dict[str, Any] | None  # the harness and its settings, as its file states them
+    verdicts: list[VerdictAgreement]
 
 
 @dataclass
@@ -61,8 +191,12 @@ class TaskSummary:
     tokens: dict[str, float]  # generated tokens: mean, median, max
     variants: dict[str, float] = field(default_factory=dict)  # OPEN protocol choices, by name, 0-100
     breakdown: list[Breakdown] = field(default_factory=list)
-    # figures a stage or mode adds beside the score, by name ("tir": tool calls per conversation, ...)
-    sections: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)  # the task's own figures beside the score (Figures.metrics)
+    card_rows: dict[str, CardRowCell] = field(default_factory=dict)  # further card rows (Headline.card_rows)
+    judge: JudgeFacts | None = None  # a judged task
+    tir: TirFacts | None = None  # mode=tir
+    harness: HarnessFacts | None = None  # an agentic task run by its official harness
+    agreement: Agreement | None = None  # responses_format=...: beside the other harness's verdicts
     complete: bool = True  # False: rebuilt from scores alone (no breakdown; maj@k votes by string)
     schema: int = SCHEMA
 
@@ -73,11 +207,32 @@ class TaskSummary:
             groups[tuple(cell.by)].append(cell)
         return dict(groups)
 
+    def open_variants(self) -> dict[str, float]:
+        """Every candidate number of an OPEN choice, by name: the task's variants, and the variant
+        judge's number (the judge is an OPEN choice of judged rows) as `judge <name>`."""
+        out = dict(self.variants)
+        if self.judge is not None and self.judge.variant is not None:
+            out[f"judge {self.judge.variant.name}"] = self.judge.variant.value
+        return out
+
+
+FACTS = ("judge", "tir", "harness", "agreement")  # TaskSummary's optional records, None where they do not apply
+
 
 def to_json(summary: TaskSummary) -> dict[str, Any]:
-    out = dict(summary.__dict__)
-    out["breakdown"] = [dataclasses.asdict(c) for c in summary.breakdown]
-    return out
+    return dataclasses.asdict(summary)
+
+
+def _agreement_from_json(data: dict[str, Any]) -> Agreement:
+    verdicts = [VerdictAgreement(**{**v, "disagreements": [Disagreement(**d) for d in v["disagreements"]]})
+                for v in data["verdicts"]]
+    return Agreement(**{**data, "verdicts": verdicts})
+
+
+def _judge_from_json(data: dict[str, Any]) -> JudgeFacts:
+    variant = data.get("variant")
+    return JudgeFacts(**{**data, "ledger": {name: JudgeLedger(**x) for name, x in data["ledger"].items()},
+                         "variant": VariantJudge(**variant) if variant is not None else None})
 
 
 def from_json(data: dict[str, Any], where: str) -> TaskSummary:
@@ -91,10 +246,16 @@ def from_json(data: dict[str, Any], where: str) -> TaskSummary:
     if absent:
         raise StaleSummary(f"{where}: lacks {', '.join(absent[:4])}; rerun with stage=report to rewrite it")
     fields = {k: v for k, v in data.items() if k in names}
+    readers = {"judge": _judge_from_json, "tir": lambda d: TirFacts(**d), "harness": lambda d: HarnessFacts(**d),
+               "agreement": _agreement_from_json}
     try:
         fields["breakdown"] = [Breakdown(**c) for c in data.get("breakdown") or []]
-    except TypeError:
-        raise StaleSummary(f"{where}: its breakdown is not a list of cells; rerun with stage=report") from None
+        fields["card_rows"] = {name: CardRowCell(**c) for name, c in (data.get("card_rows") or {}).items()}
+        for name, read in readers.items():
+            fields[name] = None if data.get(name) is None else read(data[name])
+    except (TypeError, KeyError, AttributeError) as e:
+        raise StaleSummary(f"{where}: a part of it is not in this version's shape ({type(e).__name__}: {e}); "
+                           f"rerun with stage=report") from None
     return TaskSummary(**fields)
 
 
@@ -266,9 +427,5 @@ def build(cfg: DictConfig, scores: list[Score], generations: Iterable[dict], *, 
         missing=[f"{sid}#{k}" for sid, k in (missing or [])[:50]],
         protocol=generation_protocol(cfg, made_by),
         deviations=deviations, tokens=token_stats(generations), variants=figures.variants, breakdown=figures.cells,
-        complete=complete)
-    if figures.metrics:
-        summary.sections["metrics"] = figures.metrics
-    if own is not None and own.card_rows:
-        summary.sections["card_rows"] = own.card_rows  # further card rows this run measures (report: build_rows)
+        metrics=dict(figures.metrics), card_rows=dict(own.card_rows) if own is not None else {}, complete=complete)
     return summary

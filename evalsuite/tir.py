@@ -34,6 +34,7 @@ from evalsuite.errors import UserError
 from evalsuite.render import render_prompt, split_reasoning
 from evalsuite.planning import max_new_tokens, system_prompt, tool_prompt, tool_prompt_name
 from evalsuite.rundir import TURNS, task_dir, update_manifest
+from evalsuite.summary import TirFacts
 from evalsuite.task import run_mode
 from evalsuite.types import Generation, Request
 
@@ -405,9 +406,9 @@ def record_settings(cfg: DictConfig, tir: Settings) -> None:
 
 # ---------------------------------------------------------------- the summary
 
-def summary_sections(cfg: DictConfig, generations: dict[tuple[str, int], dict], ids: set[str]) -> dict[str, Any]:
-    """The summary's sections of a TIR run: its OPEN settings ("tir_settings") and the metrics beside
-    the score ("tir"), over the conversations of this run's items."""
+def summary_facts(cfg: DictConfig, generations: dict[tuple[str, int], dict], ids: set[str]) -> TirFacts:
+    """The summary's field `tir`: the run's OPEN settings and the metrics beside the score, over the
+    conversations of this run's items."""
     per = [g.get("tir") or {} for key, g in generations.items() if key[0] in ids]
     n = len(per) or 1
 
@@ -415,17 +416,17 @@ def summary_sections(cfg: DictConfig, generations: dict[tuple[str, int], dict], 
         return sum(float(p.get(key) or 0) for p in per)
 
     calls = total("calls")
-    tir = settings(cfg, _budget(cfg))
-    return {"tir_settings": tir.record(), "tir": {
-        "conversations": len(per), "calls_per_conversation": round(calls / n, 3),
-        "turns_per_conversation": round(total("turns") / n, 3),
-        "tool_s_total": round(total("tool_s"), 3), "tool_s_per_call": round(total("tool_s") / calls, 4) if calls else 0.0,
-        "tool_errors": int(total("tool_errors")), "malformed_calls": int(total("malformed_calls")),
-        "tool_timeouts": int(total("tool_timeouts")), "session_deaths": int(total("session_deaths")),
-        "tool_output_tokens": int(total("tool_tokens")),
-        "hit_budget": sum(1 for p in per if p.get("end") == "budget"),
-        "hit_call_cap": sum(1 for p in per if p.get("end") == "call_cap"),
-        "replay_mismatches": int(total("replay_mismatches"))}}
+    return TirFacts(
+        settings=settings(cfg, _budget(cfg)).record(),
+        conversations=len(per), calls_per_conversation=round(calls / n, 3),
+        turns_per_conversation=round(total("turns") / n, 3),
+        tool_s_total=round(total("tool_s"), 3), tool_s_per_call=round(total("tool_s") / calls, 4) if calls else 0.0,
+        tool_errors=int(total("tool_errors")), malformed_calls=int(total("malformed_calls")),
+        tool_timeouts=int(total("tool_timeouts")), session_deaths=int(total("session_deaths")),
+        tool_output_tokens=int(total("tool_tokens")),
+        hit_budget=sum(1 for p in per if p.get("end") == "budget"),
+        hit_call_cap=sum(1 for p in per if p.get("end") == "call_cap"),
+        replay_mismatches=int(total("replay_mismatches")))
 
 
 def _budget(cfg: DictConfig) -> int:

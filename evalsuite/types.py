@@ -92,8 +92,18 @@ class Figures:
 
     variants: dict[str, float] = field(default_factory=dict)
     cells: list[Breakdown] = field(default_factory=list)
-    # other figures beside the score, by name (HLE's calibration error): the summary's section "metrics"
+    # other figures beside the score, by name (HLE's calibration error): the summary's `metrics`
     metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CardRowCell:
+    """Another row of the card that a task's run measures (ArenaHard v2's categories), from the
+    same scores: that row's number, its interval and its items."""
+
+    value: float  # 0-100
+    ci95: list[float]
+    n_items: int
 
 
 @dataclass(frozen=True)
@@ -106,8 +116,8 @@ class Headline:
     stderr: float | None = None
     variants: dict[str, float] = field(default_factory=dict)
     cells: list[Breakdown] = field(default_factory=list)
-    # further rows of the card this task's run measures: benchmark -> {"value", "ci95", "n_items"}
-    card_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # further rows of the card this task's run measures, by the card's benchmark name
+    card_rows: dict[str, CardRowCell] = field(default_factory=dict)
 
 
 def to_dict(record: Any) -> dict[str, Any]:

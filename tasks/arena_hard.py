@@ -26,7 +26,7 @@ from evalsuite.errors import UserError
 from evalsuite.judge_rules import JudgeAsk, fill, load_prompt, parse_rule, unparseable
 from evalsuite.metrics import item_mean
 from evalsuite.task import JudgeHooks, TaskSpec
-from evalsuite.types import Breakdown, Grade, Headline, Sample
+from evalsuite.types import Breakdown, CardRowCell, Grade, Headline, Sample
 
 BASELINES = {"hard_prompt": "o3-mini-2025-01-31", "creative_writing": "gemini-2.0-flash-001"}
 CARD_ROWS = {"hard_prompt": "ArenaHard v2 Hard Prompt", "creative_writing": "ArenaHard v2 Creative Writing"}
@@ -186,8 +186,7 @@ def headline(samples: dict[str, Sample], scores, cfg, resamples: int = 1000) -> 
     return Headline(value=value, ci95=ci(mean_draws),
                     variants={"per-answer mean": item_mean((s.sample_id, s.value) for s in scores)},
                     cells=[Breakdown({"category": c}, point[c], len(by_cat[c])) for c in present],
-                    card_rows={CARD_ROWS[c]: {"value": point[c], "ci95": ci(draws[c]), "n_items": len(by_cat[c])}
-                               for c in present})
+                    card_rows={CARD_ROWS[c]: CardRowCell(point[c], ci(draws[c]), len(by_cat[c])) for c in present})
 
 
 TASK = TaskSpec(load=load, headline=headline,

@@ -22,7 +22,7 @@ from evalsuite.data import SAMPLES_DIR, load_rows
 from evalsuite.errors import UserError
 from evalsuite.sandbox.contest_judge import DEFAULT_FLAGS, ContestJudge, JudgeResult, JudgeTest, Problem
 from evalsuite.task import Setting, TaskSpec
-from evalsuite.types import Breakdown, Grade, Headline, Sample, Score
+from evalsuite.types import Breakdown, CardRowCell, Grade, Headline, Sample, Score
 
 DIFFICULTIES = ("easy", "medium", "hard")
 CARD_ROWS = {"easy": "LiveCodeBenchPro 25Q2 (Easy)", "medium": "LiveCodeBenchPro 25Q2 (Med)",
@@ -225,12 +225,12 @@ def headline(samples: dict[str, Sample], scores: list[Score], cfg) -> Headline |
             continue
         numbers = metrics.summarize(subset, seed=int(cfg.get("seed") or 0))
         cells.append(Breakdown({"difficulty": difficulty}, numbers["value"], numbers["n_items"]))
-        rows[difficulty] = {"value": numbers["value"], "ci95": list(numbers["ci95"]), "n_items": numbers["n_items"]}
+        rows[difficulty] = CardRowCell(numbers["value"], list(numbers["ci95"]), numbers["n_items"])
     if not rows:
         return None
     nan = float("nan")
-    easy = rows.pop("easy", {"value": nan, "ci95": [nan, nan]})  # a run without Easy problems has no headline
-    return Headline(value=easy["value"], ci95=easy["ci95"], cells=cells,
+    easy = rows.pop("easy", CardRowCell(nan, [nan, nan], 0))  # a run without Easy problems has no headline
+    return Headline(value=easy.value, ci95=easy.ci95, cells=cells,
                     card_rows={CARD_ROWS[d]: cell for d, cell in rows.items()})
 
 

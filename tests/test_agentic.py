@@ -87,7 +87,7 @@ def test_bfcl_v4_end_to_end_through_the_real_harness(cli, tmp_path):
         assert (task / record["trajectory"].removeprefix("harness/")).exists() or (task / record["trajectory"]).exists()
         summary = json.loads((task / "summary.json").read_text())
         assert summary["value"] == pytest.approx(50.0)
-        harness = summary["sections"]["harness"]
+        harness = summary["harness"]
         assert (harness["name"], harness["version"]) == ("bfcl-eval", "2026.3.23")
         assert json.loads((task / "run.json").read_text())["harness"]["settings"]["categories"] == ["simple_python"]
         assert len(server.requests()) == 4
@@ -245,7 +245,7 @@ def test_tau2_results_import_item_by_item_with_pass1_per_domain_and_the_cards_av
     record = json.loads(json.loads((task / "generations.jsonl").read_text().splitlines()[0])["text"])
     assert record["trajectory"].startswith("harness/tau2/airline.json#sim-0-")
     assert record["cost_usd"] == pytest.approx(0.012) and record["output_tokens"] == 20
-    assert summary.sections["harness"]["settings"]["commit"] == "0879eb0b695b6508abbbe5ab32be132d5f10ca66"
+    assert summary.harness.settings["commit"] == "0879eb0b695b6508abbbe5ab32be132d5f10ca66"
 
 
 def harbor_trial(task: str, trial: str, reward: float | None, exception: str | None = None) -> dict:
@@ -289,7 +289,7 @@ def test_terminal_bench_trials_import_from_harbors_job_directory(tmp_path):
     record = json.loads(json.loads((task / "generations.jsonl").read_text().splitlines()[0])["text"])
     assert record["trajectory"] == "harness/jobs/evalsuite/build-cython-ext__c3/agent/trajectory.json" or \
         record["trajectory"].endswith("agent/trajectory.json")
-    assert summary.sections["harness"]["name"] == "harbor" and summary.sections["harness"]["version"] == "0.25.0"
+    assert (summary.harness.name, summary.harness.version) == ("harbor", "0.25.0")
 
 
 def test_swe_verified_imports_openhands_output_and_swebenchs_verdicts(tmp_path):
@@ -318,7 +318,7 @@ def test_swe_verified_imports_openhands_output_and_swebenchs_verdicts(tmp_path):
     assert imported == 3
     assert verdicts(task) == {ids[0]: 1.0, ids[1]: 0.0}  # swebench's error is no verdict: redone
     assert summary.value == pytest.approx(50.0)
-    assert summary.sections["harness"]["cost_usd"] == pytest.approx(1.0)
+    assert summary.harness.cost_usd == pytest.approx(1.0)
 
 
 def test_container_tasks_name_the_missing_runtime_before_any_work(tmp_path, embedded_model_dir):

@@ -69,7 +69,7 @@ def test_multichallenge_smollm2_answers_the_rendered_conversation(stand_in, tmp_
     assert len(gen) == 1 and gen[0]["prompt_tokens"] > 60 and gen[0]["text"].strip()
     judgement = store.read_records(tmp_path / "run" / "multichallenge" / "judgements.jsonl")
     assert len(judgement) == 1 and judgement[0]["reply"].rstrip().endswith(("YES", "NO"))
-    assert summary(tmp_path / "run", "multichallenge")["sections"]["judge"]["name"] == "stand-in"
+    assert summary(tmp_path / "run", "multichallenge")["judge"]["name"] == "stand-in"
 
 
 def test_multichallenge_verdicts_read_json_or_the_last_capital_word():
@@ -168,7 +168,7 @@ def test_cl_bench_rubrics_all_or_nothing_and_an_empty_answer_is_never_judged(sta
     cells = {tuple(c["by"].items())[0]: c["value"] for c in s["breakdown"]}
     assert cells[("context_category", "Rule System Application")] == 100.0
     assert cells[("sub_category", "Lab protocols")] == 0.0
-    assert s["sections"]["metrics"]["rubrics met % (judge's list)"] == pytest.approx(75.0)
+    assert s["metrics"]["rubrics met % (judge's list)"] == pytest.approx(75.0)
 
 
 def test_cl_bench_history_goes_to_the_model_under_the_card_rule(embedded_model_dir):
@@ -211,7 +211,7 @@ def test_wmt24pp_metric_model_per_language_cells_and_the_mean_over_languages(sta
     cells = {c["by"]["target_language"]: c["value"] for c in s["breakdown"]}
     assert set(cells) == {"de_DE", "ja_JP", "sw_KE"} and cells["sw_KE"] == 100.0 and cells["ja_JP"] == 50.0
     assert s["value"] == pytest.approx(sum(cells.values()) / 3)  # languages weigh equally
-    chrf = s["sections"]["metrics"]["chrF (sacrebleu; each language's segments, then languages)"]
+    chrf = s["metrics"]["chrF (sacrebleu; each language's segments, then languages)"]
     assert 0 < chrf < 100 and chrf != pytest.approx(s["value"])  # reported beside, never as the headline
     assert not any("not the card's xCOMET-XXL" in d for d in s["deviations"])
     asks = store.read_records(tmp_path / "run" / "wmt24pp" / "judgements.jsonl")
@@ -227,7 +227,7 @@ def test_wmt24pp_without_the_metric_model_is_chrf_and_says_so(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     s = summary(tmp_path / "run", "wmt24pp")
     assert any("metric chrF (sacrebleu), not the card's xCOMET-XXL" in d for d in s["deviations"])
-    assert s["value"] == pytest.approx(s["sections"]["metrics"]["chrF (sacrebleu; each language's segments, then languages)"])
+    assert s["value"] == pytest.approx(s["metrics"]["chrF (sacrebleu; each language's segments, then languages)"])
     report = (tmp_path / "run" / "report.md").read_text()
     assert "not the card's xCOMET-XXL" in next(line for line in report.splitlines() if "| wmt24pp |" in line)
 
@@ -255,7 +255,7 @@ def test_the_card_suite_generates_judged_rows_and_grades_them_later(stand_in, tm
     for stage in ("judge", "score"):
         done = cli("multichallenge", run, f"stage={stage}", *later)
         assert done.returncode == 0, done.stderr[-2000:]
-    assert summary(run, "multichallenge")["sections"]["judge"]["answers"] == 1
+    assert summary(run, "multichallenge")["judge"]["answers"] == 1
 
 
 # A STAND-IN for the unbabel-comet package: xCOMET-XXL (10.7B parameters, gated, GPU) cannot run
@@ -304,7 +304,7 @@ def test_wmt24pp_through_the_comet_backend_with_a_stand_in_package(tmp_path):
     asks = store.read_records(tmp_path / "run" / "wmt24pp" / "judgements.jsonl")
     assert len(asks) == 6 and {float(a["reply"]) for a in asks} <= {1.0, 0.25}
     assert {a["backend_version"] for a in asks} == {"0.0.0+standin"}  # the metric package's version, per reply
-    assert s["sections"]["judge"]["backend_versions"] == ["0.0.0+standin"]
+    assert s["judge"]["backend_versions"] == ["0.0.0+standin"]
     again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
     assert again.returncode == 0 and len(log.read_text().splitlines()) == 2, again.stderr[-2000:]  # nothing asked twice
     # a model directory without a checkpoint is one line naming the setting

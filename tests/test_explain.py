@@ -80,19 +80,29 @@ def test_open_variants_deviations_judge_and_missing_scores(tmp_path):
                     cells=[Breakdown({"difficulty": "easy"}, 25.0, 1)])
     summary_path = tmp_path / "livecodebench" / "summary.json"
     summary = summaries.read(summary_path)
-    summary.sections["judge"] = {"model": "some-judge-70b", "prompt": "equivalence"}
+    identity = {"fingerprint": "fp", "backend": "openai", "prompt": "equivalence", "parse": "verdict",
+                "sampling": {}, "price": {}}
+    summary.judge = summaries.JudgeFacts(
+        name="big", model="some-judge-70b", **identity, answers=3, unparseable=1, unparseable_rate=100 / 3,
+        missing=0, ledger={}, backend_versions=[],
+        variant=summaries.VariantJudge(name="small", model="some-judge-8b", **identity, value=20.0, agreement=50.0,
+                                       unparseable=0))
     summaries.write(summary_path, summary)
     g = gap_of(tmp_path, "livecodebench")
     card = g.card
     variants = {p.text.split(":")[0]: p for p in parts(g, "variant")}
-    assert set(variants) == {"OPEN variant first_block", "OPEN variant timeout_12s"}  # not the difficulty group
+    # not the difficulty group; the variant judge's number is an alternative like an OPEN variant's
+    assert set(variants) == {"OPEN variant first_block", "OPEN variant timeout_12s", "OPEN variant judge small"}
     assert f"the gap would be {40.0 - card:+.1f}" in variants["OPEN variant first_block"].text
     [missing] = parts(g, "missing")
     f = 1 / 4
     assert (missing.low, missing.high) == (pytest.approx(g.ours * (1 - f)), pytest.approx(g.ours * (1 - f) + 100 * f))
     assert [p.text for p in parts(g, "deviation")] == [
         "protocol deviation: samples 2 (card: 64). This run does not measure its effect; a run with the card's setting does."]
-    assert parts(g, "judge")[0].text.startswith("judge: model some-judge-70b, prompt equivalence")
+    assert parts(g, "judge")[0].text == (
+        "judge: big (model some-judge-70b, prompt equivalence, parse verdict); 1 of 3 replies unparseable; "
+        "variant judge small (model some-judge-8b), agreement 50%; the card's judge may differ.")
+    assert g.graded_by == "big"
 
 
 def test_a_benchmark_not_on_the_card(tmp_path):

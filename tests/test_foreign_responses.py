@@ -2,6 +2,7 @@
 graded by our scorer, item by item beside the harness's own verdicts."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import zipfile
@@ -35,7 +36,7 @@ def run(tmp_path, *overrides: str) -> dict:
 
 
 def verdict(summary, name: str) -> dict:
-    return next(v for v in summary.sections["agreement"]["verdicts"] if v["verdict"] == name)
+    return dataclasses.asdict(next(v for v in summary.agreement.verdicts if v.verdict == name))
 
 
 def test_nemo_skills_seed_files_graded_beside_symbolic_correct(tmp_path):
@@ -296,7 +297,7 @@ def test_lighteval_flat_layout_jsonl(tmp_path):
 
 def test_limit_skips_the_rest_of_a_whole_benchmark_file_and_says_so(tmp_path):
     s = run(tmp_path, "task=aime25", "limit=2", "samples=2", f"responses={NEMO_AIME}", "responses_format=nemo_skills")
-    assert s.n_items == 2 and s.sections["agreement"]["unmatched"] == 2  # item 3 in both seed files
+    assert s.n_items == 2 and s.agreement.unmatched == 2  # item 3 in both seed files
 
 
 def test_a_file_of_our_own_afterwards_drops_the_harness_side(tmp_path):
@@ -304,7 +305,7 @@ def test_a_file_of_our_own_afterwards_drops_the_harness_side(tmp_path):
     own = tmp_path / "own.jsonl"
     own.write_text(json.dumps({"id": "1", "response": "\\boxed{55}"}) + "\n")
     s = run(tmp_path, "task=aime25", "limit=2", "samples=1", f"responses={own}")
-    assert "agreement" not in s.sections and not (tmp_path / "aime25" / "foreign.jsonl").exists()
+    assert s.agreement is None and not (tmp_path / "aime25" / "foreign.jsonl").exists()
 
 
 @pytest.mark.parametrize("fmt, path, needles", [

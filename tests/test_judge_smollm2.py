@@ -38,7 +38,7 @@ def test_smollm2_judges_hle_through_the_hf_backend(embedded_model_dir, tmp_path)
     assert all(j["judge_name"] == "smollm2-hf" and j["reply"].strip() and 0 < j["tokens"] <= 48
                and j["prompt_tokens"] > 100 for j in judgements)  # the judge prompt, templated, counted
     summary = json.loads((task_dir / "summary.json").read_text())
-    judge = summary["sections"]["judge"]
+    judge = summary["judge"]
     assert judge["name"] == "smollm2-hf" and judge["backend"] == "hf"
     parsed = sum("confidence" in s["detail"] for s in store.read_records(task_dir / "scores.jsonl"))
     assert parsed + judge["unparseable"] == 2

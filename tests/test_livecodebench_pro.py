@@ -163,7 +163,7 @@ def test_verdicts_through_the_cli_and_a_rescore_that_compiles_nothing(cli, tmp_p
     assert run["judge"]["flags"] == ["-O2", "-std=gnu++17"] and run["judge"]["time_scale"] == 1.0
     assert run["judge"]["version"].startswith("g++") and run["sandbox"]["seccomp"] is not None
     summary = json.loads((run_dir / "livecodebench_pro" / "summary.json").read_text())
-    rows = summary["sections"]["card_rows"]
+    rows = summary["card_rows"]
     assert set(rows) == {"LiveCodeBenchPro 25Q2 (Med)", "LiveCodeBenchPro 25Q2 (Hard)"}
     assert {c["by"]["difficulty"]: c["items"] for c in summary["breakdown"] if "difficulty" in c["by"]} == \
         {"easy": 1, "medium": 1, "hard": 1}
@@ -184,7 +184,7 @@ def test_right_programs_score_every_row_and_the_time_scale_is_a_deviation(cli, t
     run_dir = _run(cli, tmp_path, "right", programs, "task.time_scale=2", cache=tmp_path / "binaries")
     summary = json.loads((run_dir / "livecodebench_pro" / "summary.json").read_text())
     assert summary["value"] == 100.0
-    rows = summary["sections"]["card_rows"]
+    rows = summary["card_rows"]
     assert all(cell["value"] == 100.0 for cell in rows.values())
     assert any("time limits scaled by 2" in d for d in summary["deviations"])
     assert json.loads((run_dir / "livecodebench_pro" / "run.json").read_text())["scoring_environment"]["judge"]["time_scale"] == 2.0

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evalsuite import report, results
+from evalsuite import explain, report, results
 from evalsuite import summary as summaries
 from evalsuite.card import CARD_MODEL, card_rows
 from evalsuite.card_rows import NOT_ON_CARD
@@ -378,3 +378,88 @@ def test_a_suites_failed_task_is_a_not_run_row_with_its_reason(tmp_path, capsys)
     assert ours_row(read_csv(tmp_path / "report.csv"), "aime25")["status"] == "ok"
     assert f"not run: {reason}" in (tmp_path / "report.md").read_text()
     assert '<tr class="notrun"><td>GPQA-Diamond</td><td>gpqa_diamond</td>' in (tmp_path / "report.html").read_text()
+
+
+# ---------------------------------------------------------------- summary.json: typed fields, older files
+
+def judge_identity(name: str, model: str) -> dict:
+    return {"name": name, "fingerprint": f"fp-{name}", "backend": "openai", "model": model, "prompt": "hle",
+            "parse": "hle_fields", "sampling": {"temperature": 0.0}, "price": {}}
+
+
+def every_fact() -> dict:
+    """Each typed field a stage or mode adds to a summary, filled."""
+    ledger = summaries.JudgeLedger(requests=4, tokens_in=1000, tokens_out=200, cost=0.0125, usage_missing=0)
+    return {
+        "metrics": {"calibration error": 12.5},
+        "card_rows": {"ArenaHard v2 Hard Prompt": summaries.CardRowCell(40.0, [30.0, 50.0], 3)},
+        "judge": summaries.JudgeFacts(
+            **judge_identity("gpt-4o", "gpt-4o-2024-08-06"), answers=4, unparseable=1, unparseable_rate=25.0,
+            missing=0, ledger={"gpt-4o": ledger, "o3-mini": ledger}, backend_versions=[],
+            variant=summaries.VariantJudge(**judge_identity("o3-mini", "o3-mini-2025-01-31"), value=37.5,
+                                           agreement=75.0, unparseable=0)),
+        "tir": summaries.TirFacts(
+            settings={"tool_timeout_s": 2.0, "max_calls": None}, conversations=4, calls_per_conversation=1.5,
+            turns_per_conversation=2.5, tool_s_total=3.0, tool_s_per_call=0.5, tool_errors=1, malformed_calls=0,
+            tool_timeouts=0, session_deaths=0, tool_output_tokens=80, hit_budget=1, hit_call_cap=0, replay_mismatches=0),
+        "harness": summaries.HarnessFacts(
+            name="bfcl-eval", version="2026.3.23", install=["bfcl-eval==2026.3.23"], source=None, venv="/v",
+            settings={"categories": "simple_python"}, not_run={"web_search": "no SERPAPI_API_KEY"}, cost_usd=None,
+            tokens_in=10, tokens_out=5),
+        "agreement": summaries.Agreement(
+            format="nemo_skills", file="out.jsonl", rows=4, imported=4, unmatched=0, empty=0, gold_differs=[],
+            made_by={"harness": "nemo_skills"}, verdicts=[summaries.VerdictAgreement(
+                verdict="symbolic_correct", per="sample", ours_figure="headline", compared=4, agree=3,
+                agreement=75.0, theirs_mean=50.0, ours_mean=25.0, not_scored_by_us=0,
+                disagreements=[summaries.Disagreement("1", 1, None, "1", 0.0, 1.0, "out.jsonl:2")])]),
+    }
+
+
+def test_summary_json_round_trip_with_every_typed_field(tmp_path):
+    task_dir = write_fake_task(tmp_path, "hle", "HLE (no tool)", {"1": ["correct", "wrong"], "2": ["wrong", "wrong"]})
+    path = task_dir / "summary.json"
+    summary = summaries.read(path)
+    for name, value in every_fact().items():
+        setattr(summary, name, value)
+    summaries.write(path, summary)
+    data = json.loads(path.read_text())
+    assert data["schema"] == 3 and "sections" not in data
+    assert data["judge"]["variant"]["agreement"] == 75.0 and data["tir"]["settings"]["tool_timeout_s"] == 2.0
+    again = summaries.read(path)
+    assert again == summary
+    assert isinstance(again.judge.ledger["o3-mini"], summaries.JudgeLedger)
+    assert isinstance(again.agreement.verdicts[0].disagreements[0], summaries.Disagreement)
+    # the variant judge's number is an OPEN candidate of its own, by name, never a key of `variants`
+    assert again.open_variants() == {"judge o3-mini": 37.5} and again.variants == {}
+
+    report.write_run_report(tmp_path, [], extras=False)
+    md = (tmp_path / "report.md").read_text()
+    assert "(judge gpt-4o; variant o3-mini, agreement 75%)" in md and "judge o3-mini 37.5" in md
+    assert "| hle | variant o3-mini | o3-mini-2025-01-31 | 0 | 75 | 4 |" in md  # the Judges table
+    assert "| hle | judge gpt-4o | gpt-4o-2024-08-06 | 1 of 4 |" in md
+    assert "bfcl-eval 2026.3.23" in md and "web_search: no SERPAPI_API_KEY" in md  # the harnesses table
+    assert "calibration error 12.5" in md  # the task's own metrics
+    assert "| symbolic_correct | sample | headline | 4 | 3 | 75.0 |" in md  # the agreement section
+    assert "| ArenaHard v2 Hard Prompt | hle | 40.0 [30.0, 50.0]" in md  # a further card row from the same scores
+    # the gap section's cells come from the typed record, not from its own text
+    gap = next(g for g in explain.explain_tasks(results.scan(tmp_path)) if g.benchmark == "HLE (no tool)")
+    assert (gap.graded_by, gap.data) == ("gpt-4o", "generated")
+    assert "| generated | gpt-4o |" in md
+
+
+def test_a_schema_2_summary_is_rebuilt_from_its_scores(tmp_path):
+    task_dir = write_fake_task(tmp_path, "aime25", "AIME 2025", {"1": ["correct", "wrong"], "2": ["correct", "correct"]})
+    path = task_dir / "summary.json"
+    old = json.loads(path.read_text())
+    for name in ("metrics", "card_rows", *summaries.FACTS):
+        old.pop(name)
+    old.update(schema=2, value=1.0, sections={"judge": {"name": "gpt-4o"}, "metrics": {"x": 1.0}})
+    path.write_text(json.dumps(old))
+    [task] = results.scan(tmp_path)
+    assert task.summary.value == pytest.approx(75.0) and not task.summary.complete  # from scores.jsonl
+    assert [n.kind for n in task.notes] == ["rebuilt"] and "schema 2" in task.notes[0].text
+    table = report.write_run_report(tmp_path, [], extras=False)
+    assert "numbers recomputed from its scores" in table
+    assert json.loads(path.read_text())["schema"] == 2  # a report never rewrites the run's files
+    # a summary made in this process replaces the rebuilt one, and its note goes with it
+    assert "recomputed" not in report.write_run_report(tmp_path, [task.summary], extras=False)

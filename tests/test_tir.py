@@ -334,10 +334,10 @@ def test_tir_run_end_to_end_with_resume_after_kill(tmp_path):
     summary = json.loads((task_dir / "summary.json").read_text())
     assert summary["mode"] == "tir" and summary["n_scores"] == 5
     assert summary["value"] == 100.0  # every final answer right, graded by the plain task's scorer
-    m = summary["sections"]["tir"]
+    m = summary["tir"]
     assert m["conversations"] == 5 and m["malformed_calls"] == 1 and m["tool_timeouts"] == 1 and m["session_deaths"] == 1
     assert m["calls_per_conversation"] == pytest.approx((2 + 2 + 2 + 3 + 3) / 5) and m["tool_output_tokens"] > 0
-    assert summary["sections"]["tir_settings"]["tool_timeout_s"] == 2 and summary["sections"]["tir_settings"]["max_calls"] is None
+    assert m["settings"]["tool_timeout_s"] == 2 and m["settings"]["max_calls"] is None
     row = next(ln for ln in (run_dir / "report.md").read_text().splitlines() if "| aime25 |" in ln)
     assert "100.0 [100.0, 100.0] TIR" in row and "| +1.4 |" in row  # the gap to the card's bracketed 98.6
     manifest = json.loads((task_dir / "run.json").read_text())
@@ -364,7 +364,7 @@ def test_call_cap_and_budget_end_conversations(stand_in, tmp_path):
     g = store.read_records(run_dir / "aime25-tir" / "generations.jsonl")[0]
     assert g["tir"]["end"] == "budget" and g["finish_reason"] == "length"
     summary = json.loads((run_dir / "aime25-tir" / "summary.json").read_text())
-    assert summary["sections"]["tir"]["hit_budget"] == 1
+    assert summary["tir"]["hit_budget"] == 1
 
 
 def _is_sandbox(p: Path) -> bool:

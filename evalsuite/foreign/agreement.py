@@ -2,13 +2,14 @@
 summary's figures and the report's section."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from evalsuite import store
 from evalsuite.rundir import AGREEMENT, FOREIGN, FOREIGN_SOURCE, GENERATIONS, current_scores
 from evalsuite.store import generation_digest
-from evalsuite.summary import TaskSummary
+from evalsuite.summary import Agreement, Disagreement, TaskSummary, VerdictAgreement
 from evalsuite.tables import Paragraph, Subheading, Table
 
 
@@ -30,7 +31,7 @@ def _majority(scores: list[dict]) -> dict:
     return next(s for s in answered if counts[s.get("extracted")] == best)
 
 
-def agreement(task_dir: Path) -> dict | None:
+def agreement(task_dir: Path) -> Agreement | None:
     """Our verdicts beside the harness's, per verdict it gave: how many agree, and every
     disagreement (item, sample, both extractions, both verdicts). None when nothing was imported."""
 
@@ -92,51 +93,54 @@ def agreement(task_dir: Path) -> dict | None:
             sum_ours += mine
             if not same:
                 theirs_extracted = (r.get("extracted_by") or {}).get(name, r.get("extracted"))
-                disagreements.append({"item": key[0], "k": key[1] if per == "sample" else None,
-                                      "ours_extracted": extracted, "theirs_extracted": theirs_extracted,
-                                      "ours": mine, "theirs": value, "where": r.get("where")})
-        verdicts.append({"verdict": name, "per": per, "ours_figure": figure, "compared": compared, "agree": agree,
-                         "agreement": 100.0 * agree / compared if compared else None,
-                         "theirs_mean": 100.0 * sum_theirs / compared if compared else None,
-                         "ours_mean": 100.0 * sum_ours / compared if compared else None,
-                         "not_scored_by_us": missing, "disagreements": disagreements})
-    return {**source, "verdicts": verdicts}
+                disagreements.append(Disagreement(key[0], key[1] if per == "sample" else None, extracted,
+                                                  theirs_extracted, mine, value, r.get("where")))
+        verdicts.append(VerdictAgreement(
+            verdict=name, per=per, ours_figure=figure, compared=compared, agree=agree,
+            agreement=100.0 * agree / compared if compared else None,
+            theirs_mean=100.0 * sum_theirs / compared if compared else None,
+            ours_mean=100.0 * sum_ours / compared if compared else None,
+            not_scored_by_us=missing, disagreements=disagreements))
+    return Agreement(format=str(source.get("format")), file=str(source.get("file")), rows=int(source.get("rows") or 0),
+                     imported=int(source.get("imported") or 0), unmatched=int(source.get("unmatched") or 0),
+                     empty=int(source.get("empty") or 0), gold_differs=list(source.get("gold_differs") or []),
+                     made_by=source.get("made_by"), verdicts=verdicts)
 
 
 def attach_agreement(task_dir: Path, summary: TaskSummary) -> None:
     """agreement.json in the task directory, and its figures (the first disagreements of each
-    verdict) in the summary's section "agreement"."""
+    verdict) in the summary's field `agreement`."""
     found = agreement(task_dir)
     if found is None:
         return
-    store.write_json(task_dir / AGREEMENT, found)
-    summary.sections["agreement"] = {**found, "verdicts": [
-        {**v, "disagreements": v["disagreements"][:SHOWN_DISAGREEMENTS]} for v in found["verdicts"]]}
+    store.write_json(task_dir / AGREEMENT, dataclasses.asdict(found))
+    summary.agreement = dataclasses.replace(found, verdicts=[
+        dataclasses.replace(v, disagreements=v.disagreements[:SHOWN_DISAGREEMENTS]) for v in found.verdicts])
 
 
-def agreement_blocks(task: str, found: dict) -> list[Subheading | Paragraph | Table]:
+def agreement_blocks(task: str, found: Agreement) -> list[Subheading | Paragraph | Table]:
     """The report's part of the agreement section for one task's agreement with another harness."""
     def pct(x: Any) -> str:
         return "-" if x is None else f"{x:.1f}"
 
     blocks: list[Subheading | Paragraph | Table] = [
-        Subheading(f"{task}: {found.get('format')} ({found.get('file')})"),
-        Paragraph([f"{found.get('imported')} generations graded by our scorer"
-                   + (f"; {found['unmatched']} rows of the file are not items of this run" if found.get("unmatched") else "")
-                   + (f"; {found['empty']} empty rows (unfinished in the harness)" if found.get("empty") else "")
-                   + (f"; the harness's reference differs from ours on {len(found['gold_differs'])} items "
-                      f"({', '.join(g['item'] for g in found['gold_differs'][:5])})" if found.get("gold_differs") else "")])]
-    if not found.get("verdicts"):
+        Subheading(f"{task}: {found.format} ({found.file})"),
+        Paragraph([f"{found.imported} generations graded by our scorer"
+                   + (f"; {found.unmatched} rows of the file are not items of this run" if found.unmatched else "")
+                   + (f"; {found.empty} empty rows (unfinished in the harness)" if found.empty else "")
+                   + (f"; the harness's reference differs from ours on {len(found.gold_differs)} items "
+                      f"({', '.join(g['item'] for g in found.gold_differs[:5])})" if found.gold_differs else "")])]
+    if not found.verdicts:
         return blocks + [Paragraph(["The file holds no verdicts of the harness to compare with."])]
     blocks.append(Table(
         ["their verdict", "per", "compared with our", "items compared", "agree", "agreement %", "theirs %", "ours %"],
-        [[v["verdict"], v["per"], v["ours_figure"], str(v["compared"]), str(v["agree"]), pct(v["agreement"]),
-          pct(v["theirs_mean"]), pct(v["ours_mean"])] for v in found["verdicts"]]))
-    for v in found["verdicts"]:
-        if v["disagreements"]:
-            blocks += [Paragraph([f"Disagreements on {v['verdict']} ({len(v['disagreements'])} shown):"]),
+        [[v.verdict, v.per, v.ours_figure, str(v.compared), str(v.agree), pct(v.agreement),
+          pct(v.theirs_mean), pct(v.ours_mean)] for v in found.verdicts]))
+    for v in found.verdicts:
+        if v.disagreements:
+            blocks += [Paragraph([f"Disagreements on {v.verdict} ({len(v.disagreements)} shown):"]),
                        Table(["item", "sample", "our extraction", "their extraction", "ours", "theirs"],
-                             [[d["item"], "-" if d["k"] is None else str(d["k"]), str(d["ours_extracted"]),
-                               str(d["theirs_extracted"]), f"{d['ours']:g}", f"{d['theirs']:g}"]
-                              for d in v["disagreements"]])]
+                             [[d.item, "-" if d.k is None else str(d.k), str(d.ours_extracted),
+                               str(d.theirs_extracted), f"{d.ours:g}", f"{d.theirs:g}"]
+                              for d in v.disagreements])]
     return blocks
