@@ -21,6 +21,7 @@ counted in the summary, never a guessed verdict.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import sys
@@ -36,7 +37,7 @@ from evalsuite.errors import UserError
 from evalsuite.planning import max_new_tokens, reasoning_expected, request_seed, sample_for_k, wanted_keys
 from evalsuite.rundir import GENERATIONS, JUDGEMENTS, LEDGER, shard_dirs, task_dir, task_root
 from evalsuite.task import TaskSpec
-from evalsuite.types import Grade, Request, Sample
+from evalsuite.types import LIFTED_FROM_DETAIL, Generation, Grade, Request, Sample, Score, score_from_record, to_dict
 PROMPTS_DIR = Path(__file__).resolve().parent / "judge_prompts"
 VARIANT_PREFIX = "judge "  # Grade.variants["judge <name>"]: the second judge's value of one answer
 
@@ -213,18 +214,18 @@ def read_judgements(cfg: DictConfig) -> dict[str, dict]:
 
 # ---------------------------------------------------------------- asking: the judge stage
 
-def _answers(cfg: DictConfig, samples: list[Sample], task: TaskSpec) -> list[tuple[tuple[str, int], dict, Sample, str]]:
+def _answers(cfg: DictConfig, samples: list[Sample], task: TaskSpec) -> list[tuple[tuple[str, int], Generation, Sample, str]]:
     """(key, generation, the item as k saw it, answer) of every stored generation that has an answer."""
     from evalsuite.render import split_generation
 
-    gens = store.latest_by_key(store.read_records(task_dir(cfg) / GENERATIONS))
+    gens = store.read_generations(task_dir(cfg) / GENERATIONS)
     by_id, wanted = {s.id: s for s in samples}, wanted_keys(cfg, samples)
     expect, think_end = reasoning_expected(cfg), cfg.model.get("think_end", "</think>")
     out = []
     for key, g in sorted(gens.items()):
-        if key not in wanted or g.get("finish_reason") == "error":
+        if key not in wanted or g.finish_reason == "error":
             continue
-        _, answer = split_generation(g["text"], g.get("reasoning"), expect, think_end)
+        _, answer = split_generation(g.text, g.reasoning, expect, think_end)
         if answer is not None:  # an unfinished thinking has no answer to judge
             out.append((key, g, sample_for_k(task, by_id[key[0]], key[1], cfg), answer))
     return out
@@ -265,7 +266,7 @@ def ask_judge(cfg: DictConfig, judge: Judge, answers: list, asks: list) -> int:
 
     fp = judge.fingerprint
     stored = read_judgements(cfg)
-    todo: dict[str, tuple[tuple[str, int], dict, JudgeAsk]] = {}
+    todo: dict[str, tuple[tuple[str, int], Generation, JudgeAsk]] = {}
     reused = 0
     for (key, g, _, _), item_asks in zip(answers, asks):
         if isinstance(item_asks, str):
@@ -399,8 +400,8 @@ def grader(cfg: DictConfig, task: TaskSpec) -> Callable[[tuple[Sample, str]], Gr
         primary = judges[0]
         replies = replies_of(primary, asks)
         if replies is None:
-            return Grade(0.0, None, {"scoring_error": f"not judged by {primary.name} yet: run stage=judge",
-                                     "judge_missing": True, "judge": primary.fingerprint})
+            return Grade(0.0, None, {"judge_missing": True, "judge": primary.fingerprint},
+                         scoring_error=f"not judged by {primary.name} yet: run stage=judge")
         g = task.judge.score(sample, answer, replies, cfg)
         detail = dict(g.detail)
         detail["judge"] = primary.fingerprint
@@ -414,26 +415,27 @@ def grader(cfg: DictConfig, task: TaskSpec) -> Callable[[tuple[Sample, str]], Gr
                 variants[VARIANT_PREFIX + other.name] = float(v.value)
                 detail["judge_variant"] = {"name": other.name, "value": float(v.value),
                                            "unparseable": bool(v.detail.get("judge_unparseable")),
-                                           "detail": {k: x for k, x in v.detail.items() if k != "variants"}}
-        return Grade(g.value, g.extracted, detail, variants)
+                                           "detail": {k: x for k, x in v.detail.items() if k != "variants"},
+                                           **{name: getattr(v, name) for name in LIFTED_FROM_DETAIL
+                                              if getattr(v, name) is not None}}
+        return dataclasses.replace(g, detail=detail, variants=variants)
 
     return grade
 
 
 def unparseable(reply: str, rule: str, why: str) -> Grade:
     """A reply the parse rule cannot read: a scoring error of its own kind, the reply's end kept."""
-    return Grade(0.0, None, {"scoring_error": f"judge reply unparseable ({rule}): {why}", "judge_unparseable": True,
-                             "judge_reply_tail": (reply or "")[-300:]})
+    return Grade(0.0, None, {"judge_unparseable": True, "judge_reply_tail": (reply or "")[-300:]},
+                 scoring_error=f"judge reply unparseable ({rule}): {why}")
 
 
-def still_current(cfg: DictConfig, task: TaskSpec, scored: dict) -> dict:
+def still_current(cfg: DictConfig, task: TaskSpec, scored: dict[tuple[str, int], Score]) -> dict[tuple[str, int], Score]:
     """Scores of a judged task stay current only if the run's judge made them and they were not
     waiting for a judgement: another judge=, or a stage=judge since, re-grades them."""
     if not is_judged(task, cfg):
         return scored
     fp = configured_judges(cfg)[0].fingerprint
-    return {key: s for key, s in scored.items()
-            if (s.get("detail") or {}).get("judge") == fp and not (s.get("detail") or {}).get("judge_missing")}
+    return {key: s for key, s in scored.items() if s.detail.get("judge") == fp and not s.detail.get("judge_missing")}
 
 
 # ---------------------------------------------------------------- the summary's judge fields
@@ -472,14 +474,16 @@ def summary_sections(cfg: DictConfig, task: TaskSpec, samples: list[Sample], sco
 
 def variant_headline(cfg: DictConfig, task: TaskSpec, samples: list[Sample], scores: list) -> float:
     """The variant judge's number, by the same rule as the headline (the task's own, else item_mean)."""
-    from dataclasses import replace
-
     from evalsuite.metrics import item_mean
 
     if not scores:
         return float("nan")
-    as_variant = [replace(s, value=s.detail["judge_variant"]["value"], detail=s.detail["judge_variant"].get("detail") or {})
-                  for s in scores]
+    def variant_score(s: Score) -> Score:  # the variant judge's grade in the score's place (read as any score is)
+        variant = s.detail["judge_variant"]
+        return score_from_record({**to_dict(s), "value": variant["value"], "detail": variant.get("detail") or {},
+                                  **{name: variant.get(name) for name in LIFTED_FROM_DETAIL}})
+
+    as_variant = [variant_score(s) for s in scores]
     if task.headline is not None:
         own = task.headline({s.id: s for s in samples}, as_variant, cfg)
         if own is not None:

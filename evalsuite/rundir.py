@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from evalsuite import store
 from evalsuite.errors import UserError
 from evalsuite.sharding import parse_shard
+from evalsuite.types import Score
 
 MANIFEST = "run.json"  # resolved config, versions, data and model revisions, protocol fingerprint
 GENERATIONS = "generations.jsonl"  # append-only, keyed by (sample_id, k)
@@ -101,10 +102,10 @@ def merged(task_dir: Path, name: str, repair: bool = False) -> dict[Key, dict[st
     return out
 
 
-def current_scores(d: Path) -> dict[Key, dict[str, Any]]:
+def current_scores(d: Path) -> dict[Key, Score]:
     """The scores in `d` that graded the generation stored now for their key (store.current)."""
-    return store.current(store.latest_by_key(store.read_records(d / GENERATIONS, repair=False)),
-                         store.latest_by_key(store.read_records(d / SCORES, repair=False)))
+    return store.current(store.read_generations(d / GENERATIONS, repair=False),
+                         store.read_scores(d / SCORES, repair=False))
 
 
 def record_calibration(run_dir: Path, task: str, model: str, max_tokens: int, tokens: list[int]) -> None:
