@@ -37,7 +37,7 @@ from evalsuite.errors import UserError
 from evalsuite.planning import max_new_tokens, reasoning_expected, request_seed, sample_for_k, wanted_keys
 from evalsuite.rundir import GENERATIONS, JUDGEMENTS, LEDGER, shard_dirs, task_dir, task_root
 from evalsuite.task import TaskSpec
-from evalsuite.types import LIFTED_FROM_DETAIL, Generation, Grade, Request, Sample, Score, score_from_record, to_dict
+from evalsuite.types import ENGINE_FIELDS, Generation, Grade, Request, Sample, Score, score_from_record, to_dict
 PROMPTS_DIR = Path(__file__).resolve().parent / "judge_prompts"
 VARIANT_PREFIX = "judge "  # Grade.variants["judge <name>"]: the second judge's value of one answer
 
@@ -416,7 +416,7 @@ def grader(cfg: DictConfig, task: TaskSpec) -> Callable[[tuple[Sample, str]], Gr
                 detail["judge_variant"] = {"name": other.name, "value": float(v.value),
                                            "unparseable": bool(v.detail.get("judge_unparseable")),
                                            "detail": {k: x for k, x in v.detail.items() if k != "variants"},
-                                           **{name: getattr(v, name) for name in LIFTED_FROM_DETAIL
+                                           **{name: getattr(v, name) for name in ENGINE_FIELDS
                                               if getattr(v, name) is not None}}
         return dataclasses.replace(g, detail=detail, variants=variants)
 
@@ -481,7 +481,7 @@ def variant_headline(cfg: DictConfig, task: TaskSpec, samples: list[Sample], sco
     def variant_score(s: Score) -> Score:  # the variant judge's grade in the score's place (read as any score is)
         variant = s.detail["judge_variant"]
         return score_from_record({**to_dict(s), "value": variant["value"], "detail": variant.get("detail") or {},
-                                  **{name: variant.get(name) for name in LIFTED_FROM_DETAIL}})
+                                  **{name: variant.get(name) for name in ENGINE_FIELDS}})
 
     as_variant = [variant_score(s) for s in scores]
     if task.headline is not None:

@@ -25,10 +25,10 @@ from evalsuite.errors import UserError
 from evalsuite.rundir import FAILURE, GENERATIONS, ITEMS, MANIFEST, SCORES, SUMMARY, is_task_dir, merged, shard_dirs
 from evalsuite.summary import TaskSummary
 from evalsuite.task import import_spec
-from evalsuite.types import Generation, Score, generation_from_record, score_from_record
+from evalsuite.types import ENGINE_FIELDS, Generation, Score, generation_from_record, score_from_record
 
 SAMPLE_COLUMNS = ["task", "sample_id", "k", "extracted", "score", "unfinished", "truncated",
-                  "tokens", "finish_reason", "scoring_error", "detail", "variants"]
+                  "tokens", "finish_reason", "scoring_error", "answer_key", "needs_judge", "detail", "variants"]
 
 
 # ---------------------------------------------------------------- files
@@ -172,7 +172,7 @@ def sample_rows(task: TaskResult, texts: bool = False) -> list[dict[str, Any]]:
             "unfinished": bool(s.unfinished) if s else None,
             "truncated": bool(s.truncated) if s else g is not None and g.finish_reason == "length",
             "tokens": g.tokens if g else None, "finish_reason": g.finish_reason if g else None,
-            "scoring_error": s.scoring_error if s else None,
+            **{name: getattr(s, name) if s else None for name in ENGINE_FIELDS},
             "detail": s.detail if s else {},
             "variants": s.variants if s else {},
         }

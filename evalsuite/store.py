@@ -121,7 +121,9 @@ def read_records(path: str | Path, repair: bool = True) -> list[dict[str, Any]]:
 # the fields of run files whose type the pipeline relies on (generations, scores, clamps)
 FIELD_TYPES: dict[str, tuple[type, ...]] = {"sample_id": (str, int), "k": (int,), "text": (str,),
                                              "finish_reason": (str,), "value": (int, float), "graded": (str, type(None)),
-                                             "reasoning": (str, type(None)), "tokens": (int, type(None)), "detail": (dict,)}
+                                             "reasoning": (str, type(None)), "tokens": (int, type(None)), "detail": (dict,),
+                                             "scoring_error": (str, type(None)), "answer_key": (str, type(None)),
+                                             "needs_judge": (str, type(None))}
 
 
 def check_record(record: Any, path: Path, n: int) -> dict[str, Any]:

@@ -90,8 +90,9 @@ class Score:
     needs_judge: str | None = None  # Grade.needs_judge
 
 
-# Score fields that scores.jsonl files written before they were fields kept inside `detail`
-LIFTED_FROM_DETAIL = ("scoring_error", "answer_key", "needs_judge")
+# the fields of a grade the engine reads besides value and extracted; scores.jsonl files written
+# before they were fields keep them inside `detail` (score_from_record lifts them out)
+ENGINE_FIELDS = ("scoring_error", "answer_key", "needs_judge")
 
 
 def score_from_grade(sample_id: str, k: int, grade: Grade, unfinished: bool, truncated: bool | None) -> Score:
@@ -107,7 +108,7 @@ def score_from_record(record: dict[str, Any]) -> Score:
     here, so an old run reports as it did."""
     score = from_dict(Score, record)
     detail = score.detail or {}
-    old = {name: detail[name] for name in LIFTED_FROM_DETAIL if name in detail and getattr(score, name) is None}
+    old = {name: detail[name] for name in ENGINE_FIELDS if name in detail and getattr(score, name) is None}
     if old:
         score.detail = {k: v for k, v in detail.items() if k not in old}
         for name, value in old.items():

@@ -15,7 +15,7 @@ from typing import Any
 
 from evalsuite.render import build_messages, split_generation
 from evalsuite.results import TaskResult, load_items
-from evalsuite.types import LIFTED_FROM_DETAIL, Generation, Score
+from evalsuite.types import ENGINE_FIELDS, Generation, Score
 
 VERDICTS = ("correct", "partial", "wrong", "no answer", "scoring error", "unfinished", "not scored")
 # A card run holds ~10,000 responses of up to 131K tokens each: the page keeps each text's head and
@@ -54,7 +54,7 @@ def shown_detail(score: Score | None) -> dict[str, Any]:
     (scoring error, vote key, why a judge is needed) and the OPEN variants."""
     if score is None:
         return {}
-    fields = {name: getattr(score, name) for name in LIFTED_FROM_DETAIL if getattr(score, name) is not None}
+    fields = {name: getattr(score, name) for name in ENGINE_FIELDS if getattr(score, name) is not None}
     return {**score.detail, **fields, **({"variants": score.variants} if score.variants else {})}
 
 
