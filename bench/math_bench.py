@@ -9,7 +9,7 @@ import time
 
 from evalsuite import metrics
 from evalsuite.render import split_reasoning
-from evalsuite.types import Sample, Score
+from evalsuite.types import Sample, Score, score_from_grade
 from evalsuite.workers import map_with_deadline
 from tasks.matharena import same_answer, score
 
@@ -60,7 +60,7 @@ def run(quick: bool = False) -> dict:
     answers = [(s, split_reasoning(text, reasoning=True)[1]) for s, text in items]
     outcomes = map_with_deadline(lambda pair: score(pair[0], pair[1], None), answers, timeout_s=10.0)
     elapsed = time.perf_counter() - t0
-    scores = [Score(s.id, k, o.value.value, o.value.extracted, False, False, o.value.detail) if o.ok
+    scores = [score_from_grade(s.id, k, o.value, False, False) if o.ok
               else Score(s.id, k, 0.0, None, False, False) for k, ((s, _), o) in enumerate(zip(answers, outcomes))]
     t1 = time.perf_counter()
     votes, unresolved = metrics.vote_classes(scores, same_answer, timeout_s=10.0)

@@ -60,7 +60,7 @@ def run(quick: bool = False) -> dict:
                     t0 = time.perf_counter()
                     sample = builder.sample(niah.TASKS[name], LENGTH, index)
                     prompt_times.append(time.perf_counter() - t0)
-                    prompt_tokens.append(sample.meta["prompt_tokens"])
+                    prompt_tokens.append(sample.prompt_tokens)
                     f.write(json.dumps(to_dict(sample)) + "\n")
                     del sample
         file_mb = path.stat().st_size / 2**20

@@ -238,7 +238,7 @@ def score(sample: Sample, answer: str, cfg: DictConfig) -> Grade:
         record = json.loads(answer)
         verdict = float(record["verdict"])
     except (ValueError, TypeError, KeyError):
-        return Grade(0.0, None, {"scoring_error": "not a record imported from the harness"})
+        return Grade(0.0, None, scoring_error="not a record imported from the harness")
     detail = {k: record.get(k) for k in ("trajectory", "input_tokens", "output_tokens", "cost_usd") if record.get(k) is not None}
     detail.update(record.get("detail") or {})
     return Grade(verdict, "solved" if verdict >= 1.0 else "not solved", detail)

@@ -151,7 +151,7 @@ def generate_stage(cfg: DictConfig, samples: list[Sample], spec: Any) -> int:
     work = task_dir(cfg) / HARNESS_DIR
     record_harness(cfg, harness)
     trials = int(cfg.samples)
-    done = {key for key, g in store.latest_by_key(store.read_records(path)).items() if g.get("finish_reason") != "error"}
+    done = {key for key, g in store.read_generations(path).items() if g.finish_reason != "error"}
     todo = [s for s in runnable(cfg, harness, samples) if any((s.id, k) not in done for k in range(trials))]
     skipped = harness.not_run(cfg)
     for part, why in skipped.items():
@@ -178,16 +178,16 @@ def import_results(cfg: DictConfig, harness: Harness, samples: list[Sample], wor
     """Every item the harness finished, into generations.jsonl; an item stored with the same record
     is not written again."""
     path = task_dir(cfg) / GENERATIONS
-    stored = store.latest_by_key(store.read_records(path))
+    stored = store.read_generations(path)
     ids = {s.id for s in samples}
     fresh = []
     for item in harness.collect(cfg, samples, work):
         if item.sample_id not in ids:
             continue
-        g = to_dict(as_generation(item))
+        g = as_generation(item)
         old = stored.get((item.sample_id, item.k))
         if old is None or store.generation_digest(old) != store.generation_digest(g):
-            fresh.append(g)
+            fresh.append(to_dict(g))
     store.append_records(path, fresh)
     return len(fresh)
 

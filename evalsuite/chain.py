@@ -23,7 +23,7 @@ from evalsuite.render import split_generation
 from evalsuite.rundir import GENERATIONS, task_dir
 from evalsuite.sharding import current_shard
 from evalsuite.task import TaskSpec
-from evalsuite.types import Sample
+from evalsuite.types import Generation, Sample
 
 CHAINED_PROMPTS = "chained_prompts.jsonl"  # per (sample_id, k): the earlier answers' ids and the prompt sent
 
@@ -32,20 +32,20 @@ def after(sample: Sample) -> list[str]:
     return [str(a) for a in sample.meta.get("after") or []]
 
 
-def answers(cfg: DictConfig, gens: dict[tuple[str, int], dict]) -> Callable[[str, int], str | None]:
+def answers(cfg: DictConfig, gens: dict[tuple[str, int], Generation]) -> Callable[[str, int], str | None]:
     """The answer (after the thinking; None: never closed or never made) of a stored generation."""
     expect, think_end = reasoning_expected(cfg), cfg.model.get("think_end", "</think>")
 
     def answer(sample_id: str, k: int) -> str | None:
         g = gens.get((sample_id, k))
-        if g is None or g.get("finish_reason") == "error":
+        if g is None or g.finish_reason == "error":
             return None
-        return split_generation(g["text"], g.get("reasoning"), expect, think_end)[1]
+        return split_generation(g.text, g.reasoning, expect, think_end)[1]
 
     return answer
 
 
-def viewer(cfg: DictConfig, spec: TaskSpec, gens: dict[tuple[str, int], dict]) -> Callable[[Sample, int], Sample]:
+def viewer(cfg: DictConfig, spec: TaskSpec, gens: dict[tuple[str, int], Generation]) -> Callable[[Sample, int], Sample]:
     """The item as generation k sees it: with its earlier items' k-th answers for a chained task."""
     if spec.chain is None:
         return lambda sample, k: sample_for_k(spec, sample, k, cfg)
@@ -73,8 +73,7 @@ def generate_in_rounds(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, w
     path = task_dir(cfg) / GENERATIONS
     made = 0
     while True:
-        gens = {key: g for key, g in store.latest_by_key(store.read_records(path)).items()
-                if g.get("finish_reason") != "error"}
+        gens = {key: g for key, g in store.read_generations(path).items() if g.finish_reason != "error"}
         todo = {key for key in wanted - set(gens) if all((a, key[1]) in gens for a in after(by_id[key[0]]))}
         if not todo:
             blocked = wanted - set(gens)

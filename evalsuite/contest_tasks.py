@@ -129,13 +129,17 @@ def judge_deviations(cfg, protocol_flags: tuple[str, ...]) -> list[str]:
 # ------------------------------------------------------------------------------------- scoring
 
 def judge_detail(result: JudgeResult, **extra: Any) -> dict[str, Any]:
-    """A grade's detail: the verdict, tests passed, the judge's message, the task's `extra`; a
-    sandbox failure is a scoring error (the machine's fault, not the answer's)."""
-    detail = {"verdict": result.verdict, "tests_passed": sum(t.verdict == "pass" for t in result.tests),
-              "tests": result.n_tests, "message": result.message, "compile_cached": result.compile_cached, **extra}
+    """A grade's detail: the verdict, tests passed, the judge's message, the task's `extra`."""
+    return {"verdict": result.verdict, "tests_passed": sum(t.verdict == "pass" for t in result.tests),
+            "tests": result.n_tests, "message": result.message, "compile_cached": result.compile_cached, **extra}
+
+
+def judge_failure(grade: Grade, result: JudgeResult) -> Grade:
+    """The task's grade of a judged program; a sandbox failure makes it a scoring error (the
+    machine's fault, not the answer's), whatever the task's own grade said."""
     if result.verdict == "sandbox_error":
-        detail["scoring_error"] = f"judge: {result.message}"
-    return detail
+        grade.scoring_error = f"judge: {result.message}"
+    return grade
 
 
 def score_answers(pairs: list[tuple[Sample, str]], cfg, problem: Callable[[Sample, Any], Problem],
@@ -153,7 +157,7 @@ def score_answers(pairs: list[tuple[Sample, str]], cfg, problem: Callable[[Sampl
         part = pairs[at:at + chunk]
         codes = [extract_code_block(answer, which="last", language="cpp") for _, answer in part]
         if isinstance(settings, str):
-            yield from (Grade(0.0, c, {"verdict": "no_judge", "scoring_error": settings}) for c in codes)
+            yield from (Grade(0.0, c, {"verdict": "no_judge"}, scoring_error=settings) for c in codes)
             continue
         jobs, owners, broken, problems = [], [], {}, {}
         for i, ((sample, _), code) in enumerate(zip(part, codes)):
@@ -170,8 +174,8 @@ def score_answers(pairs: list[tuple[Sample, str]], cfg, problem: Callable[[Sampl
         results = dict(zip(owners, (judge or shared_judge(settings, workers)).judge_many(jobs)))
         for i, ((sample, _), code) in enumerate(zip(part, codes)):
             if i in results:
-                yield grade(sample, results[i], code)
+                yield judge_failure(grade(sample, results[i], code), results[i])
             elif i in broken:
-                yield Grade(0.0, code, {"verdict": "no_tests", "scoring_error": broken[i]})
+                yield Grade(0.0, code, {"verdict": "no_tests"}, scoring_error=broken[i])
             else:
                 yield Grade(0.0, None, dict(no_code or {"verdict": "no_code"}))

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from evalsuite.card_rows import finite_number
 from evalsuite.results import TaskResult
 from evalsuite.summary import TaskSummary
+from evalsuite.types import Score
 
 
 _num = finite_number
@@ -59,14 +60,14 @@ class TaskGap:
 
 # ---------------------------------------------------------------- the parts
 
-def item_values(task: TaskResult) -> dict[str, list[dict]]:
-    by_item: dict[str, list[dict]] = {}
+def item_values(task: TaskResult) -> dict[str, list[Score]]:
+    by_item: dict[str, list[Score]] = {}
     for (sid, _), s in sorted(task.scores.items()):
         by_item.setdefault(sid, []).append(s)
     return by_item
 
 
-def noise_part(summary: TaskSummary, by_item: dict[str, list[dict]], card: float | None) -> Part | None:
+def noise_part(summary: TaskSummary, by_item: dict[str, list[Score]], card: float | None) -> Part | None:
     """The interval, and what it would take to halve it. The items are the unit: the variance of
     the item means is the spread between items plus each item's own sampling spread over k; more
     samples shrink only the second, more items shrink both."""
@@ -78,7 +79,7 @@ def noise_part(summary: TaskSummary, by_item: dict[str, list[dict]], card: float
     inside = "" if card is None else (" The card's number is inside it: this gap is within noise." if lo <= card <= hi
                                       else " The card's number is outside it.")
     text = f"95% interval over {n} items: [{_f(lo)}, {_f(hi)}] (±{half:.1f}).{inside} Halving it takes about 4x the items ({4 * n})"
-    means = [sum(float(s["value"]) for s in v) / len(v) for v in by_item.values() if v]
+    means = [sum(float(s.value) for s in v) / len(v) for v in by_item.values() if v]
     ks = [len(v) for v in by_item.values() if v]
     if len(means) >= 2 and min(ks) >= 2:
         m = sum(means) / len(means)
@@ -102,7 +103,7 @@ def noise_part(summary: TaskSummary, by_item: dict[str, list[dict]], card: float
     return Part("noise", text + ".", lo, hi)
 
 
-def unanswered_part(summary: TaskSummary, by_item: dict[str, list[dict]], ours: float | None) -> Part | None:
+def unanswered_part(summary: TaskSummary, by_item: dict[str, list[Score]], ours: float | None) -> Part | None:
     """Unfinished (thinking never closed) and truncated (hit max tokens) samples scored 0, answered
     instead at the run's own accuracy on its other samples (the item's own where it has some), and
     at most all right. An estimate and a bound, not a measurement."""
@@ -110,23 +111,23 @@ def unanswered_part(summary: TaskSummary, by_item: dict[str, list[dict]], ours: 
         return None
     scores = [s for v in by_item.values() for s in v]
     if scores:
-        cut = [s for s in scores if s.get("unfinished") or s.get("truncated")]
+        cut = [s for s in scores if s.unfinished or s.truncated]
         if not cut:
             return None
-        rest = [float(s["value"]) for s in scores if not (s.get("unfinished") or s.get("truncated"))]
+        rest = [float(s.value) for s in scores if not (s.unfinished or s.truncated)]
         overall = sum(rest) / len(rest) if rest else None
         at_rate, at_most = [], []
         for v in by_item.values():
-            own = [float(s["value"]) for s in v if not (s.get("unfinished") or s.get("truncated"))]
+            own = [float(s.value) for s in v if not (s.unfinished or s.truncated)]
             rate = sum(own) / len(own) if own else overall
-            cut_here = lambda s: s.get("unfinished") or s.get("truncated")  # noqa: E731
-            at_rate.append(sum((rate if rate is not None and float(s["value"]) == 0 and cut_here(s) else float(s["value"]))
+            cut_here = lambda s: s.unfinished or s.truncated  # noqa: E731
+            at_rate.append(sum((rate if rate is not None and float(s.value) == 0 and cut_here(s) else float(s.value))
                                for s in v) / len(v))
-            at_most.append(sum((1.0 if cut_here(s) else float(s["value"])) for s in v) / len(v))
+            at_most.append(sum((1.0 if cut_here(s) else float(s.value)) for s in v) / len(v))
         estimate = 100 * sum(at_rate) / len(at_rate) if overall is not None else None
         high = 100 * sum(at_most) / len(at_most)
         share = 100 * len(cut) / len(scores)
-        n_unf = sum(bool(s.get("unfinished")) for s in cut)
+        n_unf = sum(bool(s.unfinished) for s in cut)
         what = f"{len(cut)} of {len(scores)} samples ({share:.1f}%) unfinished or truncated ({n_unf} unfinished)"
     else:  # a summary without its scores: its rates only
         share = max(_num(summary.unfinished_rate) or 0, _num(summary.truncated_rate) or 0)
@@ -167,7 +168,7 @@ def deviation_parts(summary: TaskSummary) -> list[Part]:
                               f"card's setting does.") for d in summary.deviations]
 
 
-def harness_part(task: TaskResult, by_item: dict[str, list[dict]]) -> Part | None:
+def harness_part(task: TaskResult, by_item: dict[str, list[Score]]) -> Part | None:
     """Generations another harness made (responses_format=...): its prompt and settings, not this
     task's, made them; a prompt that never asked for the answer form our scorer reads explains the
     answers it cannot find."""
@@ -185,8 +186,8 @@ def harness_part(task: TaskResult, by_item: dict[str, list[dict]]) -> Part | Non
     asks = made.get("our_prompt_asks_for_theirs_does_not") or []
     scores = [s for v in by_item.values() for s in v]
     # finished answers in which our scorer found none (cut-off and unfinished ones have their own line)
-    unread = sum(s.get("extracted") is None and not s.get("truncated") and not s.get("unfinished")
-                 and "scoring_error" not in (s.get("detail") or {}) for s in scores)
+    unread = sum(s.extracted is None and not s.truncated and not s.unfinished and not s.scoring_error
+                 for s in scores)
     if asks:
         text += f". Its prompt never asks for {' or '.join(asks)}, the form this task's scorer reads"
         if unread:

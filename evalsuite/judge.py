@@ -23,6 +23,7 @@ counted in the summary, never a guessed verdict.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import sys
 import time
@@ -39,7 +40,7 @@ from evalsuite.planning import max_new_tokens, reasoning_expected, request_seed,
 from evalsuite.rundir import GENERATIONS, JUDGEMENTS, LEDGER, shard_dirs, task_dir, task_root
 from evalsuite.summary import JudgeFacts, JudgeIdentity, JudgeLedger, VariantJudge
 from evalsuite.task import TaskSpec
-from evalsuite.types import Grade, Request, Sample
+from evalsuite.types import ENGINE_FIELDS, Generation, Grade, Request, Sample, Score, score_from_record, to_dict
 
 
 @dataclass
@@ -165,18 +166,18 @@ def read_judgements(cfg: DictConfig) -> dict[str, dict]:
 
 # ---------------------------------------------------------------- asking: the judge stage
 
-def _answers(cfg: DictConfig, samples: list[Sample], task: TaskSpec) -> list[tuple[tuple[str, int], dict, Sample, str]]:
+def _answers(cfg: DictConfig, samples: list[Sample], task: TaskSpec) -> list[tuple[tuple[str, int], Generation, Sample, str]]:
     """(key, generation, the item as k saw it, answer) of every stored generation that has an answer."""
     from evalsuite.render import split_generation
 
-    gens = store.latest_by_key(store.read_records(task_dir(cfg) / GENERATIONS))
+    gens = store.read_generations(task_dir(cfg) / GENERATIONS)
     by_id, wanted = {s.id: s for s in samples}, wanted_keys(cfg, samples)
     expect, think_end = reasoning_expected(cfg), cfg.model.get("think_end", "</think>")
     out = []
     for key, g in sorted(gens.items()):
-        if key not in wanted or g.get("finish_reason") == "error":
+        if key not in wanted or g.finish_reason == "error":
             continue
-        _, answer = split_generation(g["text"], g.get("reasoning"), expect, think_end)
+        _, answer = split_generation(g.text, g.reasoning, expect, think_end)
         if answer is not None:  # an unfinished thinking has no answer to judge
             out.append((key, g, sample_for_k(task, by_id[key[0]], key[1], cfg), answer))
     return out
@@ -217,7 +218,7 @@ def ask_judge(cfg: DictConfig, judge: Judge, answers: list, asks: list) -> int:
 
     fp = judge.fingerprint
     stored = read_judgements(cfg)
-    todo: dict[str, tuple[tuple[str, int], dict, JudgeAsk]] = {}
+    todo: dict[str, tuple[tuple[str, int], Generation, JudgeAsk]] = {}
     reused = 0
     for (key, g, _, _), item_asks in zip(answers, asks):
         if isinstance(item_asks, str):
@@ -351,8 +352,8 @@ def grader(cfg: DictConfig, task: TaskSpec) -> Callable[[tuple[Sample, str]], Gr
         primary = judges[0]
         replies = replies_of(primary, asks)
         if replies is None:
-            return Grade(0.0, None, {"scoring_error": f"not judged by {primary.name} yet: run stage=judge",
-                                     "judge_missing": True, "judge": primary.fingerprint})
+            return Grade(0.0, None, {"judge_missing": True, "judge": primary.fingerprint},
+                         scoring_error=f"not judged by {primary.name} yet: run stage=judge")
         g = task.judge.score(sample, answer, replies, cfg)
         detail = dict(g.detail)
         detail["judge"] = primary.fingerprint
@@ -364,20 +365,21 @@ def grader(cfg: DictConfig, task: TaskSpec) -> Callable[[tuple[Sample, str]], Gr
                 v = task.judge.score(sample, answer, other_replies, cfg)
                 detail["judge_variant"] = {"name": other.name, "value": float(v.value),
                                            "unparseable": bool(v.detail.get("judge_unparseable")),
-                                           "detail": {k: x for k, x in v.detail.items() if k != "variants"}}
-        return Grade(g.value, g.extracted, detail, dict(g.variants))
+                                           "detail": {k: x for k, x in v.detail.items() if k != "variants"},
+                                           **{name: getattr(v, name) for name in ENGINE_FIELDS
+                                              if getattr(v, name) is not None}}
+        return dataclasses.replace(g, detail=detail)
 
     return grade
 
 
-def still_current(cfg: DictConfig, task: TaskSpec, scored: dict) -> dict:
+def still_current(cfg: DictConfig, task: TaskSpec, scored: dict[tuple[str, int], Score]) -> dict[tuple[str, int], Score]:
     """Scores of a judged task stay current only if the run's judge made them and they were not
     waiting for a judgement: another judge=, or a stage=judge since, re-grades them."""
     if not is_judged(task, cfg):
         return scored
     fp = configured_judges(cfg)[0].fingerprint
-    return {key: s for key, s in scored.items()
-            if (s.get("detail") or {}).get("judge") == fp and not (s.get("detail") or {}).get("judge_missing")}
+    return {key: s for key, s in scored.items() if s.detail.get("judge") == fp and not s.detail.get("judge_missing")}
 
 
 # ---------------------------------------------------------------- the summary's judge fields
@@ -414,14 +416,16 @@ def summary_facts(cfg: DictConfig, task: TaskSpec, samples: list[Sample], scores
 
 def variant_headline(cfg: DictConfig, task: TaskSpec, samples: list[Sample], scores: list) -> float:
     """The variant judge's number, by the same rule as the headline (the task's own, else item_mean)."""
-    from dataclasses import replace
-
     from evalsuite.metrics import item_mean
 
     if not scores:
         return float("nan")
-    as_variant = [replace(s, value=s.detail["judge_variant"]["value"], detail=s.detail["judge_variant"].get("detail") or {})
-                  for s in scores]
+    def variant_score(s: Score) -> Score:  # the variant judge's grade in the score's place (read as any score is)
+        variant = s.detail["judge_variant"]
+        return score_from_record({**to_dict(s), "value": variant["value"], "detail": variant.get("detail") or {},
+                                  **{name: variant.get(name) for name in ENGINE_FIELDS}})
+
+    as_variant = [variant_score(s) for s in scores]
     if task.headline is not None:
         own = task.headline({s.id: s for s in samples}, as_variant, cfg)
         if own is not None:

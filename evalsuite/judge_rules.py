@@ -98,8 +98,8 @@ def parse_rule(cfg: DictConfig, rules: dict[str, Callable[[str], Any]]) -> tuple
 
 def unparseable(reply: str, rule: str, why: str) -> Grade:
     """A reply the parse rule cannot read: a scoring error of its own kind, the reply's end kept."""
-    return Grade(0.0, None, {"scoring_error": f"judge reply unparseable ({rule}): {why}", "judge_unparseable": True,
-                             "judge_reply_tail": (reply or "")[-300:]})
+    return Grade(0.0, None, {"judge_unparseable": True, "judge_reply_tail": (reply or "")[-300:]},
+                 scoring_error=f"judge reply unparseable ({rule}): {why}")
 
 
 # ---------------------------------------------------------------- is this run judged

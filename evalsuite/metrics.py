@@ -89,7 +89,7 @@ def group_mean(samples: dict, scores: Iterable[Score], key: str, seed: int = 0,
 def vote_key(score: Score) -> str | None:
     """The answer a sample votes for in maj@k by string (the task's normalised key, else the
     extracted answer); None when it gave no answer."""
-    key = score.detail.get("answer_key", score.extracted)
+    key = score.answer_key if score.answer_key is not None else score.extracted
     return None if key is None else str(key)
 
 
@@ -175,7 +175,7 @@ def vote_classes(scores: Iterable[Score], same: Callable[[str, str], bool], time
 
 
 def is_scoring_error(score: Score) -> bool:
-    return bool((score.detail or {}).get("scoring_error"))
+    return bool(score.scoring_error)
 
 
 def mean_accuracy(scores: Iterable[Score]) -> float:

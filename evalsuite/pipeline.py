@@ -28,7 +28,7 @@ from evalsuite.errors import UserError
 from evalsuite.foreign.agreement import attach_agreement
 from evalsuite.foreign.importing import generation_facts
 from evalsuite.foreign.lettering import harness_views
-from evalsuite.planning import max_new_tokens, plan_generations, reasoning_expected, sample_for_k, wanted_keys
+from evalsuite.planning import max_new_tokens, plan_generations, reasoning_expected, wanted_keys
 from evalsuite.render import split_generation
 from evalsuite.rundir import (CLAMPS, FAILURE, GENERATIONS, ITEMS, MANIFEST, SCORES, SUMMARY, current_scores, merged,
                               record_calibration, shard_dirs, task_dir, task_root, update_manifest)
@@ -37,7 +37,7 @@ from evalsuite.store import generation_digest
 from evalsuite.summary import TaskSummary
 from evalsuite.task import TaskSpec
 from evalsuite.task import resolve as resolve_task
-from evalsuite.types import FINISH_UNKNOWN, Generation, Sample, Score, from_dict, to_dict
+from evalsuite.types import FINISH_UNKNOWN, Generation, Sample, Score, generation_from_record, score_from_grade, to_dict
 from evalsuite.workers import Outcome, map_with_deadline
 VERSIONED = ("evalsuite", "torch", "transformers", "vllm", "datasets", "math-verify", "sympy", "hydra-core", "openai")
 
@@ -140,7 +140,8 @@ def write_items(cfg: DictConfig, samples: list[Sample], max_chars: int = 20_000)
         return ref if len(json.dumps(ref, default=str)) <= max_chars else clip(json.dumps(ref, default=str))
 
     store.append_records(tmp, [{"id": s.id, "reference": clip_reference(s.reference),
-                                "meta": s.meta, "messages": [{**m, "content": clip(m.get("content"))} for m in s.messages]}
+                                "meta": s.meta, "messages": [{**m, "content": clip(m.get("content"))} for m in s.messages],
+                                **({"prompt_tokens": s.prompt_tokens} if s.prompt_tokens is not None else {})}
                                for s in samples])
     os.chmod(tmp, 0o600)  # the references are hidden tests: no other uid (a sandboxed program) reads them
     tmp.replace(path)
@@ -154,7 +155,7 @@ def generate_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec,
     (the scoring pool). One stage for every mode: the plan (planning.plan_generations) is the same,
     the turn loop one shot per request or, under mode=tir, a conversation (tir.converse)."""
     path = task_dir(cfg) / GENERATIONS
-    done = {key for key, g in store.latest_by_key(store.read_records(path)).items() if g.get("finish_reason") != "error"}
+    done = {key for key, g in store.read_generations(path).items() if g.finish_reason != "error"}
     wanted = wanted_keys(cfg, samples)
     if wanted <= done:
         print(f"[{cfg.task.name}] generate: all {len(wanted)} generations already stored", file=sys.stderr)
@@ -183,7 +184,7 @@ def generate_round(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, todo:
         print(f"[{cfg.task.name}] warning: {len(plan.clamps)} requests had max_tokens clamped to fit "
               f"max_model_len (see {CLAMPS})", file=sys.stderr)
     where = f" shard {current_shard(cfg)[0]}/{current_shard(cfg)[1]}" if current_shard(cfg) else ""
-    stored = sum(g.get("finish_reason") != "error" for g in store.latest_by_key(store.read_records(path)).values())
+    stored = sum(g.finish_reason != "error" for g in store.read_generations(path).values())
     print(f"[{cfg.task.name}{where}] generate: {len(plan.requests)} to make ({stored} already stored), "
           f"backend {cfg.backend.name}, model {cfg.model.name}", file=sys.stderr)
 
@@ -302,9 +303,9 @@ def import_responses(cfg: DictConfig, samples: list[Sample]) -> int:
 
 # ---------------------------------------------------------------- score
 
-def was_truncated(generation: dict) -> bool | None:
+def was_truncated(generation: Generation) -> bool | None:
     """Whether a generation hit its token limit; None where its file did not say why it stopped."""
-    finish = generation.get("finish_reason")
+    finish = generation.finish_reason
     return None if finish == FINISH_UNKNOWN else finish == "length"
 
 
@@ -312,7 +313,7 @@ def score_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, rescore:
     """Grade every stored generation that has no current score. `rescore` grades all of them again
     into a file beside scores.jsonl that replaces it only once complete."""
     gen_path, score_path = task_dir(cfg) / GENERATIONS, task_dir(cfg) / SCORES
-    gens = store.latest_by_key(store.read_records(gen_path))
+    gens = store.read_generations(gen_path)
     if not gens:
         raise UserError(f"{gen_path}: no generations to score; run stage=generate first or pass responses=FILE")
     by_id = {s.id: s for s in samples}
@@ -320,12 +321,12 @@ def score_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, rescore:
     if rescore:
         out_path.unlink(missing_ok=True)  # a partial re-grade a crash left behind
     scored = {} if rescore else judge.still_current(cfg, spec, current_scores(task_dir(cfg)))
-    failed = [key for key, g in gens.items() if g.get("finish_reason") == "error" and key[0] in by_id]
+    failed = [key for key, g in gens.items() if g.finish_reason == "error" and key[0] in by_id]
     if failed:  # never an answer: the next generate or all run makes them again
         print(f"[{cfg.task.name}] {len(failed)} generations failed (finish_reason=error) and are not scored; "
               f"rerun with stage=generate or stage=all to make them again", file=sys.stderr)
     todo = [g for key, g in sorted(gens.items())
-            if key not in scored and key[0] in by_id and g.get("finish_reason") != "error"]
+            if key not in scored and key[0] in by_id and g.finish_reason != "error"]
     if not todo:
         return 0
     grade_generations(cfg, by_id, spec, todo, out_path)
@@ -335,18 +336,19 @@ def score_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, rescore:
     return len(todo)
 
 
-def grade_generations(cfg: DictConfig, by_id: dict[str, Sample], spec: TaskSpec, todo: list[dict], out_path: Path) -> None:
-    """Grade these generation records (each one stored, none failed) and append their scores,
-    each carrying the digest of the text it graded."""
+def grade_generations(cfg: DictConfig, by_id: dict[str, Sample], spec: TaskSpec, todo: list[Generation],
+                      out_path: Path) -> None:
+    """Grade these generations (each one stored, none failed) and append their scores, each
+    carrying the digest of the text it graded."""
     expect_reasoning = reasoning_expected(cfg)
     think_end = cfg.model.get("think_end", "</think>")
     ready: list[Score] = []
-    to_grade: list[tuple[dict, str]] = []
+    to_grade: list[tuple[Generation, str]] = []
     for g in todo:
-        _, answer = split_generation(g["text"], g.get("reasoning"), expect_reasoning, think_end)
+        _, answer = split_generation(g.text, g.reasoning, expect_reasoning, think_end)
         truncated = was_truncated(g)
         if answer is None:
-            ready.append(Score(g["sample_id"], g["k"], 0.0, None, True, truncated, {"reason": "thinking never closed"},
+            ready.append(Score(g.sample_id, g.k, 0.0, None, True, truncated, {"reason": "thinking never closed"},
                                graded=generation_digest(g)))
         else:
             to_grade.append((g, answer))
@@ -358,11 +360,9 @@ def grade_generations(cfg: DictConfig, by_id: dict[str, Sample], spec: TaskSpec,
         g, _ = to_grade[i]
         truncated = was_truncated(g)
         if outcome.ok:
-            grade = outcome.value
-            s = Score(g["sample_id"], g["k"], float(grade.value), grade.extracted, False, truncated, dict(grade.detail),
-                      variants={name: float(v) for name, v in grade.variants.items()})
+            s = score_from_grade(g.sample_id, g.k, outcome.value, False, truncated)
         else:  # a scorer that hung, crashed or ran out of memory: a scoring error, not the model's answer
-            s = Score(g["sample_id"], g["k"], 0.0, None, False, truncated, {"scoring_error": outcome.error})
+            s = Score(g.sample_id, g.k, 0.0, None, False, truncated, scoring_error=outcome.error)
         s.graded = generation_digest(g)
         buffer.append(to_dict(s))
         if len(buffer) >= 256:
@@ -373,9 +373,9 @@ def grade_generations(cfg: DictConfig, by_id: dict[str, Sample], spec: TaskSpec,
         return spec.score(item[0], item[1], cfg)
 
     # a chained item is graded with the earlier answers its prompt held (the stored generations)
-    gens = store.latest_by_key(store.read_records(task_dir(cfg) / GENERATIONS)) if spec.chain is not None else {}
+    gens = store.read_generations(task_dir(cfg) / GENERATIONS) if spec.chain is not None else {}
     view = chain.viewer(cfg, spec, gens)
-    items = [(view(by_id[g["sample_id"]], g["k"]), answer) for g, answer in to_grade]
+    items = [(view(by_id[g.sample_id], g.k), answer) for g, answer in to_grade]
     judged = judge_rules.is_judged(spec, cfg)
     # judged: the stored replies read by the task's parse rule (evalsuite/judge.py), never a new ask
     # (a task without `score` requires its judge: is_judged stops a run that has none, so grade_alone never meets it)
@@ -399,7 +399,7 @@ class ScoringPool:
 
     def __init__(self, cfg: DictConfig, samples: list[Sample], spec: TaskSpec):
         self.cfg, self.spec, self.by_id = cfg, spec, {s.id: s for s in samples}
-        self.batches: queue.Queue[list[dict] | None] = queue.Queue()
+        self.batches: queue.Queue[list[Generation] | None] = queue.Queue()
         self.error: BaseException | None = None
         self.graded = 0
         self.thread = threading.Thread(target=self._run, name=f"score-{cfg.task.name}", daemon=True)
@@ -407,7 +407,7 @@ class ScoringPool:
 
     def feed(self, records: list[dict]) -> None:
         """Generation records just stored (never before: a score must follow its generation)."""
-        todo = [g for g in records if g.get("finish_reason") != "error" and g.get("sample_id") in self.by_id]
+        todo = [g for g in map(generation_from_record, records) if g.finish_reason != "error" and g.sample_id in self.by_id]
         if todo:
             self.batches.put(todo)
 
@@ -483,7 +483,7 @@ def missing_keys(cfg: DictConfig, samples: list[Sample]) -> list[tuple[str, int]
 
 def load_scores(cfg: DictConfig) -> list[Score]:
     """The current scores only: one per generation stored now, never a stale one."""
-    return [from_dict(Score, r) for r in current_scores(task_dir(cfg)).values()]
+    return list(current_scores(task_dir(cfg)).values())
 
 
 def summarize_task(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> TaskSummary:
@@ -493,15 +493,16 @@ def summarize_task(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> Ta
     if spec.same_answer is not None:  # maj@k by equivalence, not by string (math)
         votes, unresolved = metrics.vote_classes(scores, spec.same_answer, float(cfg.task.get("score_timeout_s", 10)),
                                                  memory_mb=int(cfg.task.get("score_memory_mb", 2048)))
-    gens = store.latest_by_key(store.read_records(task_dir(cfg) / GENERATIONS))
-    summary = summaries.build(cfg, scores, (g for key, g in gens.items() if key[0] in ids),
+    records = store.latest_by_key(store.read_records(task_dir(cfg) / GENERATIONS))  # a TIR run's `tir` is read below
+    gens = {key: generation_from_record(g) for key, g in records.items() if key[0] in ids}
+    summary = summaries.build(cfg, scores, gens.values(),
                               expected=len(samples) * int(cfg.samples), missing=missing_keys(cfg, samples),
                               samples=samples, spec=spec, votes=votes, unresolved=unresolved,
                               made_by=generation_facts(task_dir(cfg)))
     attach_agreement(task_dir(cfg), summary)  # responses_format=...: beside the other harness's verdicts
     summary.judge = judge.summary_facts(cfg, spec, samples, scores)
     if tir.active(cfg):  # calls, tool time, errors ... beside the score
-        summary.tir = tir.summary_facts(cfg, gens, ids)
+        summary.tir = tir.summary_facts(cfg, records, ids)
     if spec.harness is not None:  # the official harness, its settings and the parts not run
         from evalsuite import agentic_stage
 
@@ -509,7 +510,7 @@ def summarize_task(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> Ta
     summaries.write(task_dir(cfg) / SUMMARY, summary)
     if current_shard(cfg) is None and not cfg.get("responses"):  # `evalsuite plan calibration=RUN_DIR` reads it
         record_calibration(Path(str(cfg.run_dir)), str(cfg.task.name), str(cfg.model.name), max_new_tokens(cfg),
-                           [int(g.get("tokens") or 0) for key, g in gens.items() if key[0] in ids and g.get("finish_reason") in ("stop", "length")])
+                           [int(g.tokens or 0) for g in gens.values() if g.finish_reason in ("stop", "length")])
     (task_root(cfg) / FAILURE).unlink(missing_ok=True)  # an earlier failed attempt no longer stands
     return summary
 
@@ -685,7 +686,7 @@ def run_status(run_dir: Path) -> str:
                             f"evalsuite: delete it and rerun the task") from None
         gens, scores = set(), set()
         for d in dirs:
-            gens |= set(store.latest_by_key(store.read_records(d / GENERATIONS, repair=False)))
+            gens |= set(store.read_generations(d / GENERATIONS, repair=False))
             scores |= set(current_scores(d))
         lines.append(f"| {root.name} | {expected} | {len(gens)} | {len(scores)} | {len(dirs) - 1} |")
     return "\n".join(lines)

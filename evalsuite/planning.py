@@ -128,7 +128,7 @@ def plan_generations(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, tod
     # exact counts the task measured for its own prompts (NIAH): not when the prompt varies per k, nor
     # when a tool prompt replaces the system prompt they were measured with
     known = {} if spec.sample_for_k is not None or run_mode(cfg) == "tir" else {
-        s.id: int(s.meta["prompt_tokens"]) for s in samples if isinstance(s.meta.get("prompt_tokens"), int)}
+        s.id: s.prompt_tokens for s in samples if s.prompt_tokens is not None}
     return GenerationPlan(requests, check_budget(cfg, requests, backend.count_tokens, known))
 
 

@@ -291,14 +291,13 @@ def breakdown_tables(tasks: list[TaskResult]) -> list[tuple[str, Table]]:
 
 
 def needs_judge_table(tasks: list[TaskResult], limit: int = 200) -> Table | None:
-    """The answers a task's checker could not decide (score detail `needs_judge`, IMO AnswerBench):
+    """The answers a task's checker could not decide (`Score.needs_judge`, IMO AnswerBench):
     counted wrong in the headline, listed here for a judge or a reader."""
     rows = []
     for t in tasks:
-        for (sample_id, k), rec in sorted(t.scores.items()):
-            reason = (rec.get("detail") or {}).get("needs_judge")
-            if reason:
-                rows.append([t.name, f"{sample_id}#{k}", str(rec.get("extracted") or "")[:120], str(reason)])
+        for (sample_id, k), score in sorted(t.scores.items()):
+            if score.needs_judge:
+                rows.append([t.name, f"{sample_id}#{k}", str(score.extracted or "")[:120], score.needs_judge])
     if not rows:
         return None
     more = len(rows) - limit

@@ -12,7 +12,6 @@ files, so a report shows a sharded run before `stage=report` has merged it.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal
@@ -25,9 +24,10 @@ from evalsuite.errors import UserError
 from evalsuite.rundir import FAILURE, GENERATIONS, ITEMS, MANIFEST, SCORES, SUMMARY, is_task_dir, merged, shard_dirs
 from evalsuite.summary import TaskSummary
 from evalsuite.task import import_spec
+from evalsuite.types import ENGINE_FIELDS, Generation, Score, generation_from_record, score_from_record
 
 SAMPLE_COLUMNS = ["task", "sample_id", "k", "extracted", "score", "unfinished", "truncated",
-                  "tokens", "finish_reason", "detail", "variants"]
+                  "tokens", "finish_reason", "scoring_error", "answer_key", "needs_judge", "detail", "variants"]
 
 
 # ---------------------------------------------------------------- files
@@ -56,8 +56,8 @@ class TaskResult:
     notes: list[Note] = field(default_factory=list)  # what is missing or was rebuilt, for the report
     failure: dict[str, Any] | None = None  # failure.json: the suite's last attempt at this task failed (reason)
     # the records by (sample_id, k), read once: a card run's generations.jsonl is hundreds of MB
-    generations: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict, repr=False)
-    scores: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict, repr=False)
+    generations: dict[tuple[str, int], Generation] = field(default_factory=dict, repr=False)
+    scores: dict[tuple[str, int], Score] = field(default_factory=dict, repr=False)  # the current ones only
 
     @property
     def benchmark(self) -> str | None:
@@ -83,19 +83,17 @@ def task_dirs(run_dir: Path) -> list[Path]:
     return sorted(p for p in run_dir.iterdir() if is_task_dir(p))
 
 
-def recompute_summary(name: str, scores: list[dict], generations: list[dict], manifest: dict | None) -> TaskSummary:
+def recompute_summary(name: str, scores: list[Score], generations: list[Generation], manifest: dict | None) -> TaskSummary:
     """The headline figures from scores.jsonl alone, for runs that stopped before summary.json was
     written (the pipeline's own summary.build, without the items: no breakdown, no task-reported
     deviations, maj@k by answer string; `complete` says so)."""
     from omegaconf import OmegaConf
 
-    from evalsuite.types import Score, from_dict
-
     cfg = OmegaConf.create((manifest or {}).get("config") or {})
     defaults = {"task": {"name": name}, "model": {}, "backend": {}, "samples": 0, "seed": 0,
                 "sampling": {"temperature": float("nan"), "top_p": float("nan"), "max_tokens": 0}}
     cfg = OmegaConf.merge(defaults, cfg)
-    return summaries.build(cfg, [from_dict(Score, r) for r in scores], generations, expected=None, missing=None)
+    return summaries.build(cfg, scores, generations, expected=None, missing=None)
 
 
 def _newest(paths) -> float:
@@ -106,7 +104,8 @@ def load_task(path: Path) -> TaskResult:
     shards = shard_dirs(path)
     manifests = [d / MANIFEST for d in (path, *shards) if (d / MANIFEST).exists()]
     manifest = store.read_json(manifests[0], expect=dict) if manifests else None
-    gens, scores = merged(path, GENERATIONS), merged(path, SCORES)
+    gens = {key: generation_from_record(g) for key, g in merged(path, GENERATIONS).items()}
+    scores = {key: score_from_record(s) for key, s in merged(path, SCORES).items()}
     scores = store.current(gens, scores)  # a stale score never sits beside the text it did not grade
     failure = store.read_json(path / FAILURE, expect=dict) if (path / FAILURE).exists() else None
     result = TaskResult(path.name, path, None, manifest, generations=gens, scores=scores, failure=failure)
@@ -175,20 +174,21 @@ def sample_rows(task: TaskResult, texts: bool = False) -> list[dict[str, Any]]:
     gens, scores = task.generations, task.scores
     rows = []
     for key in sorted(set(gens) | set(scores), key=lambda kk: (_natural(kk[0]), kk[1])):
-        g, s = gens.get(key, {}), scores.get(key)
+        g, s = gens.get(key), scores.get(key)
         row = {
             "task": task.name, "sample_id": key[0], "k": key[1],
-            "extracted": s.get("extracted") if s else None,
-            "score": float(s["value"]) if s else float("nan"),
-            "unfinished": bool(s.get("unfinished")) if s else None,
-            "truncated": bool(s.get("truncated")) if s else g.get("finish_reason") == "length",
-            "tokens": g.get("tokens"), "finish_reason": g.get("finish_reason"),
-            "detail": (s or {}).get("detail") or {},
-            "variants": (s or {}).get("variants") or {},
+            "extracted": s.extracted if s else None,
+            "score": float(s.value) if s else float("nan"),
+            "unfinished": bool(s.unfinished) if s else None,
+            "truncated": bool(s.truncated) if s else g is not None and g.finish_reason == "length",
+            "tokens": g.tokens if g else None, "finish_reason": g.finish_reason if g else None,
+            **{name: getattr(s, name) if s else None for name in ENGINE_FIELDS},
+            "detail": s.detail if s else {},
+            "variants": s.variants if s else {},
         }
         if texts:
-            row["text"] = g.get("text")
-            row["reasoning"] = g.get("reasoning")
+            row["text"] = g.text if g else None
+            row["reasoning"] = g.reasoning if g else None
         rows.append(row)
     return rows
 

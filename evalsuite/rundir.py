@@ -19,6 +19,7 @@ from evalsuite import store
 from evalsuite.errors import UserError
 from evalsuite.sharding import current_shard
 from evalsuite.task import run_mode
+from evalsuite.types import Score
 
 MANIFEST = "run.json"  # resolved config, versions, data and model revisions, protocol fingerprint
 GENERATIONS = "generations.jsonl"  # append-only, keyed by (sample_id, k)
@@ -91,10 +92,10 @@ def merged(task_dir: Path, name: str, repair: bool = False) -> dict[Key, dict[st
     return out
 
 
-def current_scores(d: Path) -> dict[Key, dict[str, Any]]:
+def current_scores(d: Path) -> dict[Key, Score]:
     """The scores in `d` that graded the generation stored now for their key (store.current)."""
-    return store.current(store.latest_by_key(store.read_records(d / GENERATIONS, repair=False)),
-                         store.latest_by_key(store.read_records(d / SCORES, repair=False)))
+    return store.current(store.read_generations(d / GENERATIONS, repair=False),
+                         store.read_scores(d / SCORES, repair=False))
 
 
 def update_manifest(task_dir: Path, *, create: bool = False, **fields: Any) -> bool:

@@ -3,7 +3,8 @@
 One line rule for every JSONL file, read or written: a line ends at "\n" and nowhere else
 (`LINE_END`). JSON allows U+2028, U+2029 and other characters that str.splitlines() treats as line
 breaks raw inside a string, so splitting any other way cuts a valid record in two. Run files are
-read by `read_records`, any other JSONL file (a data file, a responses file) by `iter_jsonl`.
+read by `read_records`, any other JSONL file (a data file, a responses file) by `iter_jsonl`; the
+stages read generations and scores typed, one record per key (`read_generations`, `read_scores`).
 
 A crash can leave at most a half-written last line in a run file. `repair_tail` is the one rule for
 it, applied by the file's writer before it reads (`read_records(repair=True)`) and before every
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from evalsuite.errors import UserError
+from evalsuite.types import Generation, Score, generation_from_record, score_from_record
 
 LINE_END = b"\n"
 
@@ -119,7 +121,9 @@ def read_records(path: str | Path, repair: bool = True) -> list[dict[str, Any]]:
 # the fields of run files whose type the pipeline relies on (generations, scores, clamps)
 FIELD_TYPES: dict[str, tuple[type, ...]] = {"sample_id": (str, int), "k": (int,), "text": (str,),
                                              "finish_reason": (str,), "value": (int, float), "graded": (str, type(None)),
-                                             "reasoning": (str, type(None)), "tokens": (int, type(None)), "detail": (dict,)}
+                                             "reasoning": (str, type(None)), "tokens": (int, type(None)), "detail": (dict,),
+                                             "scoring_error": (str, type(None)), "answer_key": (str, type(None)),
+                                             "needs_judge": (str, type(None))}
 
 
 def check_record(record: Any, path: Path, n: int) -> dict[str, Any]:
@@ -164,24 +168,38 @@ def latest_by_key(records: Iterable[dict[str, Any]]) -> dict[tuple[str, int], di
     return out
 
 
-def generation_digest(g: dict[str, Any]) -> str:
+def read_generations(path: str | Path, repair: bool = True) -> dict[tuple[str, int], Generation]:
+    """A generations.jsonl file, one Generation per (sample_id, k) (a later line wins). Fields other
+    stages add to a record (a TIR run's `tir`) are not a Generation's: read those with read_records."""
+    return {key: generation_from_record(r) for key, r in latest_by_key(read_records(path, repair)).items()}
+
+
+def read_scores(path: str | Path, repair: bool = True) -> dict[tuple[str, int], Score]:
+    """A scores.jsonl file, one Score per (sample_id, k) (a later line wins), older records' fields
+    lifted as `score_from_record` says."""
+    return {key: score_from_record(r) for key, r in latest_by_key(read_records(path, repair)).items()}
+
+
+def generation_digest(g: Generation | dict[str, Any]) -> str:
     """Which generation a score graded (a score's `graded`): its text, reasoning and finish reason."""
     import hashlib
 
+    parts = ((g.get("text"), g.get("reasoning"), g.get("finish_reason")) if isinstance(g, dict)
+             else (g.text, g.reasoning, g.finish_reason))
     h = hashlib.sha256()
-    for part in (g.get("text"), g.get("reasoning"), g.get("finish_reason")):
+    for part in parts:
         h.update(str(part or "").encode("utf-8", "surrogatepass") + b"\0")
     return h.hexdigest()[:16]
 
 
-def current(generations: dict[tuple[str, int], dict[str, Any]],
-            scores: dict[tuple[str, int], dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:
+def current(generations: dict[tuple[str, int], Generation],
+            scores: dict[tuple[str, int], Score]) -> dict[tuple[str, int], Score]:
     """The scores that graded the generation stored now for their key. A score of a generation
     since regenerated, changed or failed (finish_reason=error), or one without a digest (written
     before scores recorded it), is stale: never counted, and re-graded by the next score stage."""
     return {key: s for key, s in scores.items()
-            if key in generations and generations[key].get("finish_reason") != "error"
-            and s.get("graded") == generation_digest(generations[key])}
+            if key in generations and generations[key].finish_reason != "error"
+            and s.graded == generation_digest(generations[key])}
 
 
 def write_json(path: str | Path, obj: Any) -> None:

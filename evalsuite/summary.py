@@ -19,7 +19,7 @@ from evalsuite import metrics, store
 from evalsuite.card import card_column
 from evalsuite.errors import UserError
 from evalsuite.task import run_mode
-from evalsuite.types import Breakdown, CardRowCell, Figures, Sample, Score
+from evalsuite.types import Breakdown, CardRowCell, Figures, Generation, Sample, Score
 
 SCHEMA = 3  # summary.json written by this version; older files are rebuilt from their scores
 
@@ -377,11 +377,11 @@ def protocol_deviations(cfg: DictConfig, made_by: dict | None = None) -> list[st
     return out
 
 
-def token_stats(generations: Iterable[dict]) -> dict[str, float]:
+def token_stats(generations: Iterable[Generation]) -> dict[str, float]:
     """Generated tokens over the generations whose length is known (another harness's file may not
     say: those are left out, never counted as 0); NaN when none is known."""
     generations = list(generations)
-    lengths = sorted(int(g["tokens"]) for g in generations if g.get("tokens") is not None)
+    lengths = sorted(int(g.tokens) for g in generations if g.tokens is not None)
     if not lengths:
         nan = float("nan")
         return {"mean": nan, "median": nan, "max": nan} if generations else {"mean": 0, "median": 0, "max": 0}
@@ -391,7 +391,7 @@ def token_stats(generations: Iterable[dict]) -> dict[str, float]:
     return out
 
 
-def build(cfg: DictConfig, scores: list[Score], generations: Iterable[dict], *, expected: int | None,
+def build(cfg: DictConfig, scores: list[Score], generations: Iterable[Generation], *, expected: int | None,
           missing: list[tuple[str, int]] | None, samples: list[Sample] | None = None, spec: Any = None,
           votes: dict | None = None, unresolved: int = 0, made_by: dict | None = None) -> TaskSummary:
     """The summary of one task's current scores. With the task's items and spec (the pipeline) it

@@ -9,6 +9,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from evalsuite.errors import UserError
+
 
 @dataclass
 class Sample:
@@ -18,6 +20,9 @@ class Sample:
     messages: list[dict[str, str]]  # chat turns without the system prompt: [{"role": "user", "content": ...}]
     reference: Any  # what the scorer compares against (an answer string, tests, a letter ...)
     meta: dict[str, Any] = field(default_factory=dict)  # anything reports group by (difficulty, domain ...)
+    # the exact tokens of the chat-templated prompt, when the task already counted them while fitting
+    # it to the context (NIAH, LongBench v2, AA-LCR): the budget check then does not count again
+    prompt_tokens: int | None = None
 
 
 @dataclass
@@ -56,10 +61,17 @@ class Grade:
 
     value: float  # 1.0 correct, 0.0 wrong; fractions allowed (needle recall, ...)
     extracted: str | None = None  # the answer the scorer read (None: no answer found)
-    detail: dict[str, Any] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)  # anything else worth keeping (the viewer shows it)
     # the same answer under each OPEN protocol choice, by name (LiveCodeBench's first code block,
     # IFBench's strict reading): averaged like the headline into the summary's variants
     variants: dict[str, float] = field(default_factory=dict)
+    # why the scorer could not grade (sandbox down, tests missing, judge reply unreadable): counted
+    # in the summary's scoring-error rate, not as the model's missing answer
+    scoring_error: str | None = None
+    answer_key: str | None = None  # what maj@k votes on when not `extracted` ("016" and "16": "16")
+    # why the task's checker cannot decide this answer (IMO AnswerBench's prose reference): counted
+    # wrong, listed in the report for a judge or a reader
+    needs_judge: str | None = None
 
 
 @dataclass
@@ -73,6 +85,41 @@ class Score:
     detail: dict[str, Any] = field(default_factory=dict)
     graded: str | None = None  # digest of the generation this score graded (store.generation_digest)
     variants: dict[str, float] = field(default_factory=dict)  # Grade.variants; a missing name: `value`
+    scoring_error: str | None = None  # Grade.scoring_error, or the scorer's own crash or timeout
+    answer_key: str | None = None  # Grade.answer_key
+    needs_judge: str | None = None  # Grade.needs_judge
+
+
+# the fields of a grade the engine reads besides value and extracted; scores.jsonl files written
+# before they were fields keep them inside `detail` (score_from_record lifts them out)
+ENGINE_FIELDS = ("scoring_error", "answer_key", "needs_judge")
+
+
+def score_from_grade(sample_id: str, k: int, grade: Grade, unfinished: bool, truncated: bool | None) -> Score:
+    """The one copy of a grade into a score: every field the grade carries."""
+    return Score(sample_id, k, float(grade.value), grade.extracted, unfinished, truncated, dict(grade.detail),
+                 variants={name: float(v) for name, v in grade.variants.items()},
+                 scoring_error=grade.scoring_error, answer_key=grade.answer_key, needs_judge=grade.needs_judge)
+
+
+def score_from_record(record: dict[str, Any]) -> Score:
+    """A scores.jsonl record as a Score: the only reader of one. A record of an earlier version keeps
+    `scoring_error`, `answer_key` and `needs_judge` in its detail; they are lifted into the fields
+    here, so an old run reports as it did."""
+    score = from_dict(Score, record)
+    detail = score.detail or {}
+    old = {name: detail[name] for name in ENGINE_FIELDS if name in detail and getattr(score, name) is None}
+    if old:
+        score.detail = {k: v for k, v in detail.items() if k not in old}
+        for name, value in old.items():
+            setattr(score, name, None if value is None else str(value))
+    return score
+
+
+def generation_from_record(record: dict[str, Any]) -> Generation:
+    """A generations.jsonl record as a Generation (fields of other stages, e.g. a TIR run's `tir`,
+    are not part of it: read those from the record)."""
+    return from_dict(Generation, record)
 
 
 @dataclass(frozen=True)
@@ -126,5 +173,14 @@ def to_dict(record: Any) -> dict[str, Any]:
 
 
 def from_dict(cls: type, data: dict[str, Any]):
-    names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in data.items() if k in names})
+    fields = dataclasses.fields(cls)
+    names = {f.name for f in fields}
+    try:
+        return cls(**{k: v for k, v in data.items() if k in names})
+    except TypeError:
+        missing = [f.name for f in fields if f.name not in data
+                   and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+        if not missing:
+            raise
+        raise UserError(f"a {cls.__name__} record without {', '.join(missing)} "
+                        f"({str(data)[:80]}); it was not written by evalsuite: fix or delete it, then rerun") from None

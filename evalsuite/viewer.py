@@ -15,6 +15,7 @@ from typing import Any
 
 from evalsuite.render import build_messages, split_generation
 from evalsuite.results import TaskResult, load_items
+from evalsuite.types import ENGINE_FIELDS, Generation, Score
 
 VERDICTS = ("correct", "partial", "wrong", "no answer", "scoring error", "unfinished", "not scored")
 # A card run holds ~10,000 responses of up to 131K tokens each: the page keeps each text's head and
@@ -33,19 +34,28 @@ def clip(text: str | None, limit: int) -> str:
             f"generations.jsonl ...]\n\n{text[-tail:]}")
 
 
-def verdict(score: dict[str, Any] | None) -> str:
+def verdict(score: Score | None) -> str:
     if score is None:
         return "not scored"
-    if score.get("unfinished"):
+    if score.unfinished:
         return "unfinished"
-    value = float(score.get("value") or 0.0)
+    value = float(score.value or 0.0)
     if value >= 1.0:
         return "correct"
     if value > 0.0:
         return "partial"
-    if (score.get("detail") or {}).get("scoring_error"):  # the scorer failed, not the model
+    if score.scoring_error:  # the scorer failed, not the model
         return "scoring error"
-    return "no answer" if score.get("extracted") is None else "wrong"
+    return "no answer" if score.extracted is None else "wrong"
+
+
+def shown_detail(score: Score | None) -> dict[str, Any]:
+    """What the page shows beside the verdict: the score's detail, the fields the engine reads
+    (scoring error, vote key, why a judge is needed) and the OPEN variants."""
+    if score is None:
+        return {}
+    fields = {name: getattr(score, name) for name in ENGINE_FIELDS if getattr(score, name) is not None}
+    return {**score.detail, **fields, **({"variants": score.variants} if score.variants else {})}
 
 
 def expects_reasoning(task: TaskResult) -> bool:
@@ -58,10 +68,10 @@ def expects_reasoning(task: TaskResult) -> bool:
     return reasoning_expected(OmegaConf.create({"model": config.get("model") or {}, "task": config.get("task") or {}}))
 
 
-def shown_split(gen: dict[str, Any], reasoning_expected: bool, think_end: str) -> tuple[str, str | None]:
+def shown_split(gen: Generation, reasoning_expected: bool, think_end: str) -> tuple[str, str | None]:
     """(thinking, answer) as the scorer saw them (its own rule, render.split_generation); answer
     None when thinking never closed."""
-    thinking, answer = split_generation(gen.get("text") or "", gen.get("reasoning"), reasoning_expected, think_end)
+    thinking, answer = split_generation(gen.text or "", gen.reasoning, reasoning_expected, think_end)
     return thinking.strip().removeprefix("<think>").lstrip(), answer
 
 
@@ -95,7 +105,7 @@ def task_items(task: TaskResult) -> tuple[list[dict[str, Any]], str | None]:
     reasoning = expects_reasoning(task)
 
     conversations = viewer_turns(task.dir, THINKING_CHARS)  # mode=tir: each conversation turn by turn
-    by_item: dict[str, list[tuple[int, dict | None, dict | None]]] = {}
+    by_item: dict[str, list[tuple[int, Generation | None, Score | None]]] = {}
     for key in set(gens) | set(scores):
         by_item.setdefault(key[0], []).append((key[1], gens.get(key), scores.get(key)))
     out = []
@@ -111,7 +121,7 @@ def task_items(task: TaskResult) -> tuple[list[dict[str, Any]], str | None]:
         samples = []
         for k, gen, score in sorted(by_item[sid], key=lambda t: t[0]):
             thinking, answer = shown_split(gen, reasoning, think_end) if gen else ("", None)
-            value = None if score is None else float(score.get("value") or 0.0)
+            value = None if score is None else float(score.value or 0.0)
             view = item.for_k(k) if item else None
             # this k saw its own prompt (GPQA's per-sample shuffle)
             own = view is not None and (view.messages != item.messages or view.reference != item.reference)
@@ -119,12 +129,10 @@ def task_items(task: TaskResult) -> tuple[list[dict[str, Any]], str | None]:
                 "prompt": shown_prompt(view.messages) if own else None,
                 "reference": reference_text(view.reference) if own else None,
                 "k": k, "verdict": verdict(score), "score": value if value is None or math.isfinite(value) else None,
-                "extracted": None if score is None else _json_value(score.get("extracted")) if score.get("extracted") is not None else None,
+                "extracted": None if score is None or score.extracted is None else _json_value(score.extracted),
                 "thinking": clip(thinking, THINKING_CHARS), "answer": clip(answer, ANSWER_CHARS) if answer is not None else None,
-                "tokens": (gen or {}).get("tokens"), "finish": (gen or {}).get("finish_reason"),
-                "detail": clip(json.dumps({**((score or {}).get("detail") or {}),
-                                           **({"variants": score["variants"]} if (score or {}).get("variants") else {})},
-                                          ensure_ascii=False, default=str), 2000),
+                "tokens": gen.tokens if gen else None, "finish": gen.finish_reason if gen else None,
+                "detail": clip(json.dumps(shown_detail(score), ensure_ascii=False, default=str), 2000),
                 "turns": conversations.get((sid, k)),
             })
         out.append({"task": task.name, "id": sid, "prompt": shown_prompt(item.messages) if item else [],

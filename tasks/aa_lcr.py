@@ -91,10 +91,9 @@ def load(cfg) -> list[Sample]:
                                               documents_text(documents), item)
         meta = {"document_category": category, "documents": len(documents), "cut_tokens": cut,
                 "input_tokens": row.get("input_tokens")}
-        if prompt_tokens is not None:
-            meta["prompt_tokens"] = prompt_tokens
         samples.append(Sample(id=item, messages=[{"role": "user", "content": text}],
-                              reference={"question": question, "answer": str(row["answer"])}, meta=meta))
+                              reference={"question": question, "answer": str(row["answer"])}, meta=meta,
+                              prompt_tokens=prompt_tokens))
     return samples
 
 

@@ -67,8 +67,7 @@ def needs_judge(sample: Sample, extracted: str | None) -> str | None:
 def score(sample: Sample, answer: str, cfg) -> Grade:
     grade = matharena.score(sample, answer, cfg)
     reason = needs_judge(sample, grade.extracted) if grade.value < 1.0 else None
-    if reason:
-        grade.detail["needs_judge"] = reason
+    grade.needs_judge = reason
     # the ceiling a judge could reach: every answer the checker cannot decide counted right
     grade.variants["if_judged_right"] = 1.0 if reason else grade.value
     return grade

@@ -232,11 +232,8 @@ def _job(sample: Sample, code: str, timeout_s: float, memory_mb: int) -> Job:
 
 
 def _verdict(result: ProgramResult) -> dict[str, Any]:
-    detail = {"verdict": result.verdict, "tests_passed": sum(t.verdict == "pass" for t in result.tests),
-              "tests": result.n_tests, "message": result.message, "seconds": round(result.wall_s, 3)}
-    if result.verdict == "sandbox_error":  # the sandbox failed, not the program: not the model's answer
-        detail["scoring_error"] = f"sandbox: {result.message}"
-    return detail
+    return {"verdict": result.verdict, "tests_passed": sum(t.verdict == "pass" for t in result.tests),
+            "tests": result.n_tests, "message": result.message, "seconds": round(result.wall_s, 3)}
 
 
 def score_batch(pairs: list[tuple[Sample, str]], cfg, pool: SandboxPool | None = None,
@@ -274,6 +271,7 @@ def _grade_chunk(part, block, other, timeout, rerun, memory_mb, pool: SandboxPoo
         longer = dict(zip(again, pool.run_many(reruns)))
     grades = []
     for i in range(len(part)):
+        scoring_error = None
         if chosen[i] is None:
             detail: dict[str, Any] = {"verdict": "no_code", "block": block}
             value = 0.0
@@ -281,6 +279,8 @@ def _grade_chunk(part, block, other, timeout, rerun, memory_mb, pool: SandboxPoo
             r = results[(i, block)]
             value = float(r.passed)
             detail = {"block": block, **_verdict(r)}
+            if r.verdict == "sandbox_error":  # the sandbox failed, not the program: not the model's answer
+                scoring_error = f"sandbox: {r.message}"
         by_block = {block: value}
         if alternative[i] is None:
             by_block[other] = 0.0
@@ -294,7 +294,7 @@ def _grade_chunk(part, block, other, timeout, rerun, memory_mb, pool: SandboxPoo
         if rerun is not None:
             key = (i, block)
             variants[f"timeout_{rerun:g}s"] = float(longer[key].passed) if key in longer else value
-        grades.append(Grade(value, chosen[i], detail, variants))
+        grades.append(Grade(value, chosen[i], detail, variants, scoring_error=scoring_error))
     return grades
 
 

@@ -9,7 +9,7 @@ Contexts run to millions of words, so each is cut in the middle to fit: the rend
 template and system prompt included) must fit the model's window less the answer budget
 (`planning.DocumentFitter`: the rule the budget check and the dry run apply), counted with the
 model's own tokenizer. As the benchmark's own code does, the head and the tail of the document are
-kept; we cut the document alone, never the question after it. `meta.prompt_tokens` is the exact
+kept; we cut the document alone, never the question after it. `Sample.prompt_tokens` is the exact
 count (the pipeline trusts it instead of tokenizing again), `meta.cut_tokens` what was removed.
 
 Graded by the family's lenient letter reading (`task.letter_reading: lenient`): NeMo-Skills' rule,
@@ -64,11 +64,11 @@ def load(cfg) -> list[Sample]:
         text, prompt_tokens, cut = fitter.fit(lambda context: user_text(row, context), str(row["context"]).strip(), item_id)
         meta = {key: str(row.get(key) or "unknown") for key in ("domain", "sub_domain", "difficulty", "length")}
         meta["cut_tokens"] = cut
-        if prompt_tokens is not None:
-            meta["prompt_tokens"] = prompt_tokens
         item = mc.Choice(item_id, str(row["question"]).strip(), [str(row[f"choice_{x}"]).strip() for x in "ABCD"],
                          "ABCD".index(letter), meta)
-        samples.append(mc.make_sample(item, opts, content=text))
+        sample = mc.make_sample(item, opts, content=text)
+        sample.prompt_tokens = prompt_tokens
+        samples.append(sample)
     return samples
 
 

@@ -55,7 +55,7 @@ def score(sample: Sample, answer: str, cfg) -> Grade:
         cut = bool(answer) and ("\\boxed{" in answer or "\\fbox{" in answer)
         return Grade(0.0, None, {"reason": "the last \\boxed{} never closes (cut off)" if cut
                                  else "no \\boxed{} after the thinking"})
-    return Grade(float(math_equal(sample.reference, boxed)), boxed, {"answer_key": answer_key(boxed)})
+    return Grade(float(math_equal(sample.reference, boxed)), boxed, answer_key=answer_key(boxed))
 
 
 def same_answer(earlier: str, later: str) -> bool:

@@ -189,7 +189,7 @@ def score(sample: Sample, answer: str, cfg: Any, option_names: Sequence[str] | N
     shown = letters.find(reading.letter)
     if 0 <= shown < len(ref["order"]):
         source = ref["order"][shown]
-        detail["answer_key"] = option_names[source] if option_names else ALPHABET[source]
+        key = option_names[source] if option_names else ALPHABET[source]
     else:
-        detail["answer_key"] = reading.letter  # a letter past the last option (or no letter at all): wrong, but an answer
-    return Grade(float(reading.letter == ref["letter"]), reading.letter, detail, variants=variants)
+        key = reading.letter  # a letter past the last option: wrong, but an answer
+    return Grade(float(reading.letter == ref["letter"]), reading.letter, detail, variants=variants, answer_key=key)

@@ -242,8 +242,8 @@ class PromptBuilder:
             meta={"niah_task": task.name, "family": task.family, "length": length,
                   "depths": inst.gold_depths, "depth": inst.gold_depths[0],
                   "needle_depths": [d for *_, d in inst.needles], "haystack": task.haystack,
-                  "prompt_tokens": fitted.prompt_tokens, "haystack_pieces": fitted.haystack_pieces,
-                  "essay": essay})
+                  "haystack_pieces": fitted.haystack_pieces, "essay": essay},
+            prompt_tokens=fitted.prompt_tokens)
 
 
 def iter_samples(cfg: Any) -> Iterator[Sample]:
@@ -277,7 +277,7 @@ def cache_path(cfg: Any) -> Path:
     words = build.WORDS_FILE.read_bytes()
     key = json.dumps([opts.tasks, opts.lengths, opts.instances, opts.seed, opts.depth_points, essays,
                       opts.tokenizer, opts.tokenizer_revision, opts.new_tokens, builder_frame.prefix,
-                      builder_frame.suffix, hashlib.sha256(words).hexdigest(), 1])
+                      builder_frame.suffix, hashlib.sha256(words).hexdigest(), 2])
     return opts.cache_dir / f"niah-{hashlib.sha256(key.encode()).hexdigest()[:16]}.jsonl"
 
 

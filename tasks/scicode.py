@@ -713,7 +713,7 @@ def score_batch(pairs: list[tuple[Sample, str]], cfg, pool: SandboxPool | None =
     for (sample, answer), plan in zip(pairs, plans):
         code = extract_code(answer)
         if plan[0] == "scoring_error":
-            yield Grade(0.0, code, {"scoring_error": plan[1]})
+            yield Grade(0.0, code, scoring_error=plan[1])
             continue
         index, checks, targets = plan
         result = results[index]

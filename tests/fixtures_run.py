@@ -45,7 +45,7 @@ def write_fake_task(run_dir: Path, name: str, benchmark: str | None, verdicts: d
     from evalsuite import store
     from evalsuite import summary as summaries
     from evalsuite.store import generation_digest
-    from evalsuite.types import Generation, Score, from_dict, to_dict
+    from evalsuite.types import Generation, Score, generation_from_record, score_from_record, to_dict
 
     task_dir = Path(run_dir) / name
     gens, scores = [], []
@@ -72,7 +72,7 @@ def write_fake_task(run_dir: Path, name: str, benchmark: str | None, verdicts: d
         "fingerprint": {"max_tokens": 1024, "temperature": 1.0, "top_p": 0.95, "thinking": True},
         "time": "2026-01-01T00:00:00"})
     if summary:
-        s = summaries.build(OmegaConf.create(cfg), [from_dict(Score, r) for r in scores], gens,
+        s = summaries.build(OmegaConf.create(cfg), [score_from_record(r) for r in scores], map(generation_from_record, gens),
                             expected=len(verdicts) * samples, missing=[("?", 0)] * (len(verdicts) * samples - len(scores)))
         s.deviations, s.missing = [f"samples {samples} (card: 64)"], []
         s.variants, s.breakdown = dict(variants or {}), list(cells or [])

@@ -101,7 +101,7 @@ def test_mmlu_pro_reads_the_hub_schema(tmp_path):
     assert samples[0].messages[0]["content"].endswith("J) j") and samples[1].meta["subject"] == "math"
     cfg = cfg_for("mmlu_pro")
     grade = mmlu_pro.score(samples[0], "so...\nAnswer: J", cfg)
-    assert grade.value == 1.0 and grade.detail["answer_key"] == "J"
+    assert grade.value == 1.0 and grade.answer_key == "J"
     by_id = {s.id: s for s in samples}
     assert figures_by_name(mmlu_pro.TASK, by_id, scores_for(samples, {"7": 1.0, "8": 0.0}), cfg) == {
         "subject=law": 100.0, "subject=math": 0.0}
@@ -212,7 +212,7 @@ def test_longbench_cuts_the_middle_to_fit_the_window(tmp_path):
     prompt = render_prompt(tok, build_messages(sample.messages, cfg.system_prompt), True, cfg.model)
     exact = count_prompt_tokens(tok, [prompt])[0]
     room = 1024 - 384  # max_model_len less the embedded model's answer budget (max_new_tokens 384)
-    assert sample.meta["prompt_tokens"] == exact and room - 16 <= exact <= room
+    assert sample.prompt_tokens == exact and room - 16 <= exact <= room
     assert sample.meta["cut_tokens"] > 10_000
     short = longbench_v2.load(cfg_for("longbench_v2"))
     assert all(s.meta["cut_tokens"] == 0 for s in short)  # the sample set fits 8K whole
@@ -260,9 +260,9 @@ def test_imo_answers_the_checker_cannot_decide_need_a_judge():
     function_problem = next(s for s in samples.values() if "for some constant" in s.reference)
     numeric = next(s for s in samples.values() if s.reference == "29")
     undecided = imo_answerbench.score(function_problem, "\\boxed{f(x) = x + 5}", cfg)
-    assert undecided.value == 0.0 and "prose" in undecided.detail["needs_judge"]
+    assert undecided.value == 0.0 and "prose" in undecided.needs_judge
     wrong = imo_answerbench.score(numeric, "\\boxed{30}", cfg)
-    assert wrong.value == 0.0 and "needs_judge" not in wrong.detail  # a number the checker settles
+    assert wrong.value == 0.0 and wrong.needs_judge is None  # a number the checker settles
     assert imo_answerbench.score(numeric, "\\boxed{29}", cfg).value == 1.0
     scores = [Score(function_problem.id, 0, 0.0, "f(x)=x+5", False, False, undecided.detail, variants=undecided.variants),
               Score(numeric.id, 0, 1.0, "29", False, False, {})]
@@ -324,9 +324,9 @@ def test_the_report_lists_answers_that_need_a_judge(tmp_path):
     from evalsuite import report
     from evalsuite.results import TaskResult
 
-    scores = {("p1", 0): {"sample_id": "p1", "k": 0, "value": 0.0, "extracted": "f(x)=x+5",
-                          "detail": {"needs_judge": "the reference is prose (for some constant)"}},
-              ("p2", 0): {"sample_id": "p2", "k": 0, "value": 1.0, "extracted": "29", "detail": {}}}
+    scores = {("p1", 0): Score("p1", 0, 0.0, "f(x)=x+5", False, False,
+                               needs_judge="the reference is prose (for some constant)"),
+              ("p2", 0): Score("p2", 0, 1.0, "29", False, False)}
     task = TaskResult("imo_answerbench", tmp_path, {"task": "imo_answerbench"}, None, scores=scores)
     table = report.needs_judge_table([task])
     assert table.rows == [["imo_answerbench", "p1#0", "f(x)=x+5", "the reference is prose (for some constant)"]]

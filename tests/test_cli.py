@@ -186,7 +186,7 @@ def test_answer_forms_and_a_hostile_answer_in_a_run(cli, tmp_path):
     assert proc.returncode == 0, proc.stderr
     scores = {r["k"]: r for r in map(json.loads, (task_dir / "scores.jsonl").read_text().splitlines())}
     assert scores[0]["extracted"] is None and "cut off" in scores[0]["detail"]["reason"]
-    assert "timeout" in scores[3]["detail"]["scoring_error"]
+    assert "timeout" in scores[3]["scoring_error"]
     assert [scores[k]["value"] for k in range(6)] == [0.0, 0.0, 1.0, 0.0, 0.0, 0.0]
     summary = json.loads((task_dir / "summary.json").read_text())
     assert round(summary["no_answer_rate"], 1) == 16.7 and round(summary["scoring_error_rate"], 1) == 16.7

@@ -110,11 +110,11 @@ def test_aa_lcr_documents_that_do_not_fit_are_cut_and_counted(stand_in, tmp_path
     s = summary(tmp_path / "run", "aa_lcr")
     assert any(d.startswith("documents cut to fit the window: 1 of 1 questions") for d in s["deviations"]), s["deviations"]
     [sample] = store.read_records(tmp_path / "run" / "aa_lcr" / "samples.jsonl")
-    assert sample["meta"]["cut_tokens"] > 0 and sample["meta"]["prompt_tokens"] <= 150 - 8
+    assert sample["meta"]["cut_tokens"] > 0 and sample["prompt_tokens"] <= 150 - 8
     text = sample["messages"][0]["content"]
     assert text.startswith("BEGIN INPUT DOCUMENTS") and text.endswith("END QUESTION\n")  # only the documents cut
     [gen] = store.read_records(tmp_path / "run" / "aa_lcr" / "generations.jsonl")
-    assert gen["prompt_tokens"] == sample["meta"]["prompt_tokens"]
+    assert gen["prompt_tokens"] == sample["prompt_tokens"]
 
 
 def test_aa_lcr_prepare_fetches_and_checksums_questions_and_archive(stand_in, tmp_path):

@@ -108,7 +108,7 @@ def test_lm_eval_gpqa_file_grades_in_its_own_option_order(tmp_path, cli):
     scores = {(r["sample_id"], r["k"]): r for r in map(json.loads, (task_dir / "scores.jsonl").open())}
     # "The correct answer is (C) About 6.6 km.": its C is "About 66 km", a wrong option (D is 6.6 km)
     assert (scores[("sample03", 1)]["extracted"], scores[("sample03", 1)]["value"]) == ("C", 0.0)
-    assert scores[("sample03", 1)]["detail"]["answer_key"] == "Incorrect Answer 2"
+    assert scores[("sample03", 1)]["answer_key"] == "Incorrect Answer 2"
     agreement = json.loads((task_dir / "agreement.json").read_text())
     # take_first: each filter's verdict is on the document's first response, compared with ours on it
     assert {(v["verdict"], v["per"], v["compared"]) for v in agreement["verdicts"]} == \
@@ -271,7 +271,7 @@ def test_lighteval_letters_are_read_as_the_options_it_showed(tmp_path, cli):
     assert proc.returncode == 0, proc.stderr
     [score] = [json.loads(line) for line in (tmp_path / "r" / "gpqa_diamond" / "scores.jsonl").open()
                if json.loads(line)["sample_id"] == "sample01"]
-    assert (score["value"], score["extracted"], score["detail"]["answer_key"]) == (1.0, "A", "Correct Answer")
+    assert (score["value"], score["extracted"], score["answer_key"]) == (1.0, "A", "Correct Answer")
     source = json.loads((tmp_path / "r" / "gpqa_diamond" / "foreign_source.json").read_text())
     assert source["option_orders"]["sample01"] == [0, 1, 2, 3] and source["gold_differs"] == []
     agreement = json.loads((tmp_path / "r" / "gpqa_diamond" / "agreement.json").read_text())

@@ -183,7 +183,7 @@ def test_score(samples):
     right, wrong = s.reference["letter"], next(c for c in "ABCD" if c != s.reference["letter"])
     grade = gpqa.score(s, f"Let me think.\n**Answer:** {right}", cfg)
     assert grade.value == 1.0 and grade.extracted == right
-    assert grade.detail["order"] == s.reference["order"] and grade.detail["answer_key"] == "Correct Answer"
+    assert grade.detail["order"] == s.reference["order"] and grade.answer_key == "Correct Answer"
     assert gpqa.score(s, f"Answer: {wrong}", cfg).value == 0.0
     # Two letters: the headline reads them as the card's tooling does (the first letter after
     # "Answer:"); the lenient reading, the variant beside it, calls them ambiguous and wrong.

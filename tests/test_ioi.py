@@ -75,7 +75,7 @@ def test_missing_tests_are_a_scoring_error_naming_the_fix(tmp_path):
     tests.write_text(json.dumps({"problem_id": "total", "test_name": "0-01", "test_input": "1\n1\n", "test_output": "1\n"}) + "\n")
     sample = ioi.load(make_cfg())[0]
     grade = ioi.score(sample, _answer(sol.TOTAL_RIGHT), make_cfg(tests_path=str(tests)))
-    assert grade.value == 0.0 and "are not in the test cases" in grade.detail["scoring_error"]
+    assert grade.value == 0.0 and "are not in the test cases" in grade.scoring_error
     with pytest.raises(UserError, match="is not a file"):
         ioi.test_cases(make_cfg(tests_path=str(tmp_path / "none.jsonl")))
 

@@ -107,7 +107,7 @@ def test_a_letter_outside_the_options_is_an_answer_and_wrong():
     sample = mc.make_sample(mc.Choice("q", "Q?", ["a", "b", "c", "d"], 1), mc.settings(cfg))
     for answer, read in [("Answer: I think so", "I"), ("\\boxed{7}", "7"), ("Answer: Z", "Z")]:
         grade = mc.score(sample, answer, cfg)
-        assert grade.value == 0.0 and grade.extracted == read and grade.detail["answer_key"] == read
+        assert grade.value == 0.0 and grade.extracted == read and grade.answer_key == read
 
 
 # ---------------------------------------------------------------- the lenient reading

@@ -106,7 +106,7 @@ def test_no_compiler_is_a_scoring_error_naming_the_fix():
     cfg = make_cfg(compiler="no-such-g++")
     sample = lcbp.load(make_cfg())[0]
     grade = lcbp.score(sample, "```cpp\nint main(){}\n```", cfg)
-    assert grade.value == 0.0 and "make setup" in grade.detail["scoring_error"]
+    assert grade.value == 0.0 and "make setup" in grade.scoring_error
 
 
 @needs_gpp
@@ -115,7 +115,7 @@ def test_a_broken_archive_is_a_scoring_error_not_a_wrong_answer(tmp_path):
     sample = lcbp.load(make_cfg())[0]
     broken = type(sample)(sample.id, sample.messages, {"archive": str(tmp_path / "lcbp-s1.zip")}, sample.meta)
     grade = lcbp.score(broken, "```cpp\nint main(){}\n```", make_cfg())
-    assert grade.detail["verdict"] == "no_tests" and "not a readable zip" in grade.detail["scoring_error"]
+    assert grade.detail["verdict"] == "no_tests" and "not a readable zip" in grade.scoring_error
 
 
 # ------------------------------------------------------------------------------------ the CLI

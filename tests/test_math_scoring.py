@@ -113,7 +113,7 @@ def test_units_and_sets_not_equivalent(gold, pred):
 
 def test_unit_forms_score_through_the_task():
     grade = score(_sample("468"), r"The area is $\boxed{468 \text{ units}^2}$.", None)
-    assert grade.value == 1.0 and grade.detail["answer_key"] == answer_key("468") == "468"
+    assert grade.value == 1.0 and grade.answer_key == answer_key("468") == "468"
 
 
 def test_case_count_floor():

@@ -74,7 +74,7 @@ def test_token_counts_are_exact_and_fill_the_budget(samples, tokenizer, cfg):
     for s in samples:
         rendered = render_prompt(tokenizer, build_messages(s.messages, SYSTEM), False, cfg.model)
         exact = len(tokenizer(rendered, add_special_tokens=False)["input_ids"])
-        assert s.meta["prompt_tokens"] == exact, s.id
+        assert s.prompt_tokens == exact, s.id
         budget = s.meta["length"] - 128
         assert budget - 100 < exact <= budget, s.id  # short by less than one haystack piece (a uuid line: <= ~85)
 
@@ -82,7 +82,7 @@ def test_token_counts_are_exact_and_fill_the_budget(samples, tokenizer, cfg):
 def test_full_token_check_agrees_with_windows(cfg):
     full = niah.load(make_cfg(length=4096, token_check="full", tasks=["niah_multikey_3", "niah_multivalue"]))
     fast = niah.load(make_cfg(length=4096, tasks=["niah_multikey_3", "niah_multivalue"]))
-    assert [s.meta["prompt_tokens"] for s in full] == [s.meta["prompt_tokens"] for s in fast]
+    assert [s.prompt_tokens for s in full] == [s.prompt_tokens for s in fast]
     assert [s.messages for s in full] == [s.messages for s in fast]
 
 

@@ -129,9 +129,9 @@ def test_summarize_numbers():
 
 
 def test_majority_uses_answer_key():
-    scores = [Score("a", 0, 1.0, "016", False, False, {"answer_key": "16"}),
-              Score("a", 1, 0.0, "5", False, False, {"answer_key": "5"}),
-              Score("a", 2, 1.0, "16", False, False, {"answer_key": "16"})]
+    scores = [Score("a", 0, 1.0, "016", False, False, answer_key="16"),
+              Score("a", 1, 0.0, "5", False, False, answer_key="5"),
+              Score("a", 2, 1.0, "16", False, False, answer_key="16")]
     assert metrics.majority_value(scores) == 1.0
 
 
@@ -321,8 +321,8 @@ def test_scoring_workers_have_a_memory_cap():
 
 def test_scoring_errors_are_their_own_rate():
     scores = [Score("a", 0, 1.0, "1", False, False), Score("a", 1, 0.0, None, False, False),
-              Score("b", 0, 0.0, None, False, False, {"scoring_error": "timeout after 10s"}),
-              Score("b", 1, 0.0, None, False, False, {"scoring_error": "MemoryError: the scorer needed more"})]
+              Score("b", 0, 0.0, None, False, False, scoring_error="timeout after 10s"),
+              Score("b", 1, 0.0, None, False, False, scoring_error="MemoryError: the scorer needed more")]
     out = metrics.summarize(scores)
     assert out["no_answer_rate"] == 25.0 and out["scoring_error_rate"] == 50.0
 
@@ -360,3 +360,61 @@ map_with_deadline(slow, [1, 2], timeout_s=120, workers=2)
         alive = [p for p in workers if Path(f"/proc/{p}").exists() and "Z" not in Path(f"/proc/{p}/stat").read_text().split()[2]]
         time.sleep(0.1)
     assert alive == [], f"workers outlived the killed run: {alive}"
+
+
+def _task_files(task_dir: Path, scores: list[dict]) -> None:
+    """A task directory holding these score records beside the generations they graded."""
+    from evalsuite.types import Generation, to_dict
+
+    gens = [to_dict(Generation(s["sample_id"], s["k"], f"<think>.</think> answer {i}", 10, "stop"))
+            for i, s in enumerate(scores)]
+    store.append_records(task_dir / "generations.jsonl", gens)
+    store.append_records(task_dir / "scores.jsonl",
+                         [{**s, "graded": store.generation_digest(g)} for s, g in zip(scores, gens)])
+    store.write_json(task_dir / "run.json", {"task": task_dir.name, "dataset": {"n_items": 2}, "config": {
+        "task": {"name": task_dir.name}, "samples": 3, "seed": 0, "model": {"name": "m"}, "backend": {"name": "none"},
+        "sampling": {"temperature": 1.0, "top_p": 1.0, "max_tokens": 64}}})
+
+
+def test_scores_of_the_earlier_format_report_as_they_did(tmp_path):
+    """scores.jsonl written before scoring_error, answer_key and needs_judge were Score fields kept
+    them in `detail`: the one reader (types.score_from_record) lifts them, so the headline, the
+    scoring-error rate, maj@k's votes and the report's "Needs a judge" list are as before."""
+    from evalsuite import report, results
+    from evalsuite.types import Score, score_from_record, to_dict
+    from evalsuite.viewer import verdict
+
+    def record(sid, k, value, extracted, **fields):
+        return {"sample_id": sid, "k": k, "value": value, "extracted": extracted, "unfinished": False,
+                "truncated": False, "variants": {}, **fields}
+
+    # item a: maj@3 votes "16" (two answers) only by answer_key; item b: a scoring error, no answer, one for a judge
+    now = [record("a", 0, 0.0, "5", detail={}, answer_key="5"),
+           record("a", 1, 1.0, "016", detail={}, answer_key="16"),
+           record("a", 2, 1.0, "16", detail={}, answer_key="16"),
+           record("b", 0, 0.0, None, detail={"verdict": "sandbox_error"}, scoring_error="sandbox: down"),
+           record("b", 1, 0.0, None, detail={}),
+           record("b", 2, 0.0, "f(x)", detail={}, needs_judge="the reference is prose")]
+    old = [record("a", 0, 0.0, "5", detail={"answer_key": "5"}),
+           record("a", 1, 1.0, "016", detail={"answer_key": "16"}),
+           record("a", 2, 1.0, "16", detail={"answer_key": "16"}),
+           record("b", 0, 0.0, None, detail={"verdict": "sandbox_error", "scoring_error": "sandbox: down"}),
+           record("b", 1, 0.0, None, detail={}),
+           record("b", 2, 0.0, "f(x)", detail={"needs_judge": "the reference is prose"})]
+    assert [to_dict(score_from_record(r)) for r in old] == [to_dict(score_from_record(r)) for r in now]
+    assert score_from_record(old[3]).detail == {"verdict": "sandbox_error"}  # lifted out, not kept twice
+
+    _task_files(tmp_path / "old" / "t", old)
+    _task_files(tmp_path / "now" / "t", now)
+    figures = {}
+    for name in ("old", "now"):
+        task = results.load_task(tmp_path / name / "t")  # no summary.json: recomputed from the scores
+        s = task.summary
+        figures[name] = (s.value, s.scoring_error_rate, s.no_answer_rate, s.maj_at_k, s.pass_at_k)
+        assert all(isinstance(x, Score) for x in task.scores.values()) and len(task.scores) == 6
+        assert verdict(task.scores[("b", 0)]) == "scoring error"
+        assert report.needs_judge_table([task]).rows == [["t", "b#2", "f(x)", "the reference is prose"]]
+    assert figures["old"] == figures["now"]
+    value, scoring_errors, no_answer, maj, _ = figures["old"]
+    assert math.isclose(value, 100 / 3) and math.isclose(scoring_errors, 100 / 6) and math.isclose(no_answer, 100 / 6)
+    assert maj["3"] == 50.0  # item a: "016" and "16" are one vote and win (by string alone "5" would: 0)

@@ -10,6 +10,7 @@ import pytest
 
 from evalsuite import results, viewer
 from evalsuite.config import compose
+from evalsuite.types import Generation
 from tests.fixtures_run import small_run, write_fake_task  # noqa: F401 - small_run is a fixture
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -31,11 +32,14 @@ def test_long_texts_keep_head_and_tail():
 
 def test_viewer_splits_as_the_scorer_does():
     """The viewer shows the answer the scorer graded: the one rule (render.split_generation)."""
-    gens = [({"text": "<think>t</think> \\boxed{1}"}, True, "\\boxed{1}"),
-            ({"text": "<think>never closed"}, True, None),
-            ({"text": "plain </think> text"}, False, "plain </think> text"),  # no thinking mode: no cut
-            ({"text": "a </think> b", "reasoning": ""}, True, "a </think> b"),  # answer_only import
-            ({"text": "answer", "reasoning": "thinking"}, True, "answer")]
+    def gen(text: str, reasoning: str | None = None) -> Generation:
+        return Generation("1", 0, text, 5, "stop", reasoning=reasoning)
+
+    gens = [(gen("<think>t</think> \\boxed{1}"), True, "\\boxed{1}"),
+            (gen("<think>never closed"), True, None),
+            (gen("plain </think> text"), False, "plain </think> text"),  # no thinking mode: no cut
+            (gen("a </think> b", reasoning=""), True, "a </think> b"),  # answer_only import
+            (gen("answer", reasoning="thinking"), True, "answer")]
     for gen, thinks, answer in gens:
         assert viewer.shown_split(gen, thinks, "</think>")[1] == answer, gen
     assert viewer.shown_split(gens[0][0], True, "</think>")[0] == "t"

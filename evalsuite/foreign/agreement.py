@@ -11,6 +11,7 @@ from evalsuite.rundir import AGREEMENT, FOREIGN, FOREIGN_SOURCE, GENERATIONS, cu
 from evalsuite.store import generation_digest
 from evalsuite.summary import Agreement, Disagreement, TaskSummary, VerdictAgreement
 from evalsuite.tables import Paragraph, Subheading, Table
+from evalsuite.types import Score
 
 
 SHOWN_DISAGREEMENTS = 20  # per verdict in summary.json and report.md; agreement.json has them all
@@ -20,15 +21,15 @@ def _verdict_pass(value: float) -> bool:
     return value >= 0.5
 
 
-def _majority(scores: list[dict]) -> dict:
+def _majority(scores: list[Score]) -> Score:
     """The score of the answer most of an item's samples gave (by our extraction; the first sample
     to give it on a tie; no answer counts only when no sample has one)."""
-    answered = [s for s in scores if s.get("extracted") is not None] or scores
+    answered = [s for s in scores if s.extracted is not None] or scores
     counts: dict[Any, int] = {}
     for s in answered:
-        counts[s.get("extracted")] = counts.get(s.get("extracted"), 0) + 1
+        counts[s.extracted] = counts.get(s.extracted, 0) + 1
     best = max(counts.values())
-    return next(s for s in answered if counts[s.get("extracted")] == best)
+    return next(s for s in answered if counts[s.extracted] == best)
 
 
 def agreement(task_dir: Path) -> Agreement | None:
@@ -40,15 +41,14 @@ def agreement(task_dir: Path) -> Agreement | None:
         return None
     source = store.read_json(source_path, expect=dict)
     ours = current_scores(task_dir)
-    gens = store.latest_by_key(store.read_records(task_dir / GENERATIONS, repair=False))
+    gens = store.read_generations(task_dir / GENERATIONS, repair=False)
     # only the harness's rows whose text is still the stored generation (a later run may have replaced it)
     theirs = [r for r in store.read_records(task_dir / FOREIGN, repair=False)
               if (g := gens.get((str(r["sample_id"]), int(r["k"])))) is not None
               and generation_digest(g) == r.get("generation")]
 
-    def our_value(score: dict, name: str) -> tuple[float, str]:
-        variants = score.get("variants") or {}
-        return (variants[name], name) if name in variants else (float(score["value"]), "headline")
+    def our_value(score: Score, name: str) -> tuple[float, str]:
+        return (score.variants[name], name) if name in score.variants else (float(score.value), "headline")
 
     names = sorted({n for r in theirs for n in r.get("verdicts") or {}} | {n for r in theirs for n in r.get("item_verdicts") or {}})
     verdicts = []
@@ -67,7 +67,7 @@ def agreement(task_dir: Path) -> Agreement | None:
                     continue
                 mine, figure = our_value(score, name)
                 same = _verdict_pass(mine) == _verdict_pass(value)
-                extracted = score.get("extracted")
+                extracted = score.extracted
             elif name in (r.get("item_verdicts") or {}):  # the harness scored the item over all its samples
                 value = float(r["item_verdicts"][name])
                 scores = [s for (sid, _), s in sorted(ours.items()) if sid == key[0]]
@@ -77,7 +77,7 @@ def agreement(task_dir: Path) -> Agreement | None:
                 if name in (r.get("voted") or []):  # its verdict on the answer most samples gave: ours the same way
                     per = "item (majority answer)"
                     score = _majority(scores)
-                    (mine, figure), extracted = our_value(score, name), score.get("extracted")
+                    (mine, figure), extracted = our_value(score, name), score.extracted
                     same = _verdict_pass(mine) == _verdict_pass(value)
                 else:
                     per = "item"

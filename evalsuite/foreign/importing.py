@@ -127,7 +127,7 @@ def import_foreign(cfg: DictConfig, samples: list[Sample], task_dir: Path, split
         foreign.append({"sample_id": sid, "k": row.k, "where": row.where, "extracted": row.extracted,
                         "extracted_by": row.extracted_by, "voted": sorted(row.voted),
                         "verdicts": row.verdicts, "item_verdicts": row.item_verdicts,
-                        "generation": generation_digest(to_dict(gen))})
+                        "generation": generation_digest(gen)})
     if not gens:
         raise UserError(f"{path}: none of its {len(rows)} rows matches an item of {cfg.task.name}; check task= and data=")
     for name, records in ((GENERATIONS, [to_dict(g) for g in gens]), (FOREIGN, foreign)):

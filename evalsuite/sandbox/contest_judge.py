@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import queue
 import re
 import shutil
 import subprocess
