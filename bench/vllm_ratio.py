@@ -28,6 +28,7 @@ def run(overrides: list[str] | None = None, repeats: int = 2) -> dict:
     from evalsuite import pipeline
     from evalsuite.backends.vllm import VLLMBackend, sampling_base, sampling_kwargs
     from evalsuite.config import compose
+    from evalsuite.rundir import task_run
 
     root = Path(tempfile.mkdtemp(prefix="vllm_ratio_"))
     cfg = compose([*BASE, *(overrides or []), f"run_dir={root}/setup"])
@@ -51,7 +52,7 @@ def run(overrides: list[str] | None = None, repeats: int = 2) -> dict:
     def harness(i: int) -> tuple[float, int]:
         run_cfg = compose([*BASE, *(overrides or []), f"run_dir={root}/harness{i}"])
         t = time.perf_counter()
-        pipeline.generate_stage(run_cfg, samples, task)
+        pipeline.generate_stage(task_run(run_cfg, spec, samples))
         seconds = time.perf_counter() - t
         gens = store.read_records(root / f"harness{i}" / "aime25" / "generations.jsonl", repair=False)
         return seconds, sum(g["tokens"] for g in gens)

@@ -30,9 +30,9 @@ from omegaconf import DictConfig, OmegaConf
 from evalsuite import store
 from evalsuite.agentic import Endpoint, Harness, as_generation, missing_venv, runnable, venv_dir
 from evalsuite.errors import UserError
-from evalsuite.rundir import GENERATIONS, task_dir, update_manifest
+from evalsuite.rundir import GENERATIONS, TaskRun, update_manifest
 from evalsuite.summary import HarnessFacts
-from evalsuite.types import Sample, to_dict
+from evalsuite.types import to_dict
 
 HARNESS_DIR = "harness"  # under the task's run directory: the harness's config, results and log
 # The card's serve flags for tool use (`vllm serve ... --enable-auto-tool-choice ...`)
@@ -140,16 +140,17 @@ def describe(cfg: DictConfig, harness: Harness) -> dict[str, Any]:
             "not_run": harness.not_run(cfg)}
 
 
-def record_harness(cfg: DictConfig, harness: Harness) -> None:
-    update_manifest(task_dir(cfg), harness=describe(cfg, harness))
+def record_harness(run: TaskRun, harness: Harness) -> None:
+    update_manifest(run.dir, harness=describe(run.cfg, harness))
 
 
-def generate_stage(cfg: DictConfig, samples: list[Sample], spec: Any) -> int:
+def generate_stage(run: TaskRun) -> int:
     """Run the harness for every item not yet imported, then import what it finished."""
-    harness = harness_of(spec)
-    path = task_dir(cfg) / GENERATIONS
-    work = task_dir(cfg) / HARNESS_DIR
-    record_harness(cfg, harness)
+    cfg, samples = run.cfg, run.samples
+    harness = harness_of(run.spec)
+    path = run.path(GENERATIONS)
+    work = run.path(HARNESS_DIR)
+    record_harness(run, harness)
     trials = int(cfg.samples)
     done = {key for key, g in store.read_generations(path).items() if g.finish_reason != "error"}
     todo = [s for s in runnable(cfg, harness, samples) if any((s.id, k) not in done for k in range(trials))]
@@ -169,19 +170,19 @@ def generate_stage(cfg: DictConfig, samples: list[Sample], spec: Any) -> int:
         harness.run(cfg, todo, endpoint, work)
     finally:
         close_endpoint(endpoint)
-        imported = import_results(cfg, harness, samples, work)
+        imported = import_results(run, harness, work)
     print(f"[{cfg.task.name}] imported {imported} items from {harness.name}'s result files", file=sys.stderr)
     return imported
 
 
-def import_results(cfg: DictConfig, harness: Harness, samples: list[Sample], work: Path) -> int:
+def import_results(run: TaskRun, harness: Harness, work: Path) -> int:
     """Every item the harness finished, into generations.jsonl; an item stored with the same record
     is not written again."""
-    path = task_dir(cfg) / GENERATIONS
+    path = run.path(GENERATIONS)
     stored = store.read_generations(path)
-    ids = {s.id for s in samples}
+    ids = {s.id for s in run.samples}
     fresh = []
-    for item in harness.collect(cfg, samples, work):
+    for item in harness.collect(run.cfg, run.samples, work):
         if item.sample_id not in ids:
             continue
         g = as_generation(item)
@@ -194,10 +195,10 @@ def import_results(cfg: DictConfig, harness: Harness, samples: list[Sample], wor
 
 # ---------------------------------------------------------------- summary and checks
 
-def summary_facts(cfg: DictConfig, spec: Any, samples: list[Sample], scores: list[Any]) -> HarnessFacts:
+def summary_facts(run: TaskRun, scores: list[Any]) -> HarnessFacts:
     """Beside the number: the harness, its settings, what it cost, and the parts not run."""
     costs = [s.detail.get("cost_usd") for s in scores if isinstance(s.detail.get("cost_usd"), (int, float))]
-    return HarnessFacts(**describe(cfg, harness_of(spec)), cost_usd=sum(costs) if costs else None,
+    return HarnessFacts(**describe(run.cfg, harness_of(run.spec)), cost_usd=sum(costs) if costs else None,
                         tokens_in=sum(int(s.detail.get("input_tokens") or 0) for s in scores),
                         tokens_out=sum(int(s.detail.get("output_tokens") or 0) for s in scores))
 
@@ -219,9 +220,10 @@ def preflight(cfg: DictConfig, spec: Any) -> list[str]:
     return problems
 
 
-def dry_run(cfg: DictConfig, samples: list[Sample], spec: Any) -> dict[str, Any]:
+def dry_run(run: TaskRun) -> dict[str, Any]:
     """The work before it is done: items, trials, runs, the parts not run, what the harness needs."""
-    harness = harness_of(spec)
+    cfg, samples = run.cfg, run.samples
+    harness = harness_of(run.spec)
     runs = runnable(cfg, harness, samples)
     out = {"dry_run": True, "task": str(cfg.task.name), "items": len(samples), "samples": int(cfg.samples),
            "requests": len(runs) * int(cfg.samples), "harness": describe(cfg, harness),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Callable
 
 from omegaconf import DictConfig
 
@@ -20,8 +20,7 @@ from evalsuite import store
 from evalsuite.errors import UserError
 from evalsuite.planning import reasoning_expected, sample_for_k
 from evalsuite.render import split_generation
-from evalsuite.rundir import GENERATIONS, task_dir
-from evalsuite.sharding import current_shard
+from evalsuite.rundir import GENERATIONS, TaskRun
 from evalsuite.task import TaskSpec
 from evalsuite.types import Generation, Sample
 
@@ -53,24 +52,26 @@ def viewer(cfg: DictConfig, spec: TaskSpec, gens: dict[tuple[str, int], Generati
     return lambda sample, k: spec.chain(sample, {a: answer(a, k) for a in after(sample)}, cfg)
 
 
-def check(cfg: DictConfig, samples: list[Sample]) -> None:
-    if current_shard(cfg) is not None:
-        raise UserError(f"task {cfg.task.name} is generated in chained rounds (each step after the earlier ones): "
+def check(run: TaskRun) -> None:
+    if run.shard is not None:
+        raise UserError(f"task {run.name} is generated in chained rounds (each step after the earlier ones): "
                         f"run it without shard=")
-    ids = {s.id for s in samples}
-    for s in samples:
+    ids = {s.id for s in run.samples}
+    for s in run.samples:
         missing = [a for a in after(s) if a not in ids]
         if missing:
-            raise UserError(f"task {cfg.task.name}: item {s.id} follows {missing}, which are not among the items "
+            raise UserError(f"task {run.name}: item {s.id} follows {missing}, which are not among the items "
                             f"(limit= cut a problem's steps apart? use a limit that keeps whole problems)")
 
 
-def generate_in_rounds(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, wanted: set[tuple[str, int]],
-                       make: Callable[[list[Sample], TaskSpec, set[tuple[str, int]]], int]) -> int:
+def generate_in_rounds(run: TaskRun, wanted: set[tuple[str, int]],
+                       make: Callable[[TaskRun, set[tuple[str, int]]], int]) -> int:
     """Round after round, `make` (the generate stage's one round) the keys whose earlier items are
-    stored; stops when a round has nothing ready (done, or an earlier generation failed)."""
-    by_id = {s.id: s for s in samples}
-    path = task_dir(cfg) / GENERATIONS
+    stored, given the run narrowed to the round's items, each seen with its earlier answers; stops
+    when a round has nothing ready (done, or an earlier generation failed)."""
+    cfg, spec = run.cfg, run.spec
+    by_id = {s.id: s for s in run.samples}
+    path = run.path(GENERATIONS)
     made = 0
     while True:
         gens = {key: g for key, g in store.read_generations(path).items() if g.finish_reason != "error"}
@@ -78,18 +79,14 @@ def generate_in_rounds(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, w
         if not todo:
             blocked = wanted - set(gens)
             if blocked:
-                print(f"[{cfg.task.name}] generate: {len(blocked)} chained items wait for an earlier item that "
+                print(f"[{run.name}] generate: {len(blocked)} chained items wait for an earlier item that "
                       f"failed; rerun to make them", file=sys.stderr)
             return made
         view = viewer(cfg, spec, gens)
         views = {key: view(by_id[key[0]], key[1]) for key in todo}
-        store.append_records(task_dir(cfg) / CHAINED_PROMPTS, [
+        store.append_records(run.path(CHAINED_PROMPTS), [
             {"sample_id": sid, "k": k, "after": after(by_id[sid]), "messages": views[(sid, k)].messages}
             for sid, k in sorted(todo)])
         round_spec = replace(spec, sample_for_k=lambda s, k, _cfg: views[(s.id, k)])
-        made += make([by_id[sid] for sid in sorted({sid for sid, _ in todo})], round_spec, todo)
-
-
-def prompts(cfg: DictConfig) -> dict[tuple[str, int], dict[str, Any]]:
-    """The chained prompts as sent, by (sample_id, k) (the latest, after a rerun)."""
-    return store.latest_by_key(store.read_records(task_dir(cfg) / CHAINED_PROMPTS))
+        items = [by_id[sid] for sid in sorted({sid for sid, _ in todo})]
+        made += make(replace(run, samples=items, spec=round_spec), todo)

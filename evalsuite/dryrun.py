@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 from evalsuite.planning import (build_requests, context_limit, count_prompt_tokens, fit_to_context, max_new_tokens,
                                 wanted_keys)
 from evalsuite.render import load_tokenizer
+from evalsuite.rundir import TaskRun
 from evalsuite.task import TaskSpec
 from evalsuite.types import Sample
 
@@ -99,17 +100,17 @@ def measure_task(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> Task
     return size_task(cfg, [(r.sample_id, r.prompt, counts[r.prompt]) for r in requests])
 
 
-def dry_run_task(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> dict:
+def dry_run_task(run: TaskRun) -> dict:
     from evalsuite import judge
 
-    if spec.harness is not None:  # an official harness's work: items, trials, and what it needs
+    if run.spec.harness is not None:  # an official harness's work: items, trials, and what it needs
         from evalsuite.agentic_stage import dry_run
 
-        return dry_run(cfg, samples, spec)
-    size = measure_task(cfg, samples, spec)
+        return dry_run(run)
+    size = measure_task(run.cfg, run.samples, run.spec)
     print(describe_size(size), file=sys.stderr)
-    judging = judge.size_judging(cfg, spec, samples, load_tokenizer(cfg.model))
-    for line in judge.describe_judging(str(cfg.task.name), judging):
+    judging = judge.size_judging(run, load_tokenizer(run.cfg.model))
+    for line in judge.describe_judging(run.name, judging):
         print(line, file=sys.stderr)
     return {"dry_run": True, **asdict(size), "judging": judging}
 

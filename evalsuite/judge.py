@@ -28,7 +28,6 @@ import hashlib
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
 from omegaconf import DictConfig, OmegaConf
@@ -37,7 +36,7 @@ from evalsuite import store
 from evalsuite.errors import UserError
 from evalsuite.judge_rules import JudgeAsk, is_judged
 from evalsuite.planning import max_new_tokens, reasoning_expected, request_seed, sample_for_k, wanted_keys
-from evalsuite.rundir import GENERATIONS, JUDGEMENTS, LEDGER, shard_dirs, task_dir, task_root
+from evalsuite.rundir import GENERATIONS, JUDGEMENTS, LEDGER, TaskRun, shard_dirs
 from evalsuite.summary import JudgeFacts, JudgeIdentity, JudgeLedger, VariantJudge
 from evalsuite.task import TaskSpec
 from evalsuite.types import ENGINE_FIELDS, Generation, Grade, Request, Sample, Score, score_from_record, to_dict
@@ -145,18 +144,12 @@ def ask_digest(fingerprint: str, messages: list[dict[str, str]]) -> str:
 
 # ---------------------------------------------------------------- the stored judgements
 
-def task_dirs(cfg: DictConfig) -> list[Path]:
-    """Where judgements of this task may be: the task root and every shard's directory."""
-    root = task_root(cfg)
-    return [root, *shard_dirs(root)]
-
-
-def read_judgements(cfg: DictConfig) -> dict[str, dict]:
-    """Every stored judgement of the task (all shards), by ask digest; a later line wins."""
+def read_judgements(run: TaskRun) -> dict[str, dict]:
+    """Every stored judgement of the task (the task root and every shard's directory), by ask
+    digest; a later line wins. Only this process's own file is repaired."""
     out: dict[str, dict] = {}
-    mine = task_dir(cfg)
-    for d in task_dirs(cfg):
-        for r in store.read_records(d / JUDGEMENTS, repair=(d == mine)):
+    for d in (run.root, *shard_dirs(run.root)):
+        for r in store.read_records(d / JUDGEMENTS, repair=(d == run.dir)):
             if "ask" not in r or "judge" not in r:
                 raise UserError(f"{d / JUDGEMENTS}: a record without ask/judge; it was not written by evalsuite: "
                                 f"delete that line and rerun stage=judge")
@@ -166,12 +159,13 @@ def read_judgements(cfg: DictConfig) -> dict[str, dict]:
 
 # ---------------------------------------------------------------- asking: the judge stage
 
-def _answers(cfg: DictConfig, samples: list[Sample], task: TaskSpec) -> list[tuple[tuple[str, int], Generation, Sample, str]]:
+def _answers(run: TaskRun) -> list[tuple[tuple[str, int], Generation, Sample, str]]:
     """(key, generation, the item as k saw it, answer) of every stored generation that has an answer."""
     from evalsuite.render import split_generation
 
-    gens = store.read_generations(task_dir(cfg) / GENERATIONS)
-    by_id, wanted = {s.id: s for s in samples}, wanted_keys(cfg, samples)
+    cfg = run.cfg
+    gens = store.read_generations(run.path(GENERATIONS))
+    by_id, wanted = {s.id: s for s in run.samples}, wanted_keys(cfg, run.samples)
     expect, think_end = reasoning_expected(cfg), cfg.model.get("think_end", "</think>")
     out = []
     for key, g in sorted(gens.items()):
@@ -179,7 +173,7 @@ def _answers(cfg: DictConfig, samples: list[Sample], task: TaskSpec) -> list[tup
             continue
         _, answer = split_generation(g.text, g.reasoning, expect, think_end)
         if answer is not None:  # an unfinished thinking has no answer to judge
-            out.append((key, g, sample_for_k(task, by_id[key[0]], key[1], cfg), answer))
+            out.append((key, g, sample_for_k(run.spec, by_id[key[0]], key[1], cfg), answer))
     return out
 
 
@@ -194,30 +188,31 @@ def build_asks(cfg: DictConfig, task: TaskSpec, items: list[tuple[Sample, str]])
     return [o.value if o.ok else str(o.error) for o in outcomes]
 
 
-def judge_stage(cfg: DictConfig, samples: list[Sample], task: TaskSpec) -> int:
+def judge_stage(run: TaskRun) -> int:
     """Ask every configured judge what is not stored yet; returns the number of requests sent."""
-    judges = configured_judges(cfg)
-    answers = _answers(cfg, samples, task)
+    judges = configured_judges(run.cfg)
+    answers = _answers(run)
     if not answers:
-        if not store.read_records(task_dir(cfg) / GENERATIONS):
-            raise UserError(f"{task_dir(cfg) / GENERATIONS}: no generations to judge; run stage=generate first")
+        if not store.read_records(run.path(GENERATIONS)):
+            raise UserError(f"{run.path(GENERATIONS)}: no generations to judge; run stage=generate first")
         return 0
-    asks = build_asks(cfg, task, [(view, answer) for _, _, view, answer in answers])
+    asks = build_asks(run.cfg, run.spec, [(view, answer) for _, _, view, answer in answers])
     failed = sum(isinstance(a, str) for a in asks)
     if failed:
-        print(f"[{cfg.task.name}] {failed} answers could not be turned into judge requests (their checker "
+        print(f"[{run.name}] {failed} answers could not be turned into judge requests (their checker "
               f"failed); they are graded as scoring errors", file=sys.stderr)
     sent = 0
     for judge in judges:
-        sent += ask_judge(cfg, judge, answers, asks)
+        sent += ask_judge(run, judge, answers, asks)
     return sent
 
 
-def ask_judge(cfg: DictConfig, judge: Judge, answers: list, asks: list) -> int:
+def ask_judge(run: TaskRun, judge: Judge, answers: list, asks: list) -> int:
     from evalsuite.store import generation_digest
 
+    cfg = run.cfg
     fp = judge.fingerprint
-    stored = read_judgements(cfg)
+    stored = read_judgements(run)
     todo: dict[str, tuple[tuple[str, int], Generation, JudgeAsk]] = {}
     reused = 0
     for (key, g, _, _), item_asks in zip(answers, asks):
@@ -229,7 +224,7 @@ def ask_judge(cfg: DictConfig, judge: Judge, answers: list, asks: list) -> int:
                 reused += 1
             elif digest not in todo:  # two samples with the same answer are one request
                 todo[digest] = (key, g, a)
-    where = f"[{cfg.task.name}] {judge.role} {judge.name}"
+    where = f"[{run.name}] {judge.role} {judge.name}"
     if not todo:
         print(f"{where}: all {reused} judgements already stored", file=sys.stderr)
         return 0
@@ -245,7 +240,7 @@ def ask_judge(cfg: DictConfig, judge: Judge, answers: list, asks: list) -> int:
         rid = f"{key[0]}#{key[1]}/{a.slot}"
         requests.append(Request(rid, 0, render(a.messages), request_seed(int(cfg.seed), digest, 0), a.messages))
         by_request[(rid, 0)] = (digest, key, g, a)
-    path = task_dir(cfg) / JUDGEMENTS
+    path = run.path(JUDGEMENTS)
     totals = {"requests": 0, "tokens_in": 0, "tokens_out": 0}
     reasoning_judge = bool(judge.cfg.model.get("reasoning", False)) if judge.cfg.get("model") else False
     think_end = judge.cfg.model.get("think_end", "</think>") if judge.cfg.get("model") else "</think>"
@@ -275,7 +270,7 @@ def ask_judge(cfg: DictConfig, judge: Judge, answers: list, asks: list) -> int:
     except UserError as e:  # a judge that is down: its own line, naming the judge's settings to fix
         raise UserError(f"judge {judge.name}: " + str(e).replace("backend.", f"{judge.role}.backend.")) from None
     finally:
-        store.append_records(task_dir(cfg) / LEDGER, [{
+        store.append_records(run.path(LEDGER), [{
             "judge": judge.fingerprint, "judge_name": judge.name, "role": judge.role, "reused": reused,
             **totals, "cost": cost(judge.cfg, totals["tokens_in"], totals["tokens_out"]),
             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}])
@@ -330,12 +325,13 @@ def cost(judge_cfg: DictConfig, tokens_in: int, tokens_out: int) -> float | None
 _REPLIES: dict[str, dict] = {}  # the stored judgements, set before the scoring workers fork
 
 
-def grader(cfg: DictConfig, task: TaskSpec) -> Callable[[tuple[Sample, str]], Grade]:
+def grader(run: TaskRun) -> Callable[[tuple[Sample, str]], Grade]:
     """The scoring function of a judged task, for the killable workers: the asks rebuilt from the
     answer, the stored replies found by digest, the task's parse rule applied. Never calls a judge."""
+    cfg, task = run.cfg, run.spec
     judges = configured_judges(cfg)
     _REPLIES.clear()
-    _REPLIES.update(read_judgements(cfg))
+    _REPLIES.update(read_judgements(run))
 
     def replies_of(judge: Judge, asks: list[JudgeAsk]) -> dict[str, str] | None:
         out = {}
@@ -384,16 +380,17 @@ def still_current(cfg: DictConfig, task: TaskSpec, scored: dict[tuple[str, int],
 
 # ---------------------------------------------------------------- the summary's judge fields
 
-def summary_facts(cfg: DictConfig, task: TaskSpec, samples: list[Sample], scores: list) -> JudgeFacts | None:
+def summary_facts(run: TaskRun, scores: list) -> JudgeFacts | None:
     """A judged task's summary field `judge`: which judge (and variant) made the numbers, their
     agreement, unparseable replies and the ledger; the variant judge's number by the headline's
     own rule. None for an unjudged run."""
     from evalsuite.metrics import item_mean
 
+    cfg, task, samples = run.cfg, run.spec, run.samples
     if not is_judged(task, cfg):
         return None
     judges = configured_judges(cfg)
-    stored = read_judgements(cfg)
+    stored = read_judgements(run)
     judged = [s for s in scores if s.detail.get("judged")]
     unparseable = sum(bool(s.detail.get("judge_unparseable")) for s in scores)
     variant = None
@@ -445,10 +442,11 @@ def ledger(judge: Judge, stored: dict[str, dict]) -> JudgeLedger:
 
 # ---------------------------------------------------------------- the dry run
 
-def size_judging(cfg: DictConfig, task: TaskSpec, samples: list[Sample], tokenizer: Any) -> dict[str, Any]:
+def size_judging(run: TaskRun, tokenizer: Any) -> dict[str, Any]:
     """The judge's work at most: every answer judged (`calls_per_answer` asks each), each ask's prompt
     the task's judge template and references plus a policy answer as long as its budget, counted
     with the policy's tokenizer (the judge's may differ), and the judge's whole max_tokens out."""
+    cfg, task, samples = run.cfg, run.spec, run.samples
     if not is_judged(task, cfg):
         return {}
     calls = task.judge.calls_per_answer

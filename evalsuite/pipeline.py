@@ -1,4 +1,6 @@
 """One task's run, stage by stage: load -> render -> generate -> split -> score -> summarize.
+Each stage takes the run's context (rundir.TaskRun: config, contract, items, directories, shard,
+mode), built once by run_task.
 
 Files under <run_dir>/<task>/: run.json (resolved config, versions, data and model revisions),
 generations.jsonl and scores.jsonl (append-only, keyed by (sample_id, k)), summary.json.
@@ -7,6 +9,7 @@ generations without touching the model.
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.metadata
 import json
@@ -30,9 +33,8 @@ from evalsuite.foreign.importing import generation_facts
 from evalsuite.foreign.lettering import harness_views
 from evalsuite.planning import max_new_tokens, plan_generations, reasoning_expected, wanted_keys
 from evalsuite.render import split_generation
-from evalsuite.rundir import (CLAMPS, FAILURE, GENERATIONS, ITEMS, MANIFEST, SCORES, SUMMARY, current_scores, merged,
-                              record_calibration, shard_dirs, task_dir, task_root, update_manifest)
-from evalsuite.sharding import current_shard
+from evalsuite.rundir import (CLAMPS, FAILURE, GENERATIONS, ITEMS, MANIFEST, SCORES, SUMMARY, TaskRun, current_scores,
+                              merged, record_calibration, shard_dirs, task_root, task_run, update_manifest)
 from evalsuite.store import generation_digest
 from evalsuite.summary import TaskSummary
 from evalsuite.task import TaskSpec
@@ -78,9 +80,10 @@ def protocol_fingerprint(cfg: DictConfig) -> dict[str, Any]:
     }
 
 
-def settings_conflict(cfg: DictConfig) -> str | None:
-    """Why this run_dir cannot take this run's generations (made under other settings), if so."""
-    path = task_dir(cfg) / MANIFEST
+def settings_conflict(cfg: DictConfig, task_dir: Path) -> str | None:
+    """Why `task_dir` (where this run writes) cannot take this run's generations (made under other
+    settings), if so."""
+    path = task_dir / MANIFEST
     if not path.exists():
         return None
     old = store.read_json(path, expect=dict).get("fingerprint", {})
@@ -91,14 +94,15 @@ def settings_conflict(cfg: DictConfig) -> str | None:
     if not changed:
         return None
     what = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items())
-    return f"{task_dir(cfg)} holds generations made with other settings ({what}); use a new run_dir=... or delete that directory"
+    return f"{task_dir} holds generations made with other settings ({what}); use a new run_dir=... or delete that directory"
 
 
-def write_manifest(cfg: DictConfig, samples: list[Sample], source: str) -> None:
+def write_manifest(run: TaskRun, source: str) -> None:
     """This run's settings, data and versions into run.json; what an earlier run of the same
     generations recorded under other keys (how the backend ran) stays until this run records it."""
+    cfg = run.cfg
     fingerprint = protocol_fingerprint(cfg)
-    conflict = settings_conflict(cfg)
+    conflict = settings_conflict(cfg, run.dir)
     if conflict:
         raise UserError(conflict)
     data = cfg.data
@@ -111,7 +115,7 @@ def write_manifest(cfg: DictConfig, samples: list[Sample], source: str) -> None:
                     "source": "local" if data.get("path") else
                               "data_dir" if cfg.get("data_dir") and data.get("source") == "hub" and dataset else
                               data.get("source"),
-                    "path": data.get("path"), "n_items": len(samples)},
+                    "path": data.get("path"), "n_items": len(run.samples)},
         "model": {"path": str(cfg.model.path), "revision": cfg.model.get("revision")},
         "responses": {"file": str(cfg.responses), "split": responses_split(cfg),
                       "format": cfg.get("responses_format") or "evalsuite"} if cfg.get("responses") else None,
@@ -119,10 +123,10 @@ def write_manifest(cfg: DictConfig, samples: list[Sample], source: str) -> None:
         "versions": _versions(), "argv": sys.argv, "host": platform.node(), "pid": os.getpid(), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "config": OmegaConf.to_container(cfg, resolve=True),
     }
-    update_manifest(task_dir(cfg), create=True, **manifest)
+    update_manifest(run.dir, create=True, **manifest)
 
 
-def write_items(cfg: DictConfig, samples: list[Sample], max_chars: int = 20_000) -> None:
+def write_items(run: TaskRun, max_chars: int = 20_000) -> None:
     """The items as this run saw them (samples.jsonl), so the viewer and notebooks never reload the
     data. Long contents (NIAH's 4 MB haystacks) keep their head and tail only."""
     def clip(text: Any) -> Any:
@@ -131,7 +135,7 @@ def write_items(cfg: DictConfig, samples: list[Sample], max_chars: int = 20_000)
             return f"{text[:half]}\n[... {len(text) - max_chars} characters clipped ...]\n{text[-half:]}"
         return text
 
-    path = task_root(cfg) / ITEMS
+    path = run.root / ITEMS
     tmp = path.with_name(ITEMS + ".tmp")
     tmp.unlink(missing_ok=True)
     def clip_reference(ref: Any) -> Any:  # LiveCodeBench's hidden tests can be megabytes per item
@@ -142,50 +146,50 @@ def write_items(cfg: DictConfig, samples: list[Sample], max_chars: int = 20_000)
     store.append_records(tmp, [{"id": s.id, "reference": clip_reference(s.reference),
                                 "meta": s.meta, "messages": [{**m, "content": clip(m.get("content"))} for m in s.messages],
                                 **({"prompt_tokens": s.prompt_tokens} if s.prompt_tokens is not None else {})}
-                               for s in samples])
+                               for s in run.samples])
     os.chmod(tmp, 0o600)  # the references are hidden tests: no other uid (a sandboxed program) reads them
     tmp.replace(path)
 
 
 # ---------------------------------------------------------------- generate
 
-def generate_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec,
-                   on_stored: Callable[[list[dict]], None] | None = None) -> int:
+def generate_stage(run: TaskRun, on_stored: Callable[[list[dict]], None] | None = None) -> int:
     """Make every missing (sample_id, k); each finished batch is stored, then handed to `on_stored`
     (the scoring pool). One stage for every mode: the plan (planning.plan_generations) is the same,
     the turn loop one shot per request or, under mode=tir, a conversation (tir.converse)."""
-    path = task_dir(cfg) / GENERATIONS
+    cfg = run.cfg
+    path = run.path(GENERATIONS)
     done = {key for key, g in store.read_generations(path).items() if g.finish_reason != "error"}
-    wanted = wanted_keys(cfg, samples)
+    wanted = wanted_keys(cfg, run.samples)
     if wanted <= done:
-        print(f"[{cfg.task.name}] generate: all {len(wanted)} generations already stored", file=sys.stderr)
+        print(f"[{run.name}] generate: all {len(wanted)} generations already stored", file=sys.stderr)
         return 0
-    if spec.chain is not None:
-        chain.check(cfg, samples)  # before the model loads
+    if run.spec.chain is not None:
+        chain.check(run)  # before the model loads
     from evalsuite.backends import load_backend
 
     backend = load_backend(cfg)
-    record_backend_runtime(cfg, backend)
-    if spec.chain is not None:  # each item after the items whose answers its prompt holds (SciCode's steps)
-        return chain.generate_in_rounds(cfg, samples, spec, wanted - done,
-                                        lambda items, view, keys: generate_round(cfg, items, view, keys, backend,
-                                                                                 on_stored))
-    return generate_round(cfg, samples, spec, wanted - done, backend, on_stored)
+    record_backend_runtime(run, backend)
+    if run.spec.chain is not None:  # each item after the items whose answers its prompt holds (SciCode's steps)
+        return chain.generate_in_rounds(run, wanted - done,
+                                        lambda round_run, keys: generate_round(round_run, keys, backend, on_stored))
+    return generate_round(run, wanted - done, backend, on_stored)
 
 
-def generate_round(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, todo: set[tuple[str, int]],
-                   backend: Any, on_stored: Callable[[list[dict]], None] | None = None) -> int:
+def generate_round(run: TaskRun, todo: set[tuple[str, int]], backend: Any,
+                   on_stored: Callable[[list[dict]], None] | None = None) -> int:
     """The keys of `todo` planned, then made by the run's turn loop; each stored batch is handed to
     `on_stored`."""
-    path = task_dir(cfg) / GENERATIONS
-    plan = plan_generations(cfg, samples, spec, todo, backend)
+    cfg = run.cfg
+    path = run.path(GENERATIONS)
+    plan = plan_generations(cfg, run.samples, run.spec, todo, backend)
     if plan.clamps:
-        store.append_records(task_dir(cfg) / CLAMPS, plan.clamps)
-        print(f"[{cfg.task.name}] warning: {len(plan.clamps)} requests had max_tokens clamped to fit "
+        store.append_records(run.path(CLAMPS), plan.clamps)
+        print(f"[{run.name}] warning: {len(plan.clamps)} requests had max_tokens clamped to fit "
               f"max_model_len (see {CLAMPS})", file=sys.stderr)
-    where = f" shard {current_shard(cfg)[0]}/{current_shard(cfg)[1]}" if current_shard(cfg) else ""
+    where = f" shard {run.shard[0]}/{run.shard[1]}" if run.shard else ""
     stored = sum(g.finish_reason != "error" for g in store.read_generations(path).values())
-    print(f"[{cfg.task.name}{where}] generate: {len(plan.requests)} to make ({stored} already stored), "
+    print(f"[{run.name}{where}] generate: {len(plan.requests)} to make ({stored} already stored), "
           f"backend {cfg.backend.name}, model {cfg.model.name}", file=sys.stderr)
 
     def keep(records: list[dict]) -> None:
@@ -193,8 +197,8 @@ def generate_round(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, todo:
         if on_stored is not None:
             on_stored(records)
 
-    if tir.active(cfg):  # a conversation per request, the model calling its tool between turns
-        tir.converse(cfg, plan.requests, backend, keep)
+    if run.mode == "tir":  # a conversation per request, the model calling its tool between turns
+        tir.converse(run, plan.requests, backend, keep)
     else:
         sampling = OmegaConf.merge(cfg.sampling, {"max_tokens": max_new_tokens(cfg)})
         backend.generate(plan.requests, sampling, lambda gens: keep([to_dict(g) for g in gens]))
@@ -228,7 +232,7 @@ def response_reasoning(row: dict, split: str, where: str) -> str | None:
     return "" if split == "answer_only" else None
 
 
-def import_responses(cfg: DictConfig, samples: list[Sample]) -> int:
+def import_responses(run: TaskRun) -> int:
     """Turn a jsonl of {"id"|"prompt", "response", "k"?, "reasoning"?} into this run's
     generations.jsonl, the text split as `responses_split` says (see RESPONSE_SPLITS). The new
     file is written aside and renamed over the old one only when complete; scores of texts that
@@ -236,9 +240,10 @@ def import_responses(cfg: DictConfig, samples: list[Sample]) -> int:
     from evalsuite.foreign import importing
     from evalsuite.foreign.rows import responses_format
 
+    cfg, samples = run.cfg, run.samples
     if responses_format(cfg):  # another harness's own output file
-        return importing.import_foreign(cfg, samples, task_dir(cfg), responses_split(cfg))
-    importing.forget(task_dir(cfg))
+        return importing.import_foreign(run, responses_split(cfg))
+    importing.forget(run.dir)
     path = Path(str(cfg.responses)).expanduser()
     if path.is_dir():
         raise UserError(f"responses={path} is a directory; give the .jsonl file of responses")
@@ -293,7 +298,7 @@ def import_responses(cfg: DictConfig, samples: list[Sample]) -> int:
     if not gens:
         raise UserError(f"responses file {path} is empty (no line holds a response); give the .jsonl file with "
                         f"one JSON object per line (\"response\" and \"id\" or \"prompt\")")
-    out = task_dir(cfg) / GENERATIONS
+    out = run.path(GENERATIONS)
     aside = out.with_name(GENERATIONS + ".import")
     aside.unlink(missing_ok=True)
     store.append_records(aside, [to_dict(g) for g in gens])
@@ -309,37 +314,37 @@ def was_truncated(generation: Generation) -> bool | None:
     return None if finish == FINISH_UNKNOWN else finish == "length"
 
 
-def score_stage(cfg: DictConfig, samples: list[Sample], spec: TaskSpec, rescore: bool) -> int:
+def score_stage(run: TaskRun, rescore: bool) -> int:
     """Grade every stored generation that has no current score. `rescore` grades all of them again
     into a file beside scores.jsonl that replaces it only once complete."""
-    gen_path, score_path = task_dir(cfg) / GENERATIONS, task_dir(cfg) / SCORES
+    gen_path, score_path = run.path(GENERATIONS), run.path(SCORES)
     gens = store.read_generations(gen_path)
     if not gens:
         raise UserError(f"{gen_path}: no generations to score; run stage=generate first or pass responses=FILE")
-    by_id = {s.id: s for s in samples}
+    by_id = {s.id: s for s in run.samples}
     out_path = score_path.with_name(SCORES + ".rescore") if rescore else score_path
     if rescore:
         out_path.unlink(missing_ok=True)  # a partial re-grade a crash left behind
-    scored = {} if rescore else judge.still_current(cfg, spec, current_scores(task_dir(cfg)))
+    scored = {} if rescore else judge.still_current(run.cfg, run.spec, current_scores(run.dir))
     failed = [key for key, g in gens.items() if g.finish_reason == "error" and key[0] in by_id]
     if failed:  # never an answer: the next generate or all run makes them again
-        print(f"[{cfg.task.name}] {len(failed)} generations failed (finish_reason=error) and are not scored; "
+        print(f"[{run.name}] {len(failed)} generations failed (finish_reason=error) and are not scored; "
               f"rerun with stage=generate or stage=all to make them again", file=sys.stderr)
     todo = [g for key, g in sorted(gens.items())
             if key not in scored and key[0] in by_id and g.finish_reason != "error"]
     if not todo:
         return 0
-    grade_generations(cfg, by_id, spec, todo, out_path)
+    grade_generations(run, by_id, todo, out_path)
     if rescore:
         out_path.replace(score_path)
-    record_scoring_environment(cfg, spec)
+    record_scoring_environment(run)
     return len(todo)
 
 
-def grade_generations(cfg: DictConfig, by_id: dict[str, Sample], spec: TaskSpec, todo: list[Generation],
-                      out_path: Path) -> None:
-    """Grade these generations (each one stored, none failed) and append their scores, each
-    carrying the digest of the text it graded."""
+def grade_generations(run: TaskRun, by_id: dict[str, Sample], todo: list[Generation], out_path: Path) -> None:
+    """Grade these generations (each one stored, none failed; `by_id`: the run's items by id) and
+    append their scores, each carrying the digest of the text it graded."""
+    cfg, spec = run.cfg, run.spec
     expect_reasoning = reasoning_expected(cfg)
     think_end = cfg.model.get("think_end", "</think>")
     ready: list[Score] = []
@@ -373,19 +378,19 @@ def grade_generations(cfg: DictConfig, by_id: dict[str, Sample], spec: TaskSpec,
         return spec.score(item[0], item[1], cfg)
 
     # a chained item is graded with the earlier answers its prompt held (the stored generations)
-    gens = store.read_generations(task_dir(cfg) / GENERATIONS) if spec.chain is not None else {}
+    gens = store.read_generations(run.path(GENERATIONS)) if spec.chain is not None else {}
     view = chain.viewer(cfg, spec, gens)
     items = [(view(by_id[g.sample_id], g.k), answer) for g, answer in to_grade]
     judged = judge_rules.is_judged(spec, cfg)
     # judged: the stored replies read by the task's parse rule (evalsuite/judge.py), never a new ask
     # (a task without `score` requires its judge: is_judged stops a run that has none, so grade_alone never meets it)
-    grade_one = judge.grader(cfg, spec) if judged else grade_alone
+    grade_one = judge.grader(run) if judged else grade_alone
     if spec.score_batch is not None and not judged:  # code run in the sandbox, under its own per-program limits
         for i, grade in enumerate(spec.score_batch(items, cfg)):
             keep(i, Outcome(True, grade))
     else:
         map_with_deadline(grade_one, items, float(cfg.task.get("score_timeout_s", 10)),
-                          desc=f"score {cfg.task.name}", on_result=keep,
+                          desc=f"score {run.name}", on_result=keep,
                           memory_mb=int(cfg.task.get("score_memory_mb", 2048)))
     store.append_records(out_path, buffer)
 
@@ -397,12 +402,12 @@ class ScoringPool:
     (score digests: a score is current only for the text it graded), so a kill -9 at any moment
     loses no more than a rerun redoes. A grading error stops the pool; the score stage raises it."""
 
-    def __init__(self, cfg: DictConfig, samples: list[Sample], spec: TaskSpec):
-        self.cfg, self.spec, self.by_id = cfg, spec, {s.id: s for s in samples}
+    def __init__(self, run: TaskRun):
+        self.run, self.by_id = run, {s.id: s for s in run.samples}
         self.batches: queue.Queue[list[Generation] | None] = queue.Queue()
         self.error: BaseException | None = None
         self.graded = 0
-        self.thread = threading.Thread(target=self._run, name=f"score-{cfg.task.name}", daemon=True)
+        self.thread = threading.Thread(target=self._run, name=f"score-{run.name}", daemon=True)
         self.thread.start()
 
     def feed(self, records: list[dict]) -> None:
@@ -412,12 +417,12 @@ class ScoringPool:
             self.batches.put(todo)
 
     def _run(self) -> None:
-        path = task_dir(self.cfg) / SCORES
+        path = self.run.path(SCORES)
         while (batch := self.batches.get()) is not None:
             if self.error is not None:
                 continue
             try:
-                grade_generations(self.cfg, self.by_id, self.spec, batch, path)
+                grade_generations(self.run, self.by_id, batch, path)
                 self.graded += len(batch)
             except BaseException as e:  # noqa: BLE001 - the score stage meets it again, in the main thread
                 self.error = e
@@ -441,29 +446,29 @@ def scores_while_generating(cfg: DictConfig, spec: TaskSpec, stage: str) -> bool
             and not judge_rules.is_judged(spec, cfg))
 
 
-def record_backend_runtime(cfg: DictConfig, backend: Any) -> None:
+def record_backend_runtime(run: TaskRun, backend: Any) -> None:
     """Add to run.json how the backend runs on this machine (the hf backend's CPU threads and why)."""
     runtime = getattr(backend, "runtime", None)
-    if not runtime or not update_manifest(task_dir(cfg), backend_runtime=runtime):
+    if not runtime or not update_manifest(run.dir, backend_runtime=runtime):
         return
     if "cpu_threads" in runtime:
-        print(f"[{cfg.task.name}] hf on CPU: {runtime['cpu_threads']['threads']} threads "
+        print(f"[{run.name}] hf on CPU: {runtime['cpu_threads']['threads']} threads "
               f"({runtime['cpu_threads']['rule']})", file=sys.stderr)
 
 
-def record_scoring_environment(cfg: DictConfig, spec: TaskSpec) -> None:
+def record_scoring_environment(run: TaskRun) -> None:
     """Add to run.json what a task's scoring ran under (the sandbox's isolation and limits)."""
     # asked only where there is a run.json to hold it (a task's answer may probe compilers)
-    if spec.scoring_environment is not None and (task_dir(cfg) / MANIFEST).exists():
-        update_manifest(task_dir(cfg), scoring_environment=spec.scoring_environment(cfg))
+    if run.spec.scoring_environment is not None and run.path(MANIFEST).exists():
+        update_manifest(run.dir, scoring_environment=run.spec.scoring_environment(run.cfg))
 
 
 # ---------------------------------------------------------------- shards
 
-def merge_shards(cfg: DictConfig) -> dict[str, int]:
+def merge_shards(run: TaskRun) -> dict[str, int]:
     """Combine every shard's generations and scores into the task root, by (sample_id, k), under
     the one merge rule (rundir.merged: mixed runs are an error)."""
-    root, counts = task_root(cfg), {}
+    root, counts = run.root, {}
     for name in (GENERATIONS, SCORES):
         by_key = merged(root, name, repair=True)
         tmp = root / (name + ".merge")
@@ -474,44 +479,45 @@ def merge_shards(cfg: DictConfig) -> dict[str, int]:
     return counts
 
 
-def missing_keys(cfg: DictConfig, samples: list[Sample]) -> list[tuple[str, int]]:
-    have = set(current_scores(task_root(cfg)))
-    return sorted({(s.id, k) for s in samples for k in range(int(cfg.samples))} - have)
+def missing_keys(run: TaskRun) -> list[tuple[str, int]]:
+    have = set(current_scores(run.root))
+    return sorted({(s.id, k) for s in run.samples for k in range(int(run.cfg.samples))} - have)
 
 
 # ---------------------------------------------------------------- summary
 
-def load_scores(cfg: DictConfig) -> list[Score]:
+def load_scores(run: TaskRun) -> list[Score]:
     """The current scores only: one per generation stored now, never a stale one."""
-    return list(current_scores(task_dir(cfg)).values())
+    return list(current_scores(run.dir).values())
 
 
-def summarize_task(cfg: DictConfig, samples: list[Sample], spec: TaskSpec) -> TaskSummary:
+def summarize_task(run: TaskRun) -> TaskSummary:
+    cfg, samples, spec = run.cfg, run.samples, run.spec
     ids = {s.id for s in samples}
-    scores = [s for s in load_scores(cfg) if s.sample_id in ids]
+    scores = [s for s in load_scores(run) if s.sample_id in ids]
     votes, unresolved = None, 0
     if spec.same_answer is not None:  # maj@k by equivalence, not by string (math)
         votes, unresolved = metrics.vote_classes(scores, spec.same_answer, float(cfg.task.get("score_timeout_s", 10)),
                                                  memory_mb=int(cfg.task.get("score_memory_mb", 2048)))
-    records = store.latest_by_key(store.read_records(task_dir(cfg) / GENERATIONS))  # a TIR run's `tir` is read below
+    records = store.latest_by_key(store.read_records(run.path(GENERATIONS)))  # a TIR run's `tir` is read below
     gens = {key: generation_from_record(g) for key, g in records.items() if key[0] in ids}
     summary = summaries.build(cfg, scores, gens.values(),
-                              expected=len(samples) * int(cfg.samples), missing=missing_keys(cfg, samples),
+                              expected=len(samples) * int(cfg.samples), missing=missing_keys(run),
                               samples=samples, spec=spec, votes=votes, unresolved=unresolved,
-                              made_by=generation_facts(task_dir(cfg)))
-    attach_agreement(task_dir(cfg), summary)  # responses_format=...: beside the other harness's verdicts
-    summary.judge = judge.summary_facts(cfg, spec, samples, scores)
-    if tir.active(cfg):  # calls, tool time, errors ... beside the score
+                              made_by=generation_facts(run.dir))
+    attach_agreement(run.dir, summary)  # responses_format=...: beside the other harness's verdicts
+    summary.judge = judge.summary_facts(run, scores)
+    if run.mode == "tir":  # calls, tool time, errors ... beside the score
         summary.tir = tir.summary_facts(cfg, records, ids)
     if spec.harness is not None:  # the official harness, its settings and the parts not run
         from evalsuite import agentic_stage
 
-        summary.harness = agentic_stage.summary_facts(cfg, spec, samples, scores)
-    summaries.write(task_dir(cfg) / SUMMARY, summary)
-    if current_shard(cfg) is None and not cfg.get("responses"):  # `evalsuite plan calibration=RUN_DIR` reads it
+        summary.harness = agentic_stage.summary_facts(run, scores)
+    summaries.write(run.path(SUMMARY), summary)
+    if run.shard is None and not cfg.get("responses"):  # `evalsuite plan calibration=RUN_DIR` reads it
         record_calibration(Path(str(cfg.run_dir)), str(cfg.task.name), str(cfg.model.name), max_new_tokens(cfg),
                            [int(g.tokens or 0) for g in gens.values() if g.finish_reason in ("stop", "length")])
-    (task_root(cfg) / FAILURE).unlink(missing_ok=True)  # an earlier failed attempt no longer stands
+    (run.root / FAILURE).unlink(missing_ok=True)  # an earlier failed attempt no longer stands
     return summary
 
 
@@ -617,53 +623,52 @@ def run_task(cfg: DictConfig) -> TaskSummary | dict | None:
     """All stages (or the one `stage=` names) for cfg.task; returns the summary when one was made."""
     stage = settle(cfg)
     spec = resolve_task(cfg)
-    samples = load_samples(cfg, spec)
+    run = task_run(cfg, spec, load_samples(cfg, spec))
     if cfg.get("dry_run"):
         from evalsuite.dryrun import dry_run_task
 
-        return dry_run_task(cfg, samples, spec)
-    shard = current_shard(cfg)
-    if shard is None and shard_dirs(task_root(cfg)):
-        counts = merge_shards(cfg)
-        print(f"[{cfg.task.name}] merged {len(shard_dirs(task_root(cfg)))} shards: {counts[GENERATIONS]} generations, "
+        return dry_run_task(run)
+    if run.shard is None and shard_dirs(run.root):
+        counts = merge_shards(run)
+        print(f"[{run.name}] merged {len(shard_dirs(run.root))} shards: {counts[GENERATIONS]} generations, "
               f"{counts[SCORES]} scores", file=sys.stderr)
     source = f"responses:{cfg.responses}" if cfg.get("responses") else "generated"
     if stage in ("generate", "all") or cfg.get("responses"):
-        write_manifest(cfg, samples, source)
-        if shard is None:
-            write_items(cfg, samples)
+        write_manifest(run, source)
+        if run.shard is None:
+            write_items(run)
     if cfg.get("responses") and stage in ("score", "all"):
-        n = import_responses(cfg, samples)
-        print(f"[{cfg.task.name}] imported {n} responses from {cfg.responses}", file=sys.stderr)
+        n = import_responses(run)
+        print(f"[{run.name}] imported {n} responses from {cfg.responses}", file=sys.stderr)
     elif stage in ("generate", "all") and spec.harness is not None:  # an official harness runs the items
         from evalsuite import agentic_stage
 
-        agentic_stage.generate_stage(cfg, samples, spec)
+        agentic_stage.generate_stage(run)
     elif stage in ("generate", "all"):
-        pool = ScoringPool(cfg, samples, spec) if scores_while_generating(cfg, spec, stage) else None
+        pool = ScoringPool(run) if scores_while_generating(cfg, spec, stage) else None
         finished = False
         try:
-            generate_stage(cfg, samples, spec, on_stored=pool.feed if pool else None)
+            generate_stage(run, on_stored=pool.feed if pool else None)
             finished = True
         finally:
             if pool is not None:
                 pool.finish(grade_rest=finished)
-                print(f"[{cfg.task.name}] scored {pool.graded} generations while generating", file=sys.stderr)
+                print(f"[{run.name}] scored {pool.graded} generations while generating", file=sys.stderr)
     # another harness's multiple-choice generations are graded in its own lettering of the options
-    samples = harness_views(task_dir(cfg), samples)
+    run = dataclasses.replace(run, samples=harness_views(run.dir, run.samples))
     if stage in ("judge", "all") and judge_rules.is_judged(spec, cfg):  # between generate and score
-        judge.judge_stage(cfg, samples, spec)
+        judge.judge_stage(run)
     elif stage == "judge":
-        print(f"[{cfg.task.name}] stage=judge: this task is not graded by a judge", file=sys.stderr)
+        print(f"[{run.name}] stage=judge: this task is not graded by a judge", file=sys.stderr)
     if stage in ("score", "all"):
-        score_stage(cfg, samples, spec, rescore=(stage == "score" and not cfg.get("responses")))
-    if shard is not None:  # one job of many: the report (unsharded) merges and summarizes
-        done = len(store.read_records(task_dir(cfg) / SCORES))
-        print(f"[{cfg.task.name}] shard {shard[0]}/{shard[1]}: {done} of {len(wanted_keys(cfg, samples))} scored; "
-              f"`stage=report` without shard= merges the shards", file=sys.stderr)
+        score_stage(run, rescore=(stage == "score" and not cfg.get("responses")))
+    if run.shard is not None:  # one job of many: the report (unsharded) merges and summarizes
+        done = len(store.read_records(run.path(SCORES)))
+        print(f"[{run.name}] shard {run.shard[0]}/{run.shard[1]}: {done} of {len(wanted_keys(cfg, run.samples))} "
+              f"scored; `stage=report` without shard= merges the shards", file=sys.stderr)
         return None
     if stage in ("score", "report", "all"):
-        return summarize_task(cfg, samples, spec)
+        return summarize_task(run)
     return None
 
 

@@ -51,7 +51,7 @@ def check_task(cfg: DictConfig) -> list[str]:
     why = unwritable(root)
     if why:
         problems.append(f"run_dir {cfg.run_dir} is not writable ({why}); pick another run_dir=...")
-    conflict = _attempt(lambda: pipeline.settings_conflict(cfg), problems)
+    conflict = _attempt(lambda: pipeline.settings_conflict(cfg, root), problems)
     if conflict:
         problems.append(str(conflict))
     if cfg.backend.name == "vllm":

@@ -7,9 +7,13 @@ the one writer of run.json (`update_manifest`: every stage adds its keys through
 
 The pipeline writes these files and `evalsuite.results` reads them; both take the names and the
 merge from here, so a reader never sees a shard's record where the writer would refuse it.
+
+A task's run is one `TaskRun` (built once by `task_run`, in pipeline.run_task): its config, contract,
+items, directories, shard and mode. The stages take it, so none re-derives where its files go.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +22,8 @@ from omegaconf import DictConfig
 from evalsuite import store
 from evalsuite.errors import UserError
 from evalsuite.sharding import current_shard
-from evalsuite.task import run_mode
-from evalsuite.types import Score
+from evalsuite.task import TaskSpec, run_mode
+from evalsuite.types import Sample, Score
 
 MANIFEST = "run.json"  # resolved config, versions, data and model revisions, protocol fingerprint
 GENERATIONS = "generations.jsonl"  # append-only, keyed by (sample_id, k)
@@ -53,9 +57,38 @@ def task_root(cfg: DictConfig) -> Path:
 
 
 def task_dir(cfg: DictConfig) -> Path:
-    """Where this process writes: the task root, or its own shard directory."""
+    """Where this process writes: the task root, or its own shard directory (a stage reads it as
+    TaskRun.dir; this is for the checks made before a run exists, the preflight)."""
     shard = current_shard(cfg)
     return task_root(cfg) if shard is None else task_root(cfg) / shard_name(*shard)
+
+
+@dataclass(frozen=True)
+class TaskRun:
+    """One task's run as every stage sees it. `samples` are the items as the stage grades them: the
+    pipeline swaps in another harness's lettering of the options (dataclasses.replace) after
+    generating, and a chained round its own items and views."""
+
+    cfg: DictConfig
+    spec: TaskSpec
+    samples: list[Sample]
+    root: Path  # the task's merged files, summary and items (task_root)
+    dir: Path  # where this process writes: the root, or its shard's directory (task_dir)
+    shard: tuple[int, int] | None  # (index, count) for one job of a sharded run
+    mode: str  # "standard" or "tir" (task.run_mode)
+
+    @property
+    def name(self) -> str:
+        return str(self.cfg.task.name)
+
+    def path(self, filename: str) -> Path:
+        """A run file (GENERATIONS, SCORES, ...) of this process's directory."""
+        return self.dir / filename
+
+
+def task_run(cfg: DictConfig, spec: TaskSpec, samples: list[Sample]) -> TaskRun:
+    """The one constructor of a task's run context."""
+    return TaskRun(cfg, spec, samples, task_root(cfg), task_dir(cfg), current_shard(cfg), run_mode(cfg))
 
 
 def shard_dirs(task_dir: Path) -> list[Path]:

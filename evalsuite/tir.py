@@ -33,7 +33,7 @@ from evalsuite.backends.turns import Complete, Completion, all_or_first_error  #
 from evalsuite.errors import UserError
 from evalsuite.render import render_prompt, split_reasoning
 from evalsuite.planning import max_new_tokens, system_prompt, tool_prompt, tool_prompt_name
-from evalsuite.rundir import TURNS, task_dir, update_manifest
+from evalsuite.rundir import TURNS, TaskRun, update_manifest
 from evalsuite.summary import TirFacts
 from evalsuite.task import run_mode
 from evalsuite.types import Generation, Request
@@ -370,13 +370,14 @@ def stored_conversations(path: Path) -> tuple[dict[tuple[str, int], list[dict]],
 
 # ---------------------------------------------------------------- the generate stage's conversation loop
 
-def converse(cfg: DictConfig, requests: list[Request], backend: Any, keep: Callable[[list[dict]], None]) -> None:
+def converse(run: TaskRun, requests: list[Request], backend: Any, keep: Callable[[list[dict]], None]) -> None:
     """The generate stage's turn loop under mode=tir (pipeline.generate_round): each planned request
     (its messages open with the task's tool prompt, its seed and budget are the plan's) is one
     conversation, continued from its stored turns; each finished one is handed to `keep` (the
     store, then the scoring pool). Turns come from the backend's turn maker (backends/turns.py)."""
+    cfg = run.cfg
     tir = settings(cfg, max_new_tokens(cfg))
-    turns_path = task_dir(cfg) / TURNS
+    turns_path = run.path(TURNS)
     stored, replays = stored_conversations(turns_path)
     convs = [Conversation(r.sample_id, r.k, r.seed, r.messages, list(stored.get((r.sample_id, r.k), [])),
                           list(replays.get((r.sample_id, r.k), [])), r.max_tokens) for r in requests]
@@ -396,12 +397,12 @@ def converse(cfg: DictConfig, requests: list[Request], backend: Any, keep: Calla
             await runner.run_all(convs)
 
     maker.run(main())
-    record_settings(cfg, tir)
+    record_settings(run, tir)
 
 
-def record_settings(cfg: DictConfig, tir: Settings) -> None:
+def record_settings(run: TaskRun, tir: Settings) -> None:
     """The OPEN settings into run.json (the summary repeats them)."""
-    update_manifest(task_dir(cfg), tir=tir.record())
+    update_manifest(run.dir, tir=tir.record())
 
 
 # ---------------------------------------------------------------- the summary

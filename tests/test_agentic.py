@@ -188,16 +188,17 @@ def run_import(task: str, tmp_path: Path, samples: list, overrides: tuple[str, .
     """The harness's files (already under <run>/<task>/harness) imported, scored and summarized by
     the pipeline, as the generate stage does after the harness ran."""
     from evalsuite import agentic_stage, pipeline
-    from evalsuite.rundir import task_dir
+    from evalsuite.rundir import task_run
     from evalsuite.task import resolve
 
     cfg = compose([f"task={task}", f"run_dir={tmp_path / 'run'}", *overrides])
     spec = resolve(cfg)
-    work = task_dir(cfg) / agentic_stage.HARNESS_DIR
-    imported = agentic_stage.import_results(cfg, spec.harness, samples, work)
-    pipeline.score_stage(cfg, samples, spec, rescore=False)
-    summary = pipeline.summarize_task(cfg, samples, spec)
-    return imported, summary, task_dir(cfg), work
+    run = task_run(cfg, spec, samples)
+    work = run.path(agentic_stage.HARNESS_DIR)
+    imported = agentic_stage.import_results(run, spec.harness, work)
+    pipeline.score_stage(run, rescore=False)
+    summary = pipeline.summarize_task(run)
+    return imported, summary, run.dir, work
 
 
 def tau2_simulation(task_id: str, trial: int, reward: float | None, reason: str = "user_stop") -> dict:

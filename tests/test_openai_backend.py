@@ -21,6 +21,7 @@ from evalsuite import pipeline, store, task
 from evalsuite.backends import openai as ob
 from evalsuite.config import compose
 from evalsuite.errors import UserError
+from evalsuite.rundir import task_run
 from evalsuite.types import Generation, Request, to_dict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,8 +80,9 @@ def test_pipeline_scores_server_split_reasoning(tmp_path):
                 "content": None, "reasoning_content": f"maybe \\boxed{{{ref}}}"}, "finish_reason": "length"}]}, "chat", len),
             Generation(r.sample_id, 2, f"thought</think>\\boxed{{{ref}}}", 5, "stop")]
     store.append_records(tmp_path / "aime25" / "generations.jsonl", [to_dict(g) for g in gens])
-    pipeline.score_stage(cfg, samples, spec, rescore=False)
-    scores = {s.k: s for s in pipeline.load_scores(cfg)}
+    run = task_run(cfg, spec, samples)
+    pipeline.score_stage(run, rescore=False)
+    scores = {s.k: s for s in pipeline.load_scores(run)}
     assert scores[0].value == 1.0 and not scores[0].unfinished
     assert scores[1].value == 0.0 and scores[1].unfinished and scores[1].truncated
     assert scores[2].value == 1.0

@@ -37,9 +37,9 @@ def test_scores_follow_generations(cli, tmp_path):
     ])
     cfg = compose([*BASE, f"run_dir={run_dir}"])
     spec = task.resolve(cfg)
-    samples = pipeline.load_samples(cfg, spec)
-    assert pipeline.score_stage(cfg, samples, spec, rescore=False) == 1  # only the changed one; never the error
-    summary = pipeline.summarize_task(cfg, samples, spec)
+    run = rundir.task_run(cfg, spec, pipeline.load_samples(cfg, spec))
+    assert pipeline.score_stage(run, rescore=False) == 1  # only the changed one; never the error
+    summary = pipeline.summarize_task(run)
     # (1, 0) and (1, 1) right, (2, 1) wrong, (2, 0) has no current score: missing, not its old verdict
     assert summary.n_scores == 3 and summary.missing_scores == 1 and summary.missing == ["2#0"]
     assert summary.value == 50.0  # item 1: 2/2, item 2: 0/1
@@ -47,7 +47,7 @@ def test_scores_follow_generations(cli, tmp_path):
     gens = store.latest_by_key(store.read_records(d / "generations.jsonl"))
     assert scores[("1", 1)]["graded"] == pipeline.generation_digest(gens[("1", 1)])
     assert scores[("2", 0)]["graded"] != pipeline.generation_digest(gens[("2", 0)])  # the stale one, kept but unused
-    assert pipeline.score_stage(cfg, samples, spec, rescore=False) == 0  # nothing left that a score could grade
+    assert pipeline.score_stage(run, rescore=False) == 0  # nothing left that a score could grade
 
 
 def test_a_failed_import_leaves_stored_generations_alone(cli, tmp_path):
@@ -133,8 +133,10 @@ def test_every_run_json_writer_keeps_what_the_others_wrote(tmp_path):
     the next run's own facts (how the backend ran stays beside the generations it made)."""
     cfg = compose([*BASE, "stage=score", f"responses={_responses(tmp_path)}", f"run_dir={tmp_path / 'run'}"])
     pipeline.run_task(cfg)
-    d = rundir.task_dir(cfg)
-    pipeline.record_backend_runtime(cfg, SimpleNamespace(runtime={"device": "cpu"}))
+    spec = task.resolve(cfg)
+    run = rundir.task_run(cfg, spec, pipeline.load_samples(cfg, spec))
+    d = run.dir
+    pipeline.record_backend_runtime(run, SimpleNamespace(runtime={"device": "cpu"}))
     assert rundir.update_manifest(d, scoring_environment={"sandbox": "none"})
     pipeline.run_task(cfg)  # the same generations again: write_manifest rewrites only its own keys
     manifest = json.loads((d / "run.json").read_text())

@@ -17,9 +17,9 @@ from evalsuite.foreign.lm_eval import read_lm_eval
 from evalsuite.foreign.matching import ItemIndex, reference_differs
 from evalsuite.foreign.nemo_skills import read_nemo_skills
 from evalsuite.foreign.rows import ForeignFile, ForeignRow, responses_format
-from evalsuite.rundir import AGREEMENT, FOREIGN, FOREIGN_SOURCE, GENERATIONS, MANIFEST, update_manifest
+from evalsuite.rundir import AGREEMENT, FOREIGN, FOREIGN_SOURCE, GENERATIONS, MANIFEST, TaskRun, update_manifest
 from evalsuite.store import generation_digest
-from evalsuite.types import FINISH_UNKNOWN, Generation, Sample, to_dict
+from evalsuite.types import FINISH_UNKNOWN, Generation, to_dict
 
 
 READERS: dict[str, Callable[[Path], ForeignFile]] = {
@@ -65,10 +65,11 @@ def generation_facts(task_dir: Path) -> dict[str, Any] | None:
     return found if isinstance(found, dict) else None
 
 
-def import_foreign(cfg: DictConfig, samples: list[Sample], task_dir: Path, split: str) -> int:
-    """Read the harness's file into <task_dir>/generations.jsonl and foreign.jsonl (each written
+def import_foreign(run: TaskRun, split: str) -> int:
+    """Read the harness's file into the run's generations.jsonl and foreign.jsonl (each written
     aside, then renamed over the old one). `split`: how raw text without the harness's own
     separation is read (responses_split: raw or answer_only)."""
+    cfg, samples, task_dir = run.cfg, run.samples, run.dir
 
     fmt = responses_format(cfg)
     path = Path(str(cfg.responses)).expanduser()
