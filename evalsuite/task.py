@@ -126,6 +126,18 @@ KIT = (
 )
 
 
+def preflight_problems(cfg: DictConfig, checks: Iterable[Callable[[], Any]]) -> list[str]:
+    """A task's preflight lines from checks that raise UserError (a package loads, a file is here):
+    every check runs, so one run of the preflight names every problem, not the first."""
+    problems = []
+    for check in checks:
+        try:
+            check()
+        except UserError as e:
+            problems.append(f"{cfg.task.name}: {e}")
+    return problems
+
+
 def import_spec(module_name: str, task_name: str) -> TaskSpec:
     try:
         module = importlib.import_module(module_name)

@@ -22,7 +22,7 @@ from evalsuite.contest_tasks import (JUDGE_SETTINGS, judge_deviations, judge_det
 from evalsuite.data import SAMPLES_DIR
 from evalsuite.errors import UserError
 from evalsuite.sandbox.contest_judge import ContestJudge, JudgeResult, JudgeTest, Problem
-from evalsuite.task import Setting, TaskSpec
+from evalsuite.task import Setting, TaskSpec, preflight_problems
 from evalsuite.types import Breakdown, Grade, Headline, Sample, Score
 
 FORMAT_PROMPT = ("\n\nWrite a C++ program that solves the problem: it reads standard input and writes standard output "
@@ -188,13 +188,8 @@ def deviations(samples: list[Sample], cfg) -> list[str]:
 
 def preflight(cfg) -> list[str]:
     """Before any GPU time: every package loads (limits, tests, validators) and g++ runs."""
-    problems = []
-    try:
-        for sample in load(cfg):
-            load_package(Path(sample.reference["package"]))
-    except UserError as e:
-        problems.append(f"{cfg.task.name}: {e}")
-    return problems + judge_missing(cfg)
+    return preflight_problems(cfg, [lambda: [load_package(Path(s.reference["package"])) for s in load(cfg)]]) \
+        + judge_missing(cfg)
 
 
 TASK = TaskSpec(
@@ -202,6 +197,5 @@ TASK = TaskSpec(
     deviations=deviations, headline=headline, preflight=preflight,
     settings={
         "archive_dir": Setting(str, nullable=True, doc="the unpacked contest archive: one Kattis problem package per folder"),
-        **JUDGE_SETTINGS,
-        "testlib_h": Setting(str, nullable=True, doc="path of testlib.h (not used by Kattis validators)"),
+        **JUDGE_SETTINGS,  # testlib_h among them: Kattis validators do not use it
     })

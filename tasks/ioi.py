@@ -25,7 +25,7 @@ from evalsuite.contest_tasks import (JUDGE_SETTINGS, judge_deviations, judge_det
 from evalsuite.data import dataset_file, load_rows, read_table
 from evalsuite.errors import UserError
 from evalsuite.sandbox.contest_judge import ContestJudge, JudgeResult, JudgeTest, Problem
-from evalsuite.task import Setting, TaskSpec
+from evalsuite.task import Setting, TaskSpec, preflight_problems
 from evalsuite.types import Breakdown, Grade, Headline, Sample, Score
 
 IOI_FLAGS = ("-DEVAL", "-std=gnu++20", "-O2", "-pipe")  # IOI 2025's compile line, less -static -s (linking only)
@@ -250,13 +250,7 @@ def deviations(samples: list[Sample], cfg) -> list[str]:
 def preflight(cfg) -> list[str]:
     """Before any GPU time: the problems load, the test cases are here (the file named when
     missing), and g++ runs. (The prompts are a few thousand tokens: not measured here.)"""
-    problems = []
-    for check in (lambda: load(cfg), lambda: _tests_file(cfg)):
-        try:
-            check()
-        except UserError as e:
-            problems.append(f"{cfg.task.name}: {e}")
-    return problems + judge_missing(cfg)
+    return preflight_problems(cfg, [lambda: load(cfg), lambda: _tests_file(cfg)]) + judge_missing(cfg)
 
 
 TASK = TaskSpec(
@@ -269,5 +263,4 @@ TASK = TaskSpec(
         "round_robin_limit": Setting(int, minimum=1, doc="submissions the round-robin variant keeps per problem"),
         "tests_path": Setting(str, nullable=True, doc="a local file of the test cases; null: the dataset's tests_file"),
         **JUDGE_SETTINGS,
-        "testlib_h": Setting(str, nullable=True, doc="path of testlib.h, for checkers that include it and do not ship it"),
     })

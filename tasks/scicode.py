@@ -34,7 +34,7 @@ from evalsuite.data import dataset_file, load_rows
 from evalsuite.errors import UserError
 from evalsuite.metrics import item_mean
 from evalsuite.sandbox.programs import SandboxPool, default_pool, make_job
-from evalsuite.task import Setting, TaskSpec
+from evalsuite.task import Setting, TaskSpec, preflight_problems
 from evalsuite.types import Figures, Grade, Sample, Score
 
 # Steps the official harness never asks: the authors' code stands in for them (eval/data/<step>.txt)
@@ -765,12 +765,7 @@ def deviations(samples: list[Sample], cfg) -> list[str]:
 
 def preflight(cfg) -> list[str]:
     """The problems load, the test-data file is here (named when missing), h5py and scipy import."""
-    problems = []
-    for check in (lambda: load(cfg), lambda: _test_data_path(cfg)):
-        try:
-            check()
-        except UserError as e:
-            problems.append(f"{cfg.task.name}: {e}")
+    problems = preflight_problems(cfg, [lambda: load(cfg), lambda: _test_data_path(cfg)])
     for package in ("h5py", "scipy"):
         try:
             __import__(package)
