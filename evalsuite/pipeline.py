@@ -197,7 +197,7 @@ def generate_round(run: TaskRun, todo: set[tuple[str, int]], backend: Any,
         if on_stored is not None:
             on_stored(records)
 
-    if run.mode == "tir":  # a conversation per request, the model calling its tool between turns
+    if tir.active(cfg):  # a conversation per request, the model calling its tool between turns
         tir.converse(run, plan.requests, backend, keep)
     else:
         sampling = OmegaConf.merge(cfg.sampling, {"max_tokens": max_new_tokens(cfg)})
@@ -507,7 +507,7 @@ def summarize_task(run: TaskRun) -> TaskSummary:
                               made_by=generation_facts(run.dir))
     attach_agreement(run.dir, summary)  # responses_format=...: beside the other harness's verdicts
     summary.judge = judge.summary_facts(run, scores)
-    if run.mode == "tir":  # calls, tool time, errors ... beside the score
+    if tir.active(cfg):  # calls, tool time, errors ... beside the score
         summary.tir = tir.summary_facts(cfg, records, ids)
     if spec.harness is not None:  # the official harness, its settings and the parts not run
         from evalsuite import agentic_stage
