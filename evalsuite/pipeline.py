@@ -290,10 +290,14 @@ def import_responses(run: TaskRun) -> int:
                 except UnicodeEncodeError as e:
                     raise UserError(f"{path}:{n}: the {field} holds a lone surrogate ({value[e.start]!r} at "
                                     f"character {e.start}), which is not text; fix what wrote the file") from None
-        tokens = row.get("tokens") or 0
-        if not isinstance(tokens, int) or isinstance(tokens, bool):
+        tokens = row.get("tokens")  # absent: unknown, left out of the token figures (never counted as 0)
+        if tokens is not None and (not isinstance(tokens, int) or isinstance(tokens, bool)):
             raise UserError(f'{path}:{n}: "tokens" must be an integer, not {tokens!r}')
-        gens.append(Generation(sid, k, row["response"], tokens, str(row.get("finish_reason") or "stop"),
+        finish = row.get("finish_reason")
+        if finish is not None and finish not in ("stop", "length", FINISH_UNKNOWN):
+            raise UserError(f'{path}:{n}: "finish_reason" must be "stop" or "length", not {finish!r}; '
+                            f"leave it out when it is not known")
+        gens.append(Generation(sid, k, row["response"], tokens, finish or FINISH_UNKNOWN,
                                reasoning=response_reasoning(row, split, f"{path}:{n}")))
     if not gens:
         raise UserError(f"responses file {path} is empty (no line holds a response); give the .jsonl file with "

@@ -73,6 +73,7 @@ def test_bad_responses_files(cli, tmp_path):
         ([{"id": "1", "k": 2, "response": "x"}], "k=2 is outside 0..1"),
         ([{"id": "1", "k": 0, "response": "x"}, {"id": "1", "k": 0, "response": "y"}], "already given on line 1"),
         ([{"id": "1", "response": "x", "tokens": "many"}], '"tokens" must be an integer'),
+        ([{"id": "1", "response": "x", "finish_reason": "eos"}], '"finish_reason" must be "stop" or "length"'),
     ]
     for rows, needle in cases:
         assert_one_line_error(cli(*BASE, "stage=score", f"responses={_responses(tmp_path, rows)}", run), needle)
