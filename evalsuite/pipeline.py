@@ -34,7 +34,7 @@ from evalsuite.foreign.lettering import harness_views
 from evalsuite.planning import max_new_tokens, plan_generations, reasoning_expected, wanted_keys
 from evalsuite.render import split_generation
 from evalsuite.rundir import (CLAMPS, FAILURE, GENERATIONS, ITEMS, MANIFEST, SCORES, SUMMARY, TaskRun, current_scores,
-                              merged, record_calibration, shard_dirs, task_root, task_run, update_manifest)
+                              merged, record_calibration, shard_dirs, sole_writer, task_root, task_run, update_manifest)
 from evalsuite.store import generation_digest
 from evalsuite.summary import TaskSummary
 from evalsuite.task import TaskSpec
@@ -632,6 +632,13 @@ def run_task(cfg: DictConfig) -> TaskSummary | dict | None:
         from evalsuite.dryrun import dry_run_task
 
         return dry_run_task(run)
+    with sole_writer(run.dir):
+        return run_stages(run, stage)
+
+
+def run_stages(run: TaskRun, stage: str) -> TaskSummary | None:
+    """The stages `stage` names, in order, for a run whose directory this process holds."""
+    cfg, spec = run.cfg, run.spec
     if run.shard is None and shard_dirs(run.root):
         counts = merge_shards(run)
         print(f"[{run.name}] merged {len(shard_dirs(run.root))} shards: {counts[GENERATIONS]} generations, "
