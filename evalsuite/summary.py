@@ -417,7 +417,7 @@ def build(cfg: DictConfig, scores: list[Score], generations: Iterable[Generation
         task=str(cfg.task.name), benchmark=cfg.task.get("benchmark"), card_model=card_column(cfg.model.get("card_model")),
         group=cfg.task.get("group"),
         model=cfg.model.get("name"), backend=cfg.backend.get("name"), mode=run_mode(cfg),
-        metric=f"avg@{numbers.get('samples', 0)}",
+        metric=own.metric if own is not None and own.metric else f"avg@{numbers.get('samples', 0)}",
         value=numbers.get("value", nan), stderr=numbers.get("stderr", nan), ci95=list(numbers.get("ci95", [nan, nan])),
         n_items=numbers.get("n_items", 0), samples=numbers.get("samples", 0),
         samples_max=numbers.get("samples_max", 0), n_scores=numbers.get("n_scores", 0),

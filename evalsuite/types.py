@@ -163,6 +163,9 @@ class Headline:
     stderr: float | None = None
     variants: dict[str, float] = field(default_factory=dict)
     cells: list[Breakdown] = field(default_factory=list)
+    # what the value counts when it is not a percentage of answers (IOI's "points of 600", ICPC's
+    # "problems solved of 12"): the summary's `metric` in place of avg@k
+    metric: str | None = None
     # further rows of the card this task's run measures, by the card's benchmark name
     card_rows: dict[str, CardRowCell] = field(default_factory=dict)
 
