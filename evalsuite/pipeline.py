@@ -330,6 +330,9 @@ def score_stage(run: TaskRun, rescore: bool) -> int:
     if rescore:
         out_path.unlink(missing_ok=True)  # a partial re-grade a crash left behind
     scored = {} if rescore else judge.still_current(run.cfg, run.spec, current_scores(run.dir))
+    if run.spec.chain is not None:  # an earlier step's generation changed: its later steps are graded again
+        stale = chain.stale_after(run.samples, scored, gens)
+        scored = {key: s for key, s in scored.items() if key not in stale}
     failed = [key for key, g in gens.items() if g.finish_reason == "error" and key[0] in by_id]
     if failed:  # never an answer: the next generate or all run makes them again
         print(f"[{run.name}] {len(failed)} generations failed (finish_reason=error) and are not scored; "
@@ -351,17 +354,26 @@ def grade_generations(run: TaskRun, by_id: dict[str, Sample], todo: list[Generat
     cfg, spec = run.cfg, run.spec
     expect_reasoning = reasoning_expected(cfg)
     think_end = cfg.model.get("think_end", "</think>")
-    ready: list[Score] = []
+    ready: list[dict] = []
     to_grade: list[tuple[Generation, str]] = []
+    # a chained item is graded with the earlier answers its prompt held (the stored generations)
+    gens = store.read_generations(run.path(GENERATIONS)) if spec.chain is not None else {}
+
+    def digests(s: Score, g: Generation) -> dict:
+        s.graded = generation_digest(g)
+        if spec.chain is not None:
+            s.graded_after = chain.earlier_digest(by_id[g.sample_id], g.k, gens)
+        return to_dict(s)
+
     for g in todo:
         _, answer = split_generation(g.text, g.reasoning, expect_reasoning, think_end)
         truncated = was_truncated(g)
         if answer is None:
-            ready.append(Score(g.sample_id, g.k, 0.0, None, True, truncated, {"reason": "thinking never closed"},
-                               graded=generation_digest(g)))
+            ready.append(digests(Score(g.sample_id, g.k, 0.0, None, True, truncated,
+                                       {"reason": "thinking never closed"}), g))
         else:
             to_grade.append((g, answer))
-    store.append_records(out_path, [to_dict(s) for s in ready])
+    store.append_records(out_path, ready)
 
     buffer: list[dict] = []
 
@@ -372,8 +384,7 @@ def grade_generations(run: TaskRun, by_id: dict[str, Sample], todo: list[Generat
             s = score_from_grade(g.sample_id, g.k, outcome.value, False, truncated)
         else:  # a scorer that hung, crashed or ran out of memory: a scoring error, not the model's answer
             s = Score(g.sample_id, g.k, 0.0, None, False, truncated, scoring_error=outcome.error)
-        s.graded = generation_digest(g)
-        buffer.append(to_dict(s))
+        buffer.append(digests(s, g))
         if len(buffer) >= 256:
             store.append_records(out_path, buffer)
             buffer.clear()
@@ -381,8 +392,6 @@ def grade_generations(run: TaskRun, by_id: dict[str, Sample], todo: list[Generat
     def grade_alone(item: tuple[Sample, str]):
         return spec.score(item[0], item[1], cfg)
 
-    # a chained item is graded with the earlier answers its prompt held (the stored generations)
-    gens = store.read_generations(run.path(GENERATIONS)) if spec.chain is not None else {}
     view = chain.viewer(cfg, spec, gens)
     items = [(view(by_id[g.sample_id], g.k), answer) for g, answer in to_grade]
     judged = judge_rules.is_judged(spec, cfg)

@@ -88,6 +88,9 @@ class Score:
     scoring_error: str | None = None  # Grade.scoring_error, or the scorer's own crash or timeout
     answer_key: str | None = None  # Grade.answer_key
     needs_judge: str | None = None  # Grade.needs_judge
+    # a chained item (TaskSpec.chain): digest of the earlier items' generations it was graded with
+    # (chain.earlier_digest); when one of them changes, the score is stale though its own text is not
+    graded_after: str | None = None
 
 
 # the fields of a grade the engine reads besides value and extracted; scores.jsonl files written

@@ -253,6 +253,17 @@ def test_step_two_fails_when_the_step_one_it_calls_is_wrong(cli, tmp_path):
     assert run["scores"]["90.2"]["value"] == 0.0
 
 
+def test_a_later_step_is_graded_again_when_the_earlier_step_it_ran_with_changes(cli, tmp_path):
+    """Step 2's own text is unchanged, but it is tested with step 1's code in front of it: a score
+    graded beside the old step 1 is stale (Score.graded_after), not current."""
+    first = _run(cli, tmp_path, "changed", STEP1_WRONG, STEP2_RIGHT)
+    assert first["scores"]["90.2"]["value"] == 0.0
+    again = _run(cli, tmp_path, "changed", STEP1_RIGHT, STEP2_RIGHT)
+    assert again["scores"]["90.1"]["value"] == 1.0 and again["scores"]["90.2"]["value"] == 1.0
+    assert again["scores"]["90.2"]["graded_after"] != first["scores"]["90.2"]["graded_after"]
+    assert again["summary"]["value"] == 100.0
+
+
 def test_hostile_answers_earn_nothing(cli, tmp_path):
     run = _run(cli, tmp_path, "hostile", STEP1_HOSTILE, STEP2_HOSTILE)
     assert run["summary"]["value"] == 0.0, run["scores"]
