@@ -1,7 +1,7 @@
 """Chained items: an item whose prompt holds the model's own answers to earlier items (SciCode's
 sub-steps: step i's prompt carries the code the model wrote for steps 1..i-1 of its problem).
 
-A task declares `TaskSpec.chain` and lists, per item, the ids it follows in `Sample.meta["after"]`.
+A task declares `TaskSpec.chain` and lists, per item, the ids it follows in `Sample.after`.
 The generate stage then runs in rounds: each round makes every wanted (id, k) whose earlier items'
 k-th generations are stored, its prompt built by `chain` from their answers (after the thinking).
 Every generation is stored as it completes, so a rerun resumes at the first step not made. The
@@ -29,7 +29,7 @@ CHAINED_PROMPTS = "chained_prompts.jsonl"  # per (sample_id, k): the earlier ans
 
 
 def after(sample: Sample) -> list[str]:
-    return [str(a) for a in sample.meta.get("after") or []]
+    return [str(a) for a in sample.after]
 
 
 def answers(cfg: DictConfig, gens: dict[tuple[str, int], Generation]) -> Callable[[str, int], str | None]:

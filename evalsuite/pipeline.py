@@ -145,7 +145,8 @@ def write_items(run: TaskRun, max_chars: int = 20_000) -> None:
 
     store.append_records(tmp, [{"id": s.id, "reference": clip_reference(s.reference),
                                 "meta": s.meta, "messages": [{**m, "content": clip(m.get("content"))} for m in s.messages],
-                                **({"prompt_tokens": s.prompt_tokens} if s.prompt_tokens is not None else {})}
+                                **({"prompt_tokens": s.prompt_tokens} if s.prompt_tokens is not None else {}),
+                                **({"after": s.after} if s.after else {})}
                                for s in run.samples])
     os.chmod(tmp, 0o600)  # the references are hidden tests: no other uid (a sandboxed program) reads them
     tmp.replace(path)

@@ -65,7 +65,7 @@ class TaskSpec:
     # the item as generation k sees it, when the prompt varies per k (GPQA's per-sample shuffle)
     sample_for_k: Callable[[Sample, int, DictConfig], Sample] | None = None
     # items whose prompt holds the model's answers to earlier items (SciCode's sub-steps): the ids an
-    # item follows are its Sample.meta["after"]; this builds the item as generation k sees it from
+    # item follows are its Sample.after; this builds the item as generation k sees it from
     # those items' k-th answers ({id: answer after the thinking, None when there is none}). The
     # generate stage then runs in rounds and scoring sees the same view (evalsuite/chain.py)
     chain: Callable[[Sample, dict[str, str | None], DictConfig], Sample] | None = None

@@ -23,6 +23,9 @@ class Sample:
     # the exact tokens of the chat-templated prompt, when the task already counted them while fitting
     # it to the context (NIAH, LongBench v2, AA-LCR): the budget check then does not count again
     prompt_tokens: int | None = None
+    # the ids of the items whose answers this item's prompt holds (SciCode's earlier steps;
+    # TaskSpec.chain builds the prompt from them): generated and graded after them, evalsuite/chain.py
+    after: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -170,7 +170,7 @@ def load(cfg) -> list[Sample]:
             # the prompt as listed before generation; each generation's own is built by `chain`
             view = _view(reference, {a: f"[the model's code for step {a}]" for a in after})
             samples.append(Sample(step["number"], view.messages, view.reference,
-                                  {"problem": pid, "step": i + 1, "steps_asked": len(asked), "after": after}))
+                                  {"problem": pid, "step": i + 1, "steps_asked": len(asked)}, after=after))
     if not samples:
         raise UserError(f"{cfg.task.name}: no problems in the data; pass data.path=FILE in SciCode's schema")
     return samples

@@ -95,8 +95,8 @@ def total_energy(k, xs):
 def test_sample_problem_loads_as_two_chained_steps():
     samples = {s.id: s for s in scicode.load(make_cfg())}
     assert list(samples) == ["90.1", "90.2"]
-    assert samples["90.1"].meta == {"problem": "90", "step": 1, "steps_asked": 2, "after": []}
-    assert samples["90.2"].meta["after"] == ["90.1"]
+    assert samples["90.1"].meta == {"problem": "90", "step": 1, "steps_asked": 2} and samples["90.1"].after == []
+    assert samples["90.2"].after == ["90.1"]
     first = samples["90.1"].messages[0]["content"]
     assert "Hooke's law" in first  # the card's choice: with the steps' background
     assert first.startswith("PROBLEM DESCRIPTION:") and "def spring_energy(k, x):" in first
