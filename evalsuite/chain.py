@@ -1,7 +1,7 @@
 """Chained items: an item whose prompt holds the model's own answers to earlier items (SciCode's
 sub-steps: step i's prompt carries the code the model wrote for steps 1..i-1 of its problem).
 
-A task declares `TaskSpec.chain` and lists, per item, the ids it follows in `Sample.meta["after"]`.
+A task declares `TaskSpec.chain` and lists, per item, the ids it follows in `Sample.after`.
 The generate stage then runs in rounds: each round makes every wanted (id, k) whose earlier items'
 k-th generations are stored, its prompt built by `chain` from their answers (after the thinking).
 Every generation is stored as it completes, so a rerun resumes at the first step not made. The
@@ -10,6 +10,7 @@ with the code that was in its prompt. The prompts as sent are kept in chained_pr
 """
 from __future__ import annotations
 
+import hashlib
 import sys
 from dataclasses import replace
 from typing import Callable
@@ -22,13 +23,13 @@ from evalsuite.planning import reasoning_expected, sample_for_k
 from evalsuite.render import split_generation
 from evalsuite.rundir import GENERATIONS, TaskRun
 from evalsuite.task import TaskSpec
-from evalsuite.types import Generation, Sample
+from evalsuite.types import Generation, Sample, Score
 
 CHAINED_PROMPTS = "chained_prompts.jsonl"  # per (sample_id, k): the earlier answers' ids and the prompt sent
 
 
 def after(sample: Sample) -> list[str]:
-    return [str(a) for a in sample.meta.get("after") or []]
+    return [str(a) for a in sample.after]
 
 
 def answers(cfg: DictConfig, gens: dict[tuple[str, int], Generation]) -> Callable[[str, int], str | None]:
@@ -42,6 +43,24 @@ def answers(cfg: DictConfig, gens: dict[tuple[str, int], Generation]) -> Callabl
         return split_generation(g.text, g.reasoning, expect, think_end)[1]
 
     return answer
+
+
+def earlier_digest(sample: Sample, k: int, gens: dict[tuple[str, int], Generation]) -> str:
+    """What a chained item's k-th score depends on besides its own generation: the k-th generations
+    of the items it follows (a missing one counts as missing). Stored as Score.graded_after."""
+    h = hashlib.sha256()
+    for a in after(sample):
+        g = gens.get((a, k))
+        h.update((a + "\0" + (store.generation_digest(g) if g is not None else "missing") + "\0").encode())
+    return h.hexdigest()[:16]
+
+
+def stale_after(samples: list[Sample], scores: dict[tuple[str, int], Score],
+                gens: dict[tuple[str, int], Generation]) -> set[tuple[str, int]]:
+    """The keys whose score was graded with other earlier generations than those stored now."""
+    by_id = {s.id: s for s in samples}
+    return {key for key, score in scores.items()
+            if key[0] in by_id and after(by_id[key[0]]) and score.graded_after != earlier_digest(by_id[key[0]], key[1], gens)}
 
 
 def viewer(cfg: DictConfig, spec: TaskSpec, gens: dict[tuple[str, int], Generation]) -> Callable[[Sample, int], Sample]:

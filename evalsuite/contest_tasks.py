@@ -52,7 +52,7 @@ JUDGE_SETTINGS = {
     "flags": Setting(list, nullable=True, doc=f"compiler flags; null: {' '.join(DEFAULT_FLAGS)}"),
     "time_scale": Setting((int, float), minimum=0.01, doc="multiplies every problem's time limit (a deviation when not 1)"),
     "testlib_h": Setting(str, nullable=True, doc="path of testlib.h, for checkers and interactors that include it"),
-    "workers": Setting(int, nullable=True, minimum=1, doc="parallel judge servers; null: one per core"),
+    "workers": Setting(int, nullable=True, minimum=1, protocol=False, doc="parallel judge servers; null: one per core"),
 }
 
 

@@ -35,7 +35,8 @@ class JudgeAsk:
 # ---------------------------------------------------------------- prompts (data files)
 
 def load_prompt(name: str) -> str:
-    """A prompt of evalsuite/judge_prompts/: the text after its header (source and use, up to `---`)."""
+    """A prompt of evalsuite/judge_prompts/: the text after its header (source and use, up to `---`),
+    less the file's own final newline; a prompt that ends in a newline (CL-bench's) has one more."""
     path = PROMPTS_DIR / f"{name}.txt"
     if not path.is_file():
         choices = ", ".join(sorted(p.stem for p in PROMPTS_DIR.glob("*.txt")))
@@ -44,7 +45,7 @@ def load_prompt(name: str) -> str:
     head, sep, body = text.partition("\n---\n")
     if not sep:
         raise UserError(f"{path}: a prompt file starts with its source lines, then a line '---'")
-    return body.rstrip("\n")
+    return body.removesuffix("\n")
 
 
 def fill(template: str, **values: str) -> str:

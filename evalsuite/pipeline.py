@@ -34,7 +34,7 @@ from evalsuite.foreign.lettering import harness_views
 from evalsuite.planning import max_new_tokens, plan_generations, reasoning_expected, wanted_keys
 from evalsuite.render import split_generation
 from evalsuite.rundir import (CLAMPS, FAILURE, GENERATIONS, ITEMS, MANIFEST, SCORES, SUMMARY, TaskRun, current_scores,
-                              merged, record_calibration, shard_dirs, task_root, task_run, update_manifest)
+                              merged, record_calibration, shard_dirs, sole_writer, task_root, task_run, update_manifest)
 from evalsuite.store import generation_digest
 from evalsuite.summary import TaskSummary
 from evalsuite.task import TaskSpec
@@ -145,7 +145,8 @@ def write_items(run: TaskRun, max_chars: int = 20_000) -> None:
 
     store.append_records(tmp, [{"id": s.id, "reference": clip_reference(s.reference),
                                 "meta": s.meta, "messages": [{**m, "content": clip(m.get("content"))} for m in s.messages],
-                                **({"prompt_tokens": s.prompt_tokens} if s.prompt_tokens is not None else {})}
+                                **({"prompt_tokens": s.prompt_tokens} if s.prompt_tokens is not None else {}),
+                                **({"after": s.after} if s.after else {})}
                                for s in run.samples])
     os.chmod(tmp, 0o600)  # the references are hidden tests: no other uid (a sandboxed program) reads them
     tmp.replace(path)
@@ -290,10 +291,14 @@ def import_responses(run: TaskRun) -> int:
                 except UnicodeEncodeError as e:
                     raise UserError(f"{path}:{n}: the {field} holds a lone surrogate ({value[e.start]!r} at "
                                     f"character {e.start}), which is not text; fix what wrote the file") from None
-        tokens = row.get("tokens") or 0
-        if not isinstance(tokens, int) or isinstance(tokens, bool):
+        tokens = row.get("tokens")  # absent: unknown, left out of the token figures (never counted as 0)
+        if tokens is not None and (not isinstance(tokens, int) or isinstance(tokens, bool)):
             raise UserError(f'{path}:{n}: "tokens" must be an integer, not {tokens!r}')
-        gens.append(Generation(sid, k, row["response"], tokens, str(row.get("finish_reason") or "stop"),
+        finish = row.get("finish_reason")
+        if finish is not None and finish not in ("stop", "length", FINISH_UNKNOWN):
+            raise UserError(f'{path}:{n}: "finish_reason" must be "stop" or "length", not {finish!r}; '
+                            f"leave it out when it is not known")
+        gens.append(Generation(sid, k, row["response"], tokens, finish or FINISH_UNKNOWN,
                                reasoning=response_reasoning(row, split, f"{path}:{n}")))
     if not gens:
         raise UserError(f"responses file {path} is empty (no line holds a response); give the .jsonl file with "
@@ -326,6 +331,9 @@ def score_stage(run: TaskRun, rescore: bool) -> int:
     if rescore:
         out_path.unlink(missing_ok=True)  # a partial re-grade a crash left behind
     scored = {} if rescore else judge.still_current(run.cfg, run.spec, current_scores(run.dir))
+    if run.spec.chain is not None:  # an earlier step's generation changed: its later steps are graded again
+        stale = chain.stale_after(run.samples, scored, gens)
+        scored = {key: s for key, s in scored.items() if key not in stale}
     failed = [key for key, g in gens.items() if g.finish_reason == "error" and key[0] in by_id]
     if failed:  # never an answer: the next generate or all run makes them again
         print(f"[{run.name}] {len(failed)} generations failed (finish_reason=error) and are not scored; "
@@ -347,17 +355,26 @@ def grade_generations(run: TaskRun, by_id: dict[str, Sample], todo: list[Generat
     cfg, spec = run.cfg, run.spec
     expect_reasoning = reasoning_expected(cfg)
     think_end = cfg.model.get("think_end", "</think>")
-    ready: list[Score] = []
+    ready: list[dict] = []
     to_grade: list[tuple[Generation, str]] = []
+    # a chained item is graded with the earlier answers its prompt held (the stored generations)
+    gens = store.read_generations(run.path(GENERATIONS)) if spec.chain is not None else {}
+
+    def digests(s: Score, g: Generation) -> dict:
+        s.graded = generation_digest(g)
+        if spec.chain is not None:
+            s.graded_after = chain.earlier_digest(by_id[g.sample_id], g.k, gens)
+        return to_dict(s)
+
     for g in todo:
         _, answer = split_generation(g.text, g.reasoning, expect_reasoning, think_end)
         truncated = was_truncated(g)
         if answer is None:
-            ready.append(Score(g.sample_id, g.k, 0.0, None, True, truncated, {"reason": "thinking never closed"},
-                               graded=generation_digest(g)))
+            ready.append(digests(Score(g.sample_id, g.k, 0.0, None, True, truncated,
+                                       {"reason": "thinking never closed"}), g))
         else:
             to_grade.append((g, answer))
-    store.append_records(out_path, [to_dict(s) for s in ready])
+    store.append_records(out_path, ready)
 
     buffer: list[dict] = []
 
@@ -368,8 +385,7 @@ def grade_generations(run: TaskRun, by_id: dict[str, Sample], todo: list[Generat
             s = score_from_grade(g.sample_id, g.k, outcome.value, False, truncated)
         else:  # a scorer that hung, crashed or ran out of memory: a scoring error, not the model's answer
             s = Score(g.sample_id, g.k, 0.0, None, False, truncated, scoring_error=outcome.error)
-        s.graded = generation_digest(g)
-        buffer.append(to_dict(s))
+        buffer.append(digests(s, g))
         if len(buffer) >= 256:
             store.append_records(out_path, buffer)
             buffer.clear()
@@ -377,8 +393,6 @@ def grade_generations(run: TaskRun, by_id: dict[str, Sample], todo: list[Generat
     def grade_alone(item: tuple[Sample, str]):
         return spec.score(item[0], item[1], cfg)
 
-    # a chained item is graded with the earlier answers its prompt held (the stored generations)
-    gens = store.read_generations(run.path(GENERATIONS)) if spec.chain is not None else {}
     view = chain.viewer(cfg, spec, gens)
     items = [(view(by_id[g.sample_id], g.k), answer) for g, answer in to_grade]
     judged = judge_rules.is_judged(spec, cfg)
@@ -628,6 +642,13 @@ def run_task(cfg: DictConfig) -> TaskSummary | dict | None:
         from evalsuite.dryrun import dry_run_task
 
         return dry_run_task(run)
+    with sole_writer(run.dir):
+        return run_stages(run, stage)
+
+
+def run_stages(run: TaskRun, stage: str) -> TaskSummary | None:
+    """The stages `stage` names, in order, for a run whose directory this process holds."""
+    cfg, spec = run.cfg, run.spec
     if run.shard is None and shard_dirs(run.root):
         counts = merge_shards(run)
         print(f"[{run.name}] merged {len(shard_dirs(run.root))} shards: {counts[GENERATIONS]} generations, "

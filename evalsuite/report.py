@@ -75,6 +75,12 @@ def ours_text(row: Row) -> str:
     return f"{_fmt(row.value)} [{_fmt(lo)}, {_fmt(hi)}]{mark}" + (f" ({judged})" if judged else "")
 
 
+def metric_text(summary: TaskSummary | None) -> str:
+    """What the number counts: avg@k (a mean over answers, in %), or the task's own unit (IOI's
+    points, ICPC's problems solved)."""
+    return summary.metric if summary is not None else ""
+
+
 def size_text(summary: TaskSummary | None) -> str:
     if summary is None:
         return ""
@@ -116,13 +122,14 @@ def gap_text(gap: float | None) -> str:
 
 def table_header() -> list[str]:
     others = [m for m in card_models() if m != CARD_MODEL]
-    return (["group", "benchmark", "task", "ours avg@k [95% CI]", "items x samples", "OPEN variants",
+    return (["group", "benchmark", "task", "ours [95% CI]", "metric", "items x samples", "OPEN variants",
              f"{CARD_MODEL} (card) [TIR]", *others, "gap", "card in CI", "protocol", "deviations"])
 
 
 def table_cells(row: Row) -> list[str]:
     models = card_models()
-    return [row.group, row.benchmark, row.task.name if row.task else "", ours_text(row), size_text(row.summary),
+    return [row.group, row.benchmark, row.task.name if row.task else "", ours_text(row), metric_text(row.summary),
+            size_text(row.summary),
             variants_text(row), *(row.card[m].text if m in row.card else "" for m in models),
             gap_text(row.gap), in_ci_text(row.card_in_ci), protocol_text(row.summary), deviations_text(row.summary)]
 
@@ -171,9 +178,9 @@ def format_table(tasks: list[TaskResult]) -> str:
     """The terminal's table: the tasks this run has scores for, and those the suite could not run
     (with the reason), in the card's order, beside Cascade-2's number."""
     rows = [r for r in build_rows([t for t in tasks if t.summary or t.failure]) if r.task is not None]
-    header = ["task", "benchmark", "avg@k [95% CI]", "items x samples", "card", "gap", "in CI", "no answer %",
+    header = ["task", "benchmark", "ours [95% CI]", "metric", "items x samples", "card", "gap", "in CI", "no answer %",
               "scoring errors %", "truncated %", "OPEN variants", "deviations"]
-    cells = [[r.task.name, r.benchmark, ours_text(r), size_text(r.summary),
+    cells = [[r.task.name, r.benchmark, ours_text(r), metric_text(r.summary), size_text(r.summary),
               r.card[r.card_model].text if r.card_model in r.card else "-", gap_text(r.gap), in_ci_text(r.card_in_ci),
               *(_fmt(getattr(r.summary, name)) if r.summary else "-"
                 for name in ("no_answer_rate", "scoring_error_rate", "truncated_rate")),
@@ -229,9 +236,11 @@ def other_metrics_table(tasks: list[TaskResult]) -> Table | None:
         if s is None:
             continue
         tok = s.tokens
+        # pass@k and maj@k are of answers graded right or wrong in %; not of a task that counts its own unit
+        per_answer = s.metric.startswith("avg@")
         rows.append([t.name,
-                     ", ".join(f"@{k} {_fmt(v)}" for k, v in s.pass_at_k.items()),
-                     ", ".join(f"@{k} {_fmt(v)}" for k, v in s.maj_at_k.items()),
+                     ", ".join(f"@{k} {_fmt(v)}" for k, v in s.pass_at_k.items()) if per_answer else "-",
+                     ", ".join(f"@{k} {_fmt(v)}" for k, v in s.maj_at_k.items()) if per_answer else "-",
                      _fmt(s.no_answer_rate), _fmt(s.scoring_error_rate), _fmt(s.unfinished_rate),
                      _fmt(s.truncated_rate),
                      f"{_fmt(tok.get('mean'), 0)} / {_fmt(tok.get('median'), 0)} / {_fmt(tok.get('max'), 0)}",
@@ -421,7 +430,7 @@ img{max-width:100%;border:1px solid #eee;margin:.5em 0}.legend{color:#555;max-wi
 def card_table_html(rows: list[Row]) -> str:
     """The main table, with each card group as a heading row instead of a repeated column."""
     header = table_header()[1:]
-    numeric = {"ours avg@k [95% CI]", "items x samples", "gap", *header[header.index("OPEN variants") + 1:-3]}
+    numeric = {"ours [95% CI]", "items x samples", "gap", *header[header.index("OPEN variants") + 1:-3]}
     out = ["<table class=\"card\"><thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header)
            + "</tr></thead><tbody>"]
     group = None

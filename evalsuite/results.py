@@ -100,6 +100,23 @@ def _newest(paths) -> float:
     return max((p.stat().st_mtime for p in paths if p.exists()), default=0.0)
 
 
+def next_stage_hint(task: str, manifest: dict | None) -> str:
+    """The command that grades a task's stored generations: a judged task asks its judge first."""
+    judged = False
+    config = (manifest or {}).get("config") or {}
+    module = (config.get("task") or {}).get("module")
+    if module:
+        try:
+            spec = import_spec(str(module), task)
+            judged = spec.judge is not None and (spec.judge.required or config.get("judge") is not None)
+        except UserError:  # the task is gone from this version: the plain hint
+            pass
+    if judged:
+        return (f"`evalsuite task={task} stage=judge judge=NAME run_dir=...`, then the same with stage=score; "
+                f"or stage=all, which does both")
+    return f"`evalsuite task={task} stage=score run_dir=...`"
+
+
 def load_task(path: Path) -> TaskResult:
     shards = shard_dirs(path)
     manifests = [d / MANIFEST for d in (path, *shards) if (d / MANIFEST).exists()]
@@ -132,8 +149,7 @@ def load_task(path: Path) -> TaskResult:
                                      f"no per-group breakdown; `evalsuite task={path.name} stage=report run_dir=...` "
                                      f"writes the full summary)"))
     elif gens:
-        result.notes.append(Note("unscored", f"{len(gens)} generations but nothing scored yet "
-                                 f"(`evalsuite task={path.name} stage=score run_dir=...`)"))
+        result.notes.append(Note("unscored", f"{len(gens)} generations but nothing scored yet ({next_stage_hint(path.name, manifest)})"))
     elif not failure:
         result.notes.append(Note("unstarted", "started but nothing generated yet"))
     if failure:

@@ -13,9 +13,14 @@ items, directories, shard and mode. The stages take it, so none re-derives where
 """
 from __future__ import annotations
 
+import fcntl
+import os
+import socket
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from omegaconf import DictConfig
 
@@ -39,6 +44,7 @@ JUDGEMENTS = "judgements.jsonl"  # every judge request's reply, append-only, key
 LEDGER = "judge_ledger.jsonl"  # one line per judge stage: requests, tokens, cost
 TURNS = "turns.jsonl"  # a tool-integrated run's turns, each stored as it completes (evalsuite/tir.py)
 CALIBRATION = "calibration.json"  # in the run_dir: mean generated tokens per task (`evalsuite plan calibration=`)
+WRITER = ".writer.lock"  # held (flock) by the one process writing the directory; names it for the next
 RUN_FILES = (GENERATIONS, SCORES, SUMMARY, MANIFEST, FAILURE)  # any one marks a task directory
 SHARD_GLOB = "shard-*-of-*"
 
@@ -154,3 +160,30 @@ def record_calibration(run_dir: Path, task: str, model: str, max_tokens: int, to
     data[task] = {"mean_tokens": round(sum(tokens) / len(tokens), 1), "generations": len(tokens),
                   "model": model, "max_tokens": max_tokens}
     store.write_json(path, data)
+
+
+@contextmanager
+def sole_writer(directory: Path) -> Iterator[None]:
+    """Hold the directory for this process while it runs a task's stages: a second process aimed at
+    the same directory (two jobs given one run_dir) stops with one line instead of interleaving
+    appends and rewriting run.json under the first. The lock is the kernel's (flock), so a killed
+    process releases it with no stale file to clean up; shards write their own directories and do
+    not contend."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / WRITER, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+            raise UserError(f"{directory} is being written by {holder}; wait for that run to end, or give this "
+                            f"one its own run_dir=...") from None
+        except OSError as e:  # a file system without flock (some network mounts): run, but say so
+            print(f"warning: cannot lock {directory} ({e.strerror}); nothing stops a second run writing it at "
+                  f"once", file=sys.stderr)
+        else:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"evalsuite pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)

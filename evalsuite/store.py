@@ -123,7 +123,7 @@ FIELD_TYPES: dict[str, tuple[type, ...]] = {"sample_id": (str, int), "k": (int,)
                                              "finish_reason": (str,), "value": (int, float), "graded": (str, type(None)),
                                              "reasoning": (str, type(None)), "tokens": (int, type(None)), "detail": (dict,),
                                              "scoring_error": (str, type(None)), "answer_key": (str, type(None)),
-                                             "needs_judge": (str, type(None))}
+                                             "needs_judge": (str, type(None)), "graded_after": (str, type(None))}
 
 
 def check_record(record: Any, path: Path, n: int) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from evalsuite import metrics, store
 from evalsuite.card import card_column
 from evalsuite.errors import UserError
-from evalsuite.task import run_mode
+from evalsuite.task import ENGINE_SETTINGS, run_mode
 from evalsuite.types import Breakdown, CardRowCell, Figures, Generation, Sample, Score
 
 SCHEMA = 3  # summary.json written by this version; older files are rebuilt from their scores
@@ -325,7 +325,7 @@ def generation_protocol(cfg: DictConfig, made_by: dict | None = None) -> dict[st
     return protocol
 
 
-def protocol_deviations(cfg: DictConfig, made_by: dict | None = None) -> list[str]:
+def protocol_deviations(cfg: DictConfig, made_by: dict | None = None, spec: Any = None) -> list[str]:
     """Where this run's settings (or, for another harness's generations, that harness's as its file
     states them) differ from the task's defaults (the card's protocol)."""
     from evalsuite.config import task_defaults
@@ -366,10 +366,12 @@ def protocol_deviations(cfg: DictConfig, made_by: dict | None = None) -> list[st
         out.append(f"data.version {cfg.data.version}")
     if cfg.data.get("source") == "sample" and not cfg.data.get("path") and cfg.task.get("dataset"):
         out.append("bundled sample set, not the benchmark")
+    settings = {**ENGINE_SETTINGS, **(spec.settings if spec is not None else {})}
+    not_protocol = {key for key, setting in settings.items() if not setting.protocol}
     for key, card in base.task.items():  # task settings: niah length, code block, prompt style ...
         if made_by and key in ("prompt_style", "system_prompt"):  # the harness's prompt made the generations
             continue
-        if key in ("thinking", "dataset", "score_timeout_s", "score_memory_mb") or cfg.task.get(key) == card:
+        if key in ("thinking", "dataset") or key in not_protocol or cfg.task.get(key) == card:
             continue
         ours = OmegaConf.to_container(cfg.task[key]) if OmegaConf.is_config(cfg.task.get(key)) else cfg.task.get(key)
         card = OmegaConf.to_container(card) if OmegaConf.is_config(card) else card
@@ -402,7 +404,7 @@ def build(cfg: DictConfig, scores: list[Score], generations: Iterable[Generation
     complete = samples is not None and spec is not None
     figures = task_figures(spec, {s.id: s for s in samples}, scores, cfg) if complete else \
         Figures(variant_values(scores), [])
-    deviations = protocol_deviations(cfg, made_by) if complete else []
+    deviations = protocol_deviations(cfg, made_by, spec) if complete else []
     if complete and spec.deviations is not None:
         deviations += spec.deviations(samples, cfg)
     nan = float("nan")
@@ -415,7 +417,7 @@ def build(cfg: DictConfig, scores: list[Score], generations: Iterable[Generation
         task=str(cfg.task.name), benchmark=cfg.task.get("benchmark"), card_model=card_column(cfg.model.get("card_model")),
         group=cfg.task.get("group"),
         model=cfg.model.get("name"), backend=cfg.backend.get("name"), mode=run_mode(cfg),
-        metric=f"avg@{numbers.get('samples', 0)}",
+        metric=own.metric if own is not None and own.metric else f"avg@{numbers.get('samples', 0)}",
         value=numbers.get("value", nan), stderr=numbers.get("stderr", nan), ci95=list(numbers.get("ci95", [nan, nan])),
         n_items=numbers.get("n_items", 0), samples=numbers.get("samples", 0),
         samples_max=numbers.get("samples_max", 0), n_scores=numbers.get("n_scores", 0),

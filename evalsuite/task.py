@@ -27,6 +27,9 @@ class Setting:
     minimum: float | None = None
     nullable: bool = False  # null is a value of its own (date_from: null = no lower bound)
     doc: str = ""  # what the setting means, shown with an error about its value
+    # False: how the run is carried out (parallel workers, a scorer's time and memory caps), not what
+    # it measures: a value other than the card config's is not reported as a deviation
+    protocol: bool = True
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ class TaskSpec:
     # the item as generation k sees it, when the prompt varies per k (GPQA's per-sample shuffle)
     sample_for_k: Callable[[Sample, int, DictConfig], Sample] | None = None
     # items whose prompt holds the model's answers to earlier items (SciCode's sub-steps): the ids an
-    # item follows are its Sample.meta["after"]; this builds the item as generation k sees it from
+    # item follows are its Sample.after; this builds the item as generation k sees it from
     # those items' k-th answers ({id: answer after the thinking, None when there is none}). The
     # generate stage then runs in rounds and scoring sees the same view (evalsuite/chain.py)
     chain: Callable[[Sample, dict[str, str | None], DictConfig], Sample] | None = None
@@ -100,7 +103,8 @@ TOOL_PROMPTS = {"card": "tir_system_prompt.txt"}  # the card's tool prompt, word
 ENGINE_SETTINGS: dict[str, Setting] = {
     "name": Setting(str), "module": Setting(str), "benchmark": Setting(str, nullable=True),
     "group": Setting(str, nullable=True), "thinking": Setting(bool),
-    "score_timeout_s": Setting((int, float), minimum=0), "score_memory_mb": Setting(int, minimum=64),
+    "score_timeout_s": Setting((int, float), minimum=0, protocol=False),
+    "score_memory_mb": Setting(int, minimum=64, protocol=False),
     "dataset": Setting(dict, nullable=True), "clamp_budget": Setting(bool), "long_context": Setting(bool),
     # judged tasks: the judge's prompt and reply-parse rule when the judge= config names none
     "judge_prompt": Setting(str, nullable=True), "judge_parse": Setting(str, nullable=True),

@@ -23,6 +23,9 @@ class Sample:
     # the exact tokens of the chat-templated prompt, when the task already counted them while fitting
     # it to the context (NIAH, LongBench v2, AA-LCR): the budget check then does not count again
     prompt_tokens: int | None = None
+    # the ids of the items whose answers this item's prompt holds (SciCode's earlier steps;
+    # TaskSpec.chain builds the prompt from them): generated and graded after them, evalsuite/chain.py
+    after: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -88,6 +91,9 @@ class Score:
     scoring_error: str | None = None  # Grade.scoring_error, or the scorer's own crash or timeout
     answer_key: str | None = None  # Grade.answer_key
     needs_judge: str | None = None  # Grade.needs_judge
+    # a chained item (TaskSpec.chain): digest of the earlier items' generations it was graded with
+    # (chain.earlier_digest); when one of them changes, the score is stale though its own text is not
+    graded_after: str | None = None
 
 
 # the fields of a grade the engine reads besides value and extracted; scores.jsonl files written
@@ -163,6 +169,9 @@ class Headline:
     stderr: float | None = None
     variants: dict[str, float] = field(default_factory=dict)
     cells: list[Breakdown] = field(default_factory=list)
+    # what the value counts when it is not a percentage of answers (IOI's "points of 600", ICPC's
+    # "problems solved of 12"): the summary's `metric` in place of avg@k
+    metric: str | None = None
     # further rows of the card this task's run measures, by the card's benchmark name
     card_rows: dict[str, CardRowCell] = field(default_factory=dict)
 

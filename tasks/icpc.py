@@ -174,7 +174,7 @@ def headline(samples: dict[str, Sample], scores: list[Score], cfg) -> Headline |
              for pid, subs in sorted(by_problem.items())]
     nan = float("nan")
     return Headline(value=float(solved), ci95=[nan, nan], cells=cells,
-                    variants={"first_submission": float(first)})
+                    variants={"first_submission": float(first)}, metric=f"problems solved of {len(by_problem)}")
 
 
 def scoring_environment(cfg) -> dict[str, Any]:

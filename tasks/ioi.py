@@ -234,7 +234,8 @@ def headline(samples: dict[str, Sample], scores: list[Score], cfg) -> Headline |
         cells += [Breakdown({"subtask": f"{pid}/{name}"}, points, len(subs[pid])) for name, points in best.items()]
     nan = float("nan")
     return Headline(value=round(total, 2), ci95=[nan, nan], cells=cells,
-                    variants={f"round_robin_{limit}": round(rr_total, 2)})
+                    variants={f"round_robin_{limit}": round(rr_total, 2)},
+                    metric=f"points of {sum(max_points(r) for r in refs.values()):g}")
 
 
 def scoring_environment(cfg) -> dict[str, Any]:

@@ -332,5 +332,5 @@ TASK = TaskSpec(
         "rerun_timeouts_s": Setting((int, float), nullable=True, minimum=0,
                                     doc="programs that timed out are rerun at this limit (an OPEN variant)"),
         "memory_mb": Setting(int, minimum=64),
-        "workers": Setting(int, nullable=True, minimum=1, doc="parallel programs; null: one per core"),
+        "workers": Setting(int, nullable=True, minimum=1, protocol=False, doc="parallel programs; null: one per core"),
     })

@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from evalsuite.errors import UserError
-from evalsuite.scoring.letters import LENIENT, READINGS, read_choice_letter
+from evalsuite.scoring.letters import ALPHABET, LENIENT, READINGS, read_choice_letter
 from evalsuite.task import Setting
 from evalsuite.types import Grade, Sample
 
-ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 # {letters}: "A/B/C/D"; {listed}: "A, B, C or D"; {question}; {options}: one line per option.
 PROMPTS = {

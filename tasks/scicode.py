@@ -170,7 +170,7 @@ def load(cfg) -> list[Sample]:
             # the prompt as listed before generation; each generation's own is built by `chain`
             view = _view(reference, {a: f"[the model's code for step {a}]" for a in after})
             samples.append(Sample(step["number"], view.messages, view.reference,
-                                  {"problem": pid, "step": i + 1, "steps_asked": len(asked), "after": after}))
+                                  {"problem": pid, "step": i + 1, "steps_asked": len(asked)}, after=after))
     if not samples:
         raise UserError(f"{cfg.task.name}: no problems in the data; pass data.path=FILE in SciCode's schema")
     return samples
@@ -782,7 +782,7 @@ TASK = TaskSpec(
         "with_background": Setting(bool, doc="the steps' scientific background in the prompt (card: true)"),
         "timeout_s": Setting((int, float), minimum=1, doc="wall clock per test in the sandbox (official: 1800 s per step)"),
         "memory_mb": Setting(int, minimum=256),
-        "workers": Setting(int, minimum=1, nullable=True),
+        "workers": Setting(int, minimum=1, nullable=True, protocol=False, doc="parallel programs; null: one per core"),
         "test_data_path": Setting(str, nullable=True, doc="a local test_data.h5; null: dataset.test_data_file"),
     },
 )

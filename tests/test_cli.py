@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 from tests.conftest import ROOT, assert_one_line_error
 
@@ -63,6 +64,10 @@ def test_score_responses_made_elsewhere(cli, tmp_path):
     assert {"task", "metric", "value", "ci95", "n_items", "samples"} <= set(summary)
     manifest = json.loads((run_dir / "aime25" / "run.json").read_text())
     assert manifest["source"].startswith("responses:") and "versions" in manifest and "dataset" in manifest
+    # the file gives no lengths or finish reasons: unknown, not 0 tokens and not a finished answer
+    gens = [json.loads(line) for line in (run_dir / "aime25" / "generations.jsonl").read_text().splitlines()]
+    assert {(g["tokens"], g["finish_reason"]) for g in gens} == {(None, "unknown")}
+    assert math.isnan(summary["truncated_rate"]) and math.isnan(summary["tokens"]["mean"])
 
 
 def test_responses_with_unknown_id(cli, tmp_path):

@@ -89,8 +89,12 @@ def test_solved_through_the_cli(cli, tmp_path):
     summary = json.loads((run_dir / "icpc_wf25" / "summary.json").read_text())
     # guess is solved by its third submission, area by none; the first submissions solve nothing
     assert summary["value"] == 1.0 and summary["variants"] == {"first_submission": 0.0}
-    row = next(line for line in (run_dir / "report.md").read_text().splitlines() if "| ICPC World Finals 2025 |" in line)
-    assert "10/12" in row and "-9.0" in row
+    assert summary["metric"] == "problems solved of 2"  # the unit, not avg@3
+    report = (run_dir / "report.md").read_text()
+    row = next(line for line in report.splitlines() if "| ICPC World Finals 2025 |" in line)
+    assert "10/12" in row and "-9.0" in row and "| problems solved of 2 |" in row
+    other = next(line for line in report.split("## Other metrics")[1].splitlines() if line.startswith("| icpc_wf25 |"))
+    assert other.startswith("| icpc_wf25 | - | - |")  # no pass@k / maj@k of a count of problems
 
 
 def test_the_suite():

@@ -148,7 +148,7 @@ def test_points_through_the_cli_beside_the_card_and_a_rescore_that_compiles_noth
     only_one = next(s for s in scores if s["sample_id"] == "total" and s["k"] == 0)
     assert only_one["detail"]["subtask_points"] == {"00-samples": 0.0, "01-small": 40.0, "02-full": 0.0}
     summary = json.loads((run_dir / "ioi25" / "summary.json").read_text())
-    assert summary["value"] == 170.0  # total 40 + 30, peak 30 + 70
+    assert summary["value"] == 170.0 and summary["metric"] == "points of 200"  # total 40 + 30, peak 30 + 70
     cells = {tuple(sorted(c["by"].items())): c["value"] for c in summary["breakdown"]}
     assert cells[(("subtask", "total/02-full"),)] == 30.0 and cells[(("problem", "peak"),)] == 100.0
     report = (run_dir / "report.md").read_text()

@@ -39,6 +39,9 @@ def test_prompt_files_name_their_source_and_fill_in_one_pass():
     assert "\\boxed" not in text and "<points>7 out of 7</points>" in text  # the prompt's own markup survives
     with pytest.raises(UserError, match="no placeholder"):
         fill("no braces here", question="q")
+    # the file's own final newline is not the prompt's; CL-bench's prompt does end in one
+    assert load_prompt("cl_bench_rubrics").endswith('"Overall Score": 0 or 1\n}\n')
+    assert load_prompt("hle_judge").endswith(".") and not load_prompt("hle_judge").endswith("\n")
 
 
 def test_ask_digest_is_the_answer_the_prompt_and_the_judge():

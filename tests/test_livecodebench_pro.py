@@ -187,6 +187,7 @@ def test_right_programs_score_every_row_and_the_time_scale_is_a_deviation(cli, t
     rows = summary["card_rows"]
     assert all(cell["value"] == 100.0 for cell in rows.values())
     assert any("time limits scaled by 2" in d for d in summary["deviations"])
+    assert not any("workers" in d for d in summary["deviations"])  # how the judge runs, not what it measures
     assert json.loads((run_dir / "livecodebench_pro" / "run.json").read_text())["scoring_environment"]["judge"]["time_scale"] == 2.0
 
 

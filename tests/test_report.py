@@ -195,6 +195,12 @@ def test_partial_run_reports_what_it_has_and_what_is_missing(tmp_path):
     # aime26: generated, never scored
     aime26 = write_fake_task(tmp_path, "aime26", "AIME 2026", {"1": ["correct"]}, summary=False)
     (aime26 / "scores.jsonl").unlink()
+    # hle: generated, never judged: its hint names the judge stage first
+    hle = write_fake_task(tmp_path, "hle", "HLE", {"1": ["correct"]}, summary=False, config={
+        "task": {"name": "hle", "benchmark": "HLE", "group": "Knowledge", "module": "tasks.hle"}, "samples": 1,
+        "seed": 0, "model": {"name": "fake", "reasoning": True}, "backend": {"name": "none"}, "judge": None,
+        "sampling": {"temperature": 1.0, "top_p": 0.95, "max_tokens": 1024}})
+    (hle / "scores.jsonl").unlink()
 
     table = report.write_run_report(tmp_path, [], extras=False)
     md = (tmp_path / "report.md").read_text()
@@ -202,7 +208,8 @@ def test_partial_run_reports_what_it_has_and_what_is_missing(tmp_path):
     assert "aime25: 2 of 12 scores missing" in md and "3 x 2-4 (2 missing)" in md
     assert "hmmt_feb25: no summary.json: recomputed from scores.jsonl" in md
     assert float(ours_row(rows, "hmmt_feb25")["value"]) == pytest.approx(50.0)  # recomputed
-    assert "aime26: 1 generations but nothing scored yet" in md
+    assert "aime26: 1 generations but nothing scored yet (`evalsuite task=aime26 stage=score run_dir=...`)" in md
+    assert "hle: 1 generations but nothing scored yet (`evalsuite task=hle stage=judge judge=NAME" in md
     assert ours_row(rows, "aime26")["status"] == "no scores"
     assert "missing: aime25: 2 of 12 scores missing" in table
     # a report never writes into the run's record files

@@ -73,6 +73,7 @@ def test_bad_responses_files(cli, tmp_path):
         ([{"id": "1", "k": 2, "response": "x"}], "k=2 is outside 0..1"),
         ([{"id": "1", "k": 0, "response": "x"}, {"id": "1", "k": 0, "response": "y"}], "already given on line 1"),
         ([{"id": "1", "response": "x", "tokens": "many"}], '"tokens" must be an integer'),
+        ([{"id": "1", "response": "x", "finish_reason": "eos"}], '"finish_reason" must be "stop" or "length"'),
     ]
     for rows, needle in cases:
         assert_one_line_error(cli(*BASE, "stage=score", f"responses={_responses(tmp_path, rows)}", run), needle)
@@ -208,3 +209,28 @@ def test_repeated_task_wrong_column_type_and_empty_responses_are_one_line_each(c
         proc = cli(*BASE, "stage=score", f"responses={empty}", run)
         assert_one_line_error(proc, f"responses file {empty} is empty")
         assert "free space" not in proc.stderr
+
+
+def test_a_second_process_on_the_same_task_directory_stops_in_one_line(cli, tmp_path):
+    """Two runs given one run_dir: the second stops naming the first (no interleaved appends), and a
+    writer killed with SIGKILL leaves nothing behind that stops the next run."""
+    import signal
+    import subprocess
+    import sys
+
+    task_dir = tmp_path / "run" / "aime25"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from evalsuite.rundir import sole_writer\n"
+        f"with sole_writer(Path({str(task_dir)!r})):\n"
+        "    print('held', flush=True); time.sleep(600)")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        proc = cli(*BASE, "stage=score", f"responses={_responses(tmp_path)}", f"run_dir={tmp_path / 'run'}")
+        assert_one_line_error(proc, f"is being written by evalsuite pid {holder.pid}")
+        assert not (task_dir / "generations.jsonl").exists()
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    proc = cli(*BASE, "stage=score", f"responses={_responses(tmp_path)}", f"run_dir={tmp_path / 'run'}")
+    assert proc.returncode == 0, proc.stderr
+    assert (task_dir / "summary.json").exists()

@@ -95,8 +95,8 @@ def total_energy(k, xs):
 def test_sample_problem_loads_as_two_chained_steps():
     samples = {s.id: s for s in scicode.load(make_cfg())}
     assert list(samples) == ["90.1", "90.2"]
-    assert samples["90.1"].meta == {"problem": "90", "step": 1, "steps_asked": 2, "after": []}
-    assert samples["90.2"].meta["after"] == ["90.1"]
+    assert samples["90.1"].meta == {"problem": "90", "step": 1, "steps_asked": 2} and samples["90.1"].after == []
+    assert samples["90.2"].after == ["90.1"]
     first = samples["90.1"].messages[0]["content"]
     assert "Hooke's law" in first  # the card's choice: with the steps' background
     assert first.startswith("PROBLEM DESCRIPTION:") and "def spring_energy(k, x):" in first
@@ -251,6 +251,17 @@ def test_step_two_fails_when_the_step_one_it_calls_is_wrong(cli, tmp_path):
     run = _run(cli, tmp_path, "chained_wrong", STEP1_WRONG, STEP2_RIGHT)
     # STEP2_RIGHT integrates by itself, but test 2 also compares with spring_energy of step 1
     assert run["scores"]["90.2"]["value"] == 0.0
+
+
+def test_a_later_step_is_graded_again_when_the_earlier_step_it_ran_with_changes(cli, tmp_path):
+    """Step 2's own text is unchanged, but it is tested with step 1's code in front of it: a score
+    graded beside the old step 1 is stale (Score.graded_after), not current."""
+    first = _run(cli, tmp_path, "changed", STEP1_WRONG, STEP2_RIGHT)
+    assert first["scores"]["90.2"]["value"] == 0.0
+    again = _run(cli, tmp_path, "changed", STEP1_RIGHT, STEP2_RIGHT)
+    assert again["scores"]["90.1"]["value"] == 1.0 and again["scores"]["90.2"]["value"] == 1.0
+    assert again["scores"]["90.2"]["graded_after"] != first["scores"]["90.2"]["graded_after"]
+    assert again["summary"]["value"] == 100.0
 
 
 def test_hostile_answers_earn_nothing(cli, tmp_path):

@@ -10,10 +10,8 @@ from evalsuite.errors import UserError
 from evalsuite.foreign.matching import squashed, text_head
 from evalsuite.foreign.rows import ForeignRow
 from evalsuite.rundir import FOREIGN, FOREIGN_SOURCE
+from evalsuite.scoring.letters import ALPHABET
 from evalsuite.types import Sample
-
-
-ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def option_lines(text: str, letters: str) -> list[str] | None:

@@ -391,13 +391,8 @@ class JudgeServer(sb.Server):
         return status
 
     def _wipe_scratch(self) -> None:
-        """What a run wrote (/tmp, /var/tmp, /dev/shm) and its IPC objects; the box stays."""
-        if self.isolation.get("private_tmp"):
-            for rel in sb.PRIVATE_DIRS:
-                if rel != "run":
-                    sb._wipe("/" + rel)
-        if self.isolation.get("ipc"):
-            sb._remove_ipc(bool(self.isolation.get("mqueue_cleared")))
+        """What a run wrote (/tmp, /var/tmp, /dev/shm) and its IPC objects; the box (run/) stays."""
+        sb.wipe_scratch(self.isolation, keep=("run",))
 
 
 def _watch_limits(limits: dict[str, Any]) -> dict[str, Any]:

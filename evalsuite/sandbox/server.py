@@ -739,6 +739,17 @@ def _remove_ipc(mqueues: bool) -> None:
         _libc.semctl(int(obj["semid"]), 0, IPC_RMID)
 
 
+def wipe_scratch(isolation: dict[str, Any], keep: tuple[str, ...] = ()) -> None:
+    """What a run left behind: the private directories' contents (all but `keep`) and its IPC
+    objects, so the next program in the same box learns nothing from them."""
+    if isolation.get("private_tmp"):
+        for rel in PRIVATE_DIRS:
+            if rel not in keep:
+                _wipe("/" + rel)
+    if isolation.get("ipc"):
+        _remove_ipc(bool(isolation.get("mqueue_cleared")))
+
+
 def _wipe(path: str) -> None:
     import shutil
 
@@ -976,15 +987,11 @@ class Server:
         return work_dir
 
     def _clean(self, work_dir: str) -> None:
-        if self.isolation.get("private_tmp"):
-            for rel in PRIVATE_DIRS:
-                _wipe("/" + rel)
-        else:
+        if not self.isolation.get("private_tmp"):
             import shutil
 
             shutil.rmtree(work_dir, ignore_errors=True)
-        if self.isolation.get("ipc"):
-            _remove_ipc(bool(self.isolation.get("mqueue_cleared")))
+        wipe_scratch(self.isolation)
 
     def _send_code(self, orders_w: int, n: int, deadline: float) -> None:
         """The code, from the harness's pipe straight into the child's (never into our memory)."""

@@ -29,6 +29,8 @@ from typing import Callable
 
 from evalsuite.scoring.math import extract_last_boxed
 
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # option i's letter is ALPHABET[i], however many options a question has
+
 
 @dataclass(frozen=True)
 class ChoiceReading:
